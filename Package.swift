@@ -1,0 +1,149 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "articlesync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "articlesyncd", targets: ["articlesyncd"]),
+        .executable(name: "articlesync", targets: ["articlesync"]),
+        .library(name: "ArticleSyncProtocol", targets: ["ArticleSyncProtocol"]),
+        .library(name: "ArticleSyncClient", targets: ["ArticleSyncClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // zlib from the system (Debian zlib1g-dev); the shim wraps the init macros Swift cannot import.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // A small Swift face over zlib: one-shot deflate/inflate with preset dictionaries and a hard output bound.
+        .target(
+            name: "Zlib",
+            dependencies: ["CZlib"]
+        ),
+        // The article itself: the seed text format, the binary document, zlib with dictionaries.
+        // Shared by the wire codec and the store; knows neither.
+        .target(
+            name: "ArticleModel",
+            dependencies: ["Zlib"]
+        ),
+        // Frames and messages of Protocol/PROTOCOL.md. NIO and zlib only: nothing of storage.
+        .target(
+            name: "ArticleSyncProtocol",
+            dependencies: [
+                "Zlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // SQLite (GRDB) store of articles with revisions, tombstones and digests. Nothing of the wire.
+        .target(
+            name: "ArticleStore",
+            dependencies: [
+                "ArticleModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ArticleSyncServer",
+            dependencies: [
+                "ArticleModel",
+                "ArticleSyncProtocol",
+                "ArticleStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "ArticleSyncClient",
+            dependencies: [
+                "ArticleModel",
+                "ArticleSyncProtocol",
+                "ArticleStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "articlesyncd",
+            dependencies: [
+                "ArticleSyncServer",
+                "ArticleStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "articlesync",
+            dependencies: [
+                "ArticleSyncClient",
+                "ArticleStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ZlibTests",
+            dependencies: ["Zlib"]
+        ),
+        .testTarget(
+            name: "ArticleModelTests",
+            dependencies: ["ArticleModel"]
+        ),
+        .testTarget(
+            name: "ArticleSyncProtocolTests",
+            dependencies: [
+                "ArticleSyncProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ArticleStoreTests",
+            dependencies: ["ArticleStore", "ArticleModel"]
+        ),
+        .testTarget(
+            name: "ArticleSyncServerTests",
+            dependencies: [
+                "ArticleSyncServer",
+                "ArticleSyncProtocol",
+                "ArticleStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ArticleSyncClientTests",
+            dependencies: [
+                "ArticleSyncClient",
+                "ArticleSyncServer",
+                "ArticleStore",
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
