@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The articlesync server's command line. Parsing and wiring only: the server itself lives in the
+/// ArticleSyncServer library, the store and its importer in ArticleStore.
+@main
+struct Articlesyncd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "articlesyncd",
+        abstract: "Serve a canonical article store to articlesync clients over TCP.",
+        discussion: """
+            The wire protocol is described in Protocol/PROTOCOL.md. Start with
+            `articlesyncd serve --store articles.sqlite --import ./seed`.
+            """,
+        subcommands: [ServeCommand.self, ImportCommand.self, PurgeTombstonesCommand.self]
+    )
+}
