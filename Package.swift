@@ -75,6 +75,7 @@ let package = Package(
             name: "ArticleSyncClient",
             dependencies: [
                 "ArticleModel",
+                "Zlib",
                 "ArticleSyncProtocol",
                 "ArticleStore",
                 .product(name: "NIOCore", package: "swift-nio"),

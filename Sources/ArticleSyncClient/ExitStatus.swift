@@ -1,0 +1,39 @@
+/// The process exit codes of `articlesync`, shared with tests and scripts. The numbers follow
+/// sysexits(3) where one fits, so shell scripts can tell "try again later" from "fix your input".
+public enum ExitStatus: Int32, Sendable, CaseIterable {
+    case ok = 0
+    /// Anything not listed below.
+    case failure = 1
+    /// `push`: the server reported conflicts (someone else changed the article first).
+    case conflicts = 3
+    /// `verify`: the replica differs from the server's store.
+    case verifyMismatch = 4
+    /// A safety guard refused (re-bootstrap would delete too much): re-run with `--force`.
+    case guardRefused = 5
+    /// Bad command line (EX_USAGE).
+    case usage = 64
+    /// The server sent data that breaks the protocol, or an input file is invalid (EX_DATAERR).
+    case dataError = 65
+    /// The server could not be reached, or the connection broke (EX_UNAVAILABLE).
+    case unavailable = 69
+    /// The replica or an output file could not be read or written (EX_IOERR).
+    case ioError = 74
+    /// The server refused our credentials or role (EX_NOPERM).
+    case permissionDenied = 77
+
+    /// One line per code, for the root command's help.
+    public static var table: String {
+        """
+          0   success
+          1   general failure
+          3   push: conflicts (the server holds newer revisions; pull, or push --force)
+          4   verify: the replica differs from the server
+          5   refused by a safety guard (mass deletion on re-bootstrap); re-run with --force
+         64   usage error (bad flags or arguments)
+         65   data error: invalid input file, or the server sent data that breaks the protocol
+         69   network: the server is unreachable, went away, or is unavailable
+         74   I/O error on the replica or an output directory
+         77   the server refused access (token missing, wrong, or without the needed role)
+        """
+    }
+}

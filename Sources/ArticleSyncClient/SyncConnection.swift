@@ -1,0 +1,204 @@
+import ArticleSyncProtocol
+import NIOCore
+import NIOPosix
+import Zlib
+
+/// One connection to a server after a successful handshake. Requests are strictly sequential
+/// (PROTOCOL.md §4.1): each method sends one request and reads its whole response. Not Sendable on
+/// purpose: a connection belongs to the task that opened it.
+public final class SyncConnection {
+    public let welcome: Welcome
+    public let address: ServerAddress
+    private var inbound: NIOAsyncChannelInboundStream<ServerMessage>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ClientMessage>
+    /// PINGs that arrived during a response; answered once it is complete (PROTOCOL.md §4.1).
+    private var pendingPings: [UInt64] = []
+    /// Set after a fatal error or a lost connection: nothing more may be sent.
+    private var isBroken = false
+
+    init(
+        welcome: Welcome,
+        address: ServerAddress,
+        inbound: NIOAsyncChannelInboundStream<ServerMessage>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<ClientMessage>
+    ) {
+        self.welcome = welcome
+        self.address = address
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// Connects, says HELLO, runs `body` with the connection, and closes it whatever happens.
+    public static func withConnection<Result>(
+        _ configuration: ClientConfiguration,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (SyncConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        let channel = try await connect(configuration)
+        return try await channel.executeThenClose { inbound, outbound in
+            let address = configuration.address
+            var iterator = inbound.makeAsyncIterator()
+            let hello = Hello(features: configuration.features, token: configuration.token, agent: configuration.agent)
+            let welcome: Welcome
+            do {
+                try await outbound.write(.hello(hello))
+                switch try await iterator.next() {
+                case .welcome(let value)?: welcome = value
+                case .error(let error)?: throw ClientError.refused(error)
+                case nil: throw ClientError.connectionLost(address, "the server closed the connection during the handshake")
+                case let other?: throw ClientError.protocolViolation("expected WELCOME, got \(other.name)")
+                }
+            } catch {
+                throw ClientError.describing(error, address: address)
+            }
+            guard welcome.version == ProtocolLimits.version else {
+                throw ClientError.protocolViolation("the server chose protocol version \(welcome.version), we speak 1")
+            }
+            let connection = SyncConnection(welcome: welcome, address: address, inbound: iterator, outbound: outbound)
+            return try await body(connection)
+        }
+    }
+
+    private static func connect(_ configuration: ClientConfiguration) async throws -> NIOAsyncChannel<ServerMessage, ClientMessage> {
+        let address = configuration.address
+        let readTimeout = TimeAmount(configuration.readTimeout)
+        let compressPushes = configuration.compressPushes
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(readTimeout: readTimeout),
+                            ReadTimeoutHandler(),
+                        ])
+                        try SyncConnection.installCodec(on: channel, compressPushes: compressPushes)
+                        return try NIOAsyncChannel<ServerMessage, ClientMessage>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 6))
+                        )
+                    }
+                }
+        } catch {
+            throw ClientError.unreachable(address, describeConnectFailure(error))
+        }
+    }
+
+    // MARK: requests
+
+    /// Sends one request frame.
+    func send(_ message: ClientMessage) async throws {
+        guard !isBroken else { throw ClientError.connectionLost(address) }
+        do {
+            try await outbound.write(message)
+        } catch {
+            isBroken = true
+            throw ClientError.describing(error, address: address)
+        }
+    }
+
+    /// The next frame of the current response. PINGs are queued; ERROR frames are thrown.
+    func receive() async throws -> ServerMessage {
+        guard !isBroken else { throw ClientError.connectionLost(address) }
+        while true {
+            let message: ServerMessage?
+            do {
+                message = try await inbound.next()
+            } catch {
+                isBroken = true
+                throw ClientError.describing(error, address: address)
+            }
+            switch message {
+            case nil:
+                isBroken = true
+                throw ClientError.connectionLost(address, "the server closed the connection")
+            case .ping(let nonce)?:
+                pendingPings.append(nonce)
+            case .error(let error)?:
+                if error.isFatal { isBroken = true }
+                throw ClientError.refused(error)
+            case let message?:
+                return message
+            }
+        }
+    }
+
+    /// Marks the end of a response: answers PINGs that arrived during it.
+    func responseComplete() async throws {
+        let pings = pendingPings
+        pendingPings.removeAll()
+        for nonce in pings { try await send(.pong(nonce: nonce)) }
+    }
+
+    /// Sends PULL; read its response with `nextPullEvent()` until it returns a final event.
+    public func startPull(_ pull: Pull) async throws {
+        try await send(.pull(pull))
+    }
+
+    public enum PullEvent: Sendable {
+        case batch(Batch)
+        case caughtUp(headRevision: UInt64)
+        case snapshotRequired(SnapshotRequired)
+    }
+
+    public func nextPullEvent() async throws -> PullEvent {
+        let message = try await receive()
+        switch message {
+        case .batch(let batch):
+            return .batch(batch)
+        case .caughtUp(let head):
+            try await responseComplete()
+            return .caughtUp(headRevision: head)
+        case .snapshotRequired(let snapshot):
+            try await responseComplete()
+            return .snapshotRequired(snapshot)
+        default:
+            isBroken = true
+            throw ClientError.protocolViolation("expected BATCH, CAUGHT_UP or SNAPSHOT_REQUIRED, got \(message.name)")
+        }
+    }
+
+    public func push(_ push: Push) async throws -> PushResult {
+        try await send(.push(push))
+        let message = try await receive()
+        guard case .pushResult(let result) = message else {
+            isBroken = true
+            throw ClientError.protocolViolation("expected PUSH_RESULT, got \(message.name)")
+        }
+        guard result.results.count == push.entries.count else {
+            isBroken = true
+            throw ClientError.protocolViolation("PUSH_RESULT has \(result.results.count) results for \(push.entries.count) entries")
+        }
+        try await responseComplete()
+        return result
+    }
+
+    public func verify(atRevision revision: UInt64) async throws -> VerifyResult {
+        try await send(.verify(atRevision: revision))
+        let message = try await receive()
+        guard case .verifyResult(let result) = message else {
+            isBroken = true
+            throw ClientError.protocolViolation("expected VERIFY_RESULT, got \(message.name)")
+        }
+        try await responseComplete()
+        return result
+    }
+
+    /// Fetches a store dictionary and checks that its Adler-32 is the id (PROTOCOL.md §5.12).
+    public func dictionary(id: UInt32) async throws -> [UInt8] {
+        try await send(.getDictionary(id: id))
+        let message = try await receive()
+        guard case .dictionary(let dictionary) = message else {
+            isBroken = true
+            throw ClientError.protocolViolation("expected DICTIONARY, got \(message.name)")
+        }
+        try await responseComplete()
+        let bytes = Array(dictionary.bytes.readableBytesView)
+        guard dictionary.id == id, Zlib.adler32(bytes) == id else {
+            isBroken = true
+            throw ClientError.protocolViolation("dictionary \(String(id, radix: 16)) does not match its id")
+        }
+        return bytes
+    }
+}
