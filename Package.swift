@@ -36,7 +36,7 @@ let package = Package(
         // Shared by the wire codec and the store; knows neither.
         .target(
             name: "ArticleModel",
-            dependencies: ["Zlib"]
+            dependencies: ["Zlib", "CZlib"]
         ),
         // Frames and messages of Protocol/PROTOCOL.md. NIO and zlib only: nothing of storage.
         .target(
