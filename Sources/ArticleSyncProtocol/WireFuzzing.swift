@@ -1,0 +1,45 @@
+import NIOCore
+
+/// Pure entry points for fuzzers: arbitrary bytes through the frame decoder and the message decoders
+/// of one direction, exactly as a connection would see them, without NIO channels.
+///
+/// They never trap, and memory stays bounded by the input: a frame is only decoded once all its
+/// bytes are in the input, and a compressed frame may inflate to at most 1032 × its own size
+/// (`FrameDecoder.maxDeflateRatio`). `ProtocolError`s are expected and swallowed.
+public enum WireFuzzing {
+    /// Decodes `bytes` as a client's stream (what a server reads). Returns the messages decoded
+    /// before the stream ended or turned fatal.
+    @discardableResult
+    public static func decodeClientStream(_ bytes: [UInt8]) -> [ClientMessage] {
+        var buffer = ByteBuffer(bytes: bytes)
+        var decoder = ClientMessageDecoder()
+        var messages = [ClientMessage]()
+        while buffer.readableBytes > 0 {
+            do {
+                guard let message = try decoder.decodeMessage(buffer: &buffer) else { break }
+                messages.append(message)
+            } catch {
+                // A non-fatal error consumed its frame and leaves the stream usable, as on a connection.
+                if error.isFatal { break }
+            }
+        }
+        return messages
+    }
+
+    /// Decodes `bytes` as a server's stream (what a client reads).
+    @discardableResult
+    public static func decodeServerStream(_ bytes: [UInt8]) -> [ServerMessage] {
+        var buffer = ByteBuffer(bytes: bytes)
+        var decoder = ServerMessageDecoder()
+        var messages = [ServerMessage]()
+        while buffer.readableBytes > 0 {
+            do {
+                guard let message = try decoder.decodeMessage(buffer: &buffer) else { break }
+                messages.append(message)
+            } catch {
+                break
+            }
+        }
+        return messages
+    }
+}
