@@ -23,7 +23,7 @@ extension ClientError {
         if let error = error as? ChannelError, error == .ioOnClosedChannel || error == .alreadyClosed || error == .outputClosed {
             return .connectionLost(address, "the server closed the connection")
         }
-        if let error = error as? any CustomStringConvertible, "\(type(of: error))".contains("ProtocolError") {
+        if let error = error as? ProtocolError {
             return .protocolViolation(error.description)
         }
         return .connectionLost(address, "\(error)")

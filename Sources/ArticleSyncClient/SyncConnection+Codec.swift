@@ -4,7 +4,6 @@ import NIOCore
 extension SyncConnection {
     /// Frames and messages of PROTOCOL.md: the codec module's client pipeline.
     static func installCodec(on channel: any Channel, compressPushes: Bool) throws {
-        // Filled in once the codec lands (addArticleSyncClientCodec).
-        throw ChannelError.operationUnsupported
+        try channel.pipeline.syncOperations.addArticleSyncClientCodec(compressesPush: compressPushes)
     }
 }
