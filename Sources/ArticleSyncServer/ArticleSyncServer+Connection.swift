@@ -1,0 +1,116 @@
+import ArticleSyncProtocol
+import Logging
+import NIOCore
+import NIOPosix
+
+extension ArticleSyncServer {
+    typealias ChildChannel = NIOAsyncChannel<ConnectionEvent, ServerMessage>
+
+    /// An accepted connection and the counters its byte-counting handler writes to.
+    struct Accepted: Sendable {
+        var channel: ChildChannel
+        var counters: ConnectionCounters
+    }
+
+    func bind(context: ServerContext) async throws -> NIOAsyncChannel<Accepted, Never> {
+        let configuration = self.configuration
+        return try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let counters = ConnectionCounters(server: context.statistics)
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(ByteCountingHandler(counters: counters))
+                    if let tlsContext = configuration.tlsContext {
+                        // Puts TLS in front of the codec, or answers TLS_REQUIRED in plain text (§10).
+                        try pipeline.addHandler(TransportSniffingHandler(tlsContext: tlsContext, logger: context.logger))
+                    }
+                    // A plain server's codec answers a TLS first byte itself ("this server does not speak TLS").
+                    try pipeline.addArticleSyncServerCodec(
+                        maxFrameLength: configuration.maxFrameLength, rejectsTLSHandshake: configuration.tlsContext == nil)
+                    try pipeline.addHandler(ConnectionEventHandler(
+                        handshakeTimeout: TimeAmount(configuration.handshakeTimeout),
+                        idleTimeout: TimeAmount(configuration.idleTimeout)))
+                    return Accepted(channel: try ChildChannel(wrappingChannelSynchronously: channel), counters: counters)
+                }
+            }
+    }
+
+    /// Serves one accepted connection to its end. Never throws: whatever one client does, the server
+    /// goes on serving the others.
+    func handle(_ accepted: Accepted, context: ServerContext) async {
+        let asyncChannel = accepted.channel
+        let counters = accepted.counters
+        let channel = asyncChannel.channel
+        let peer = channel.remoteAddress?.loggable ?? "unknown"
+        let logger = {
+            var logger = context.logger
+            logger[metadataKey: "peer"] = "\(peer)"
+            return logger
+        }()
+        let started = ContinuousClock.now
+
+        guard context.registry.register(channel) else {
+            await refuse(asyncChannel, context: context, logger: logger)
+            return
+        }
+        context.statistics.update {
+            $0.connectionsAccepted += 1
+            $0.activeConnections += 1
+            $0.peakConnections = max($0.peakConnections, $0.activeConnections)
+        }
+        logger.debug("connection accepted")
+        defer {
+            context.registry.deregister(channel)
+            context.statistics.update { $0.activeConnections -= 1 }
+        }
+
+        // The conversation runs beside a watcher of the channel's close: when the peer goes away in the
+        // middle of a long poll or a store read, the conversation is cancelled instead of finishing
+        // work nobody will read.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await asyncChannel.executeThenClose { inbound, outbound in
+                        var connection = Connection(channel: channel, server: context, counters: counters, logger: logger)
+                        try await connection.run(inbound: inbound, outbound: outbound)
+                    }
+                } catch is CancellationError {
+                    logger.debug("conversation cancelled: the peer went away")
+                } catch {
+                    logger.debug("connection ended: \(error)")
+                }
+                channel.close(promise: nil)
+            }
+            group.addTask {
+                try? await channel.closeFuture.get()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+
+        let values = counters.values
+        let millis = (ContinuousClock.now - started).components
+        logger.info(
+            "connection closed peer=\(peer) bytesIn=\(values.bytesIn) bytesOut=\(values.bytesOut) requests=\(values.requests) durationMs=\(millis.seconds * 1000 + millis.attoseconds / 1_000_000_000_000_000)")
+    }
+
+    private func refuse(_ asyncChannel: ChildChannel, context: ServerContext, logger: Logger) async {
+        context.statistics.update { $0.connectionsRefused += 1 }
+        let error: ErrorMessage
+        if context.registry.isShuttingDown {
+            error = ErrorMessage(code: .shuttingDown, message: "the server is shutting down")
+        } else {
+            error = ErrorMessage(code: .tooManyConnections, message: "the server serves at most \(context.configuration.maxConnections) connections at once; try again later")
+            logger.warning("refused: TOO_MANY_CONNECTIONS (limit \(context.configuration.maxConnections))")
+        }
+        let channel = asyncChannel.channel
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(ServerMessage.error(error), promise: written)
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
+    }
+}

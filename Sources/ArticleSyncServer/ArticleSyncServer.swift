@@ -1,0 +1,124 @@
+import ArticleStore
+import ArticleSyncProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The articlesync server: accepts connections and serves one store (PROTOCOL.md). Run it under a
+/// `ServiceGroup`: on graceful shutdown (SIGTERM, SIGINT) it stops accepting, lets running responses
+/// finish within `shutdownGracePeriod`, sends SHUTTING_DOWN to idle clients, and returns once every
+/// connection is closed. The store belongs to the caller, who closes it after `run()` returns.
+public final class ArticleSyncServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    public let statistics = ServerStatistics()
+    /// Wakes long polls. Call `notifier.publish(head:)` after writing to the store in this process
+    /// outside the server (an import); pushes publish by themselves.
+    public let notifier: RevisionNotifier
+
+    private let store: ArticleStore
+    let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let onListening: @Sendable (SocketAddress) async -> Void
+    private let listeningAddress = NIOLockedValueBox<SocketAddress?>(nil)
+
+    /// `onListening` runs once the socket is bound (with the port chosen for port 0), before the first
+    /// connection is accepted.
+    public init(
+        configuration: ServerConfiguration,
+        store: ArticleStore,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "articlesyncd"),
+        onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
+    ) async throws {
+        self.configuration = configuration
+        self.store = store
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.onListening = onListening
+        self.notifier = RevisionNotifier(head: try await store.head())
+    }
+
+    /// The bound address once `run()` listens.
+    public var localAddress: SocketAddress? { listeningAddress.withLockedValue { $0 } }
+
+    public func run() async throws {
+        let registry = ConnectionRegistry(limit: configuration.maxConnections)
+        let context = ServerContext(
+            configuration: configuration, store: store, storeID: StoreID(bytes: store.storeID), notifier: notifier,
+            statistics: statistics, registry: registry, dictionaries: DictionaryCache(store: store), logger: logger)
+        let serverChannel = try await bind(context: context)
+        guard let address = serverChannel.channel.localAddress else {
+            throw ChannelError.unknownLocalAddress
+        }
+        listeningAddress.withLockedValue { $0 = address }
+        logger.info("listening", metadata: ["address": "\(address.loggable)", "store": "\(context.storeID)"])
+        await onListening(address)
+
+        await withTaskGroup(of: Void.self) { background in
+            if let interval = configuration.externalChangePollInterval {
+                background.addTask { await self.watchForExternalChanges(every: interval) }
+            }
+            await self.serve(serverChannel, context: context)
+            background.cancelAll()
+        }
+        let totals = statistics.snapshot()
+        logger.info("stopped", metadata: [
+            "connections": "\(totals.connectionsAccepted)", "refused": "\(totals.connectionsRefused)",
+            "requests": "\(totals.requests)", "bytesIn": "\(totals.bytesIn)", "bytesOut": "\(totals.bytesOut)",
+        ])
+    }
+
+    private func serve(_ serverChannel: NIOAsyncChannel<Accepted, Never>, context: ServerContext) async {
+        let registry = context.registry
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                do {
+                    try await serverChannel.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            group.addTask { await self.handle(connection, context: context) }
+                        }
+                    }
+                } catch {
+                    logger.error("accepting connections failed: \(error)")
+                }
+            } onGracefulShutdown: {
+                self.logger.info("shutting down: no new connections; running responses get \(self.configuration.shutdownGracePeriod) to finish")
+                serverChannel.channel.close(promise: nil)
+            }
+            // No more accepts: idle connections end now, busy ones after their response or the grace period.
+            registry.beginShutdown()
+            notifier.shutDown()
+            let grace = serverChannel.channel.eventLoop.scheduleTask(in: TimeAmount(configuration.shutdownGracePeriod)) {
+                registry.closeAll()
+            }
+            await registry.waitUntilEmpty()
+            grace.cancel()
+        }
+    }
+
+    /// Another process (for example `articlesyncd import`) may write to the store: one cheap head query
+    /// per interval for the whole server wakes the long polls it concerns.
+    private func watchForExternalChanges(every interval: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+                notifier.publish(head: try await store.head())
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("cannot read the store's head: \(error)")
+            }
+        }
+    }
+}
+
+extension SocketAddress {
+    /// "127.0.0.1:7420", "[::1]:7420".
+    var loggable: String {
+        guard let ip = ipAddress, let port else { return "\(self)" }
+        if case .v6 = self { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
+    }
+}

@@ -1,0 +1,73 @@
+import ArticleModel
+import ArticleStore
+import ArticleSyncProtocol
+import NIOCore
+
+/// Turns stored changes into BATCH changes (PROTOCOL.md §5.4, §7.3, §7.4), choosing each article's
+/// encoding for one pull. The stored compressed bytes travel as they are: nothing is recompressed.
+struct ChangeEncoder {
+    /// DELTA is in force, the PULL set ACCEPT_DELTAS and resumes from `sinceRevision > 0`.
+    var deltasAllowed: Bool
+    var sinceRevision: UInt64
+    /// DICTIONARY is in force: stored streams naming a store dictionary may travel as they are.
+    var dictionariesAllowed: Bool
+
+    init(session: ConnectionStateMachine.Session, pull: Pull) {
+        deltasAllowed = session.features.contains(.delta) && pull.flags.contains(.acceptDeltas) && pull.sinceRevision > 0
+        sinceRevision = pull.sinceRevision
+        dictionariesAllowed = session.features.contains(.dictionary)
+    }
+
+    /// The dictionary a stored document names when the client cannot be sent it: the document must
+    /// then be inflated and sent RAW.
+    func dictionaryNeededToInflate(_ change: StoredChange) -> UInt32? {
+        guard case .article(let document) = change.kind, !dictionariesAllowed, delta(for: document) == nil else { return nil }
+        return ArticleCompression.dictionaryID(of: document.compressed)
+    }
+
+    /// `dictionary` answers the DICTIDs of `dictionaryNeededToInflate`.
+    func encode(_ change: StoredChange, dictionary: (UInt32) -> [UInt8]?) throws -> Change {
+        switch change.kind {
+        case .tombstone:
+            return .tombstone(revision: change.revision, id: change.id)
+        case .article(let document):
+            let encoding: DocumentEncoding
+            let data: [UInt8]
+            if let delta = delta(for: document) {
+                encoding = .delta(baseHash: Hash32(bytes: delta.baseHash))
+                data = delta.compressed
+            } else if !dictionariesAllowed, ArticleCompression.dictionaryID(of: document.compressed) != nil {
+                encoding = .raw
+                data = try ArticleCompression.inflateDocument(document.compressed, documentLength: document.documentLength, dictionary: dictionary)
+            } else {
+                encoding = .zlib
+                data = document.compressed
+            }
+            return .article(ArticleChange(
+                revision: change.revision, id: change.id, contentHash: Hash32(bytes: document.contentHash),
+                encoding: encoding, documentLength: UInt32(document.documentLength), data: ByteBuffer(bytes: data)))
+        }
+    }
+
+    /// The stored delta, when the client is known to hold its base and it is the smaller form.
+    private func delta(for document: StoredDocument) -> StoredDelta? {
+        guard deltasAllowed, let delta = document.delta, delta.baseRevision <= sinceRevision,
+              delta.compressed.count < document.compressed.count else { return nil }
+        return delta
+    }
+
+    /// The bytes `change` adds to a BATCH payload (PROTOCOL.md §5.4).
+    static func payloadSize(of change: Change) -> Int {
+        switch change {
+        case .tombstone(_, let id):
+            return 1 + 8 + 1 + id.utf8.count
+        case .article(let article):
+            let base: Int
+            if case .delta = article.encoding { base = 32 } else { base = 0 }
+            return 1 + 8 + 1 + article.id.utf8.count + 32 + 1 + base + 4 + 4 + article.data.readableBytes
+        }
+    }
+
+    /// fromRevision, toRevision and count.
+    static let batchHeaderSize = 8 + 8 + 4
+}

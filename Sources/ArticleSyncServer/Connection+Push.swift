@@ -1,0 +1,102 @@
+import ArticleModel
+import ArticleStore
+import ArticleSyncProtocol
+import NIOCore
+
+extension Connection {
+    /// PROTOCOL.md §5.7. Entries the server can judge alone (bad id, repeated id, bad source) are INVALID;
+    /// the others go to the store in one transaction, and the answer leaves only after it committed.
+    func performPush(_ push: Push, outbound: Outbound) async throws {
+        var results = [PushResult.Entry?](repeating: nil, count: push.entries.count)
+        var writes: [StoreWrite] = []
+        var writeIndices: [Int] = []
+        var invalidLiveIDs: [(index: Int, id: String)] = []
+        var seen = Set<String>()
+        for (index, entry) in push.entries.enumerated() {
+            if let problem = ArticleID.problem(with: entry.id) {
+                results[index] = PushResult.Entry(status: .invalid, revision: 0, message: problem)
+                continue
+            }
+            guard seen.insert(entry.id).inserted else {
+                results[index] = PushResult.Entry(status: .invalid, revision: 0, message: "the id '\(entry.id)' appears more than once in this push")
+                invalidLiveIDs.append((index, entry.id))
+                continue
+            }
+            switch entry.operation {
+            case .put(let source):
+                do {
+                    let article = try SeedFormat.parse(Array(source.readableBytesView))
+                    writes.append(StoreWrite(id: entry.id, expectedRevision: entry.expectedRevision, operation: .put(article)))
+                    writeIndices.append(index)
+                } catch {
+                    results[index] = PushResult.Entry(status: .invalid, revision: 0, message: error.description)
+                    invalidLiveIDs.append((index, entry.id))
+                }
+            case .delete:
+                writes.append(StoreWrite(id: entry.id, expectedRevision: entry.expectedRevision, operation: .delete))
+                writeIndices.append(index)
+            }
+        }
+
+        let head: UInt64
+        if writes.isEmpty {
+            head = try await storeCall { try await server.store.head() }
+        } else {
+            let applied = try await storeCall { try await server.store.apply(writes) }
+            head = applied.head
+            for (outcome, index) in zip(applied.outcomes, writeIndices) {
+                results[index] = PushResult.Entry(status: outcome.status.wire, revision: outcome.revision,
+                                                  message: outcome.status.explanation(revision: outcome.revision))
+            }
+        }
+        // An INVALID entry reports the article's current revision (0 when not live).
+        for (index, id) in invalidLiveIDs {
+            let current = try await storeCall { try await server.store.article(id: id) }
+            results[index]?.revision = current?.revision ?? 0
+        }
+        server.notifier.publish(head: head)
+        server.statistics.update { $0.pushes += 1 }
+        let appliedCount = results.count { $0?.status == .applied }
+        logger.info("push applied", metadata: ["entries": "\(push.entries.count)", "applied": "\(appliedCount)", "head": "\(head)"])
+        try await outbound.write(.pushResult(PushResult(headRevision: head, results: results.map { $0! })))
+    }
+
+    /// PROTOCOL.md §5.9.
+    func performVerify(atRevision requested: UInt64, outbound: Outbound) async throws {
+        let head = try await storeCall { try await server.store.head() }
+        let horizon = try await storeCall { try await server.store.horizon() }
+        let revision = requested == VerifyResult.headRevision ? head : requested
+        let result: VerifyResult
+        if revision > head {
+            result = VerifyResult(status: .aheadOfHead, revision: head, articleCount: 0, digest: .zero)
+        } else if revision < horizon {
+            result = VerifyResult(status: .belowHorizon, revision: head, articleCount: 0, digest: .zero)
+        } else if let state = try await storeCall({ try await server.store.digest(at: revision) }) {
+            result = VerifyResult(status: .ok, revision: state.revision, articleCount: state.articleCount, digest: Hash32(bytes: state.digest))
+        } else {
+            // The horizon moved between the reads (a purge): the revision is gone.
+            result = VerifyResult(status: .belowHorizon, revision: head, articleCount: 0, digest: .zero)
+        }
+        try await outbound.write(.verifyResult(result))
+    }
+}
+
+extension StoreWriteOutcome.Status {
+    var wire: PushResult.Status {
+        switch self {
+        case .applied: return .applied
+        case .unchanged: return .unchanged
+        case .conflict: return .conflict
+        case .notFound: return .notFound
+        }
+    }
+
+    func explanation(revision: UInt64) -> String {
+        switch self {
+        case .applied: return ""
+        case .unchanged: return "the article is already stored with this content"
+        case .conflict: return revision == 0 ? "the article is not live on the server" : "the article is at revision \(revision) on the server"
+        case .notFound: return "no live article has this id"
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArticleSyncProtocol
+
+/// Steps 1-4 of PROTOCOL.md §5.3: whether a PULL can be answered from the client's cursor.
+public enum PullDecision: Sendable, Hashable {
+    case snapshotRequired(SnapshotReason)
+    /// The client is at the head and asked to wait.
+    case waitForChange
+    /// Stream the changes after the cursor.
+    case stream
+
+    public static func decide(_ pull: Pull, storeID: StoreID, head: UInt64, horizon: UInt64) -> PullDecision {
+        if pull.storeID.isNone ? pull.sinceRevision != 0 : pull.storeID != storeID {
+            return .snapshotRequired(.storeMismatch)
+        }
+        if pull.sinceRevision > head {
+            return .snapshotRequired(.aheadOfServer)
+        }
+        if pull.sinceRevision > 0, pull.sinceRevision < horizon {
+            return .snapshotRequired(.belowHorizon)
+        }
+        if pull.sinceRevision == head, pull.waitMillis > 0 {
+            return .waitForChange
+        }
+        return .stream
+    }
+
+    /// The sentence that travels in SNAPSHOT_REQUIRED.
+    public static func explanation(_ reason: SnapshotReason, pull: Pull, head: UInt64, horizon: UInt64) -> String {
+        switch reason {
+        case .storeMismatch:
+            return pull.storeID.isNone
+                ? "the cursor \(pull.sinceRevision) names no store; bootstrap from revision 0"
+                : "the replica follows store \(pull.storeID), this server holds another store; bootstrap again"
+        case .aheadOfServer:
+            return "the replica is at revision \(pull.sinceRevision) but the server's head is \(head) (the store was restored from an older copy); bootstrap again"
+        case .belowHorizon:
+            return "revision \(pull.sinceRevision) is below the horizon \(horizon) (old deletions were purged); bootstrap again"
+        }
+    }
+}

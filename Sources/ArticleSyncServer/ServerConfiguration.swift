@@ -1,0 +1,66 @@
+import ArticleSyncProtocol
+import NIOSSL
+
+/// Everything a server needs to know before it starts. Immutable once the server runs; every limit has
+/// a documented default that matches PROTOCOL.md §9.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind. Default `127.0.0.1`: a server is reachable from elsewhere only when asked.
+    public var host: String = "127.0.0.1"
+    /// TCP port. Default 7420 (PROTOCOL.md §2); 0 picks a free port.
+    public var port: Int = ProtocolLimits.defaultPort
+
+    /// Largest frame `length` accepted after WELCOME, announced in WELCOME. Default 16 MiB (MAX_FRAME).
+    /// Before WELCOME the codec accepts at most MAX_HELLO_FRAME (64 KiB) whatever this says.
+    public var maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength
+    /// Connections served at once; the next one is answered TOO_MANY_CONNECTIONS. Default 1024.
+    public var maxConnections: Int = 1024
+    /// A complete HELLO must arrive within this time of the accept (TLS handshake included). Default 10 s.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// In READY the next complete request must arrive within this time. Default 120 s.
+    public var idleTimeout: Duration = .seconds(120)
+
+    /// Batch budget used when a PULL asks for 0. Default 1 MiB (PROTOCOL.md §5.3).
+    public var defaultBatchBudget: UInt32 = ProtocolLimits.defaultBudget
+    /// Upper clamp of a PULL's budget. Default 8 MiB, the spec's maximum; lower it to cap the memory a
+    /// single pull can hold (the lower clamp is always 4 KiB).
+    public var maxBatchBudget: UInt32 = ProtocolLimits.maxBudget
+    /// Longest long-poll honoured. Default 300 s, the spec's maximum.
+    public var maxLongPoll: Duration = .milliseconds(Int64(ProtocolLimits.maxWaitMillis))
+    /// Largest PUSH `count` accepted; more is REQUEST_TOO_LARGE. Default 10,000 (MAX_PUSH_ENTRIES).
+    public var maxPushEntries: Int = Int(ProtocolLimits.maxPushEntries)
+
+    /// On SIGTERM/SIGINT, running responses get this long to finish before their connections are
+    /// closed with SHUTTING_DOWN. Default 10 s.
+    public var shutdownGracePeriod: Duration = .seconds(10)
+    /// How often the server looks at the store's head for changes made by other processes (for example
+    /// `articlesyncd import` on the same file), to wake long polls. One query per interval for the whole
+    /// server, whatever the number of waiting clients; nil turns it off. Default 1 s.
+    public var externalChangePollInterval: Duration? = .seconds(1)
+
+    /// Feature bits the server offers (PROTOCOL.md §6); WELCOME announces the intersection with the
+    /// client's. Default: all.
+    public var features: Features = .all
+    /// Free text naming the server software in WELCOME.
+    public var agent: String = "articlesyncd/1.0"
+
+    /// Decides the role of each connection from its HELLO (PROTOCOL.md §10). Default: no tokens, READ
+    /// for anonymous clients on loopback only.
+    public var authenticator: any Authenticator = AnonymousAuthenticator()
+    /// When set, the server speaks TLS only, from the first byte; a peer whose first byte is not a TLS
+    /// handshake record is answered TLS_REQUIRED in plain text (PROTOCOL.md §10).
+    public var tlsContext: NIOSSLContext? = nil
+
+    public init() {}
+
+    /// The clamped batch budget for a PULL's `budget` field.
+    public func batchBudget(requested: UInt32) -> Int {
+        let budget = requested == 0 ? defaultBatchBudget : requested
+        let upper = max(ProtocolLimits.minBudget, min(maxBatchBudget, ProtocolLimits.maxBudget))
+        return Int(min(max(budget, ProtocolLimits.minBudget), upper))
+    }
+
+    /// The clamped long-poll for a PULL's `waitMillis` field.
+    public func longPoll(requestedMillis: UInt32) -> Duration {
+        min(.milliseconds(Int64(min(requestedMillis, ProtocolLimits.maxWaitMillis))), maxLongPoll)
+    }
+}
