@@ -38,6 +38,11 @@ public enum ArticleCompression {
         return try inflateDocument(data, documentLength: documentLength) { id in id == expected ? baseSource : nil }
     }
 
+    /// A dictionary's id: its Adler-32, as a zlib header names it.
+    public static func id(ofDictionary dictionary: [UInt8]) -> UInt32 {
+        Zlib.adler32(dictionary)
+    }
+
     /// The dictionary id a stream names in its zlib header (FDICT), or nil.
     public static func dictionaryID(of data: [UInt8]) -> UInt32? {
         Zlib.dictionaryID(of: data)

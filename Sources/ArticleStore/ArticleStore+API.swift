@@ -1,9 +1,9 @@
 import ArticleModel
 
 // ---------------------------------------------------------------------------------------------
-// API CONTRACT between the store and its users (server, client). The store work fills in the
-// bodies (and may split this file); server and client code against these signatures. Changing a
-// signature means telling the other sides.
+// API CONTRACT between the store and its users (server, client): the value types. The store
+// itself is `ArticleStore` (ArticleStore.swift and its ArticleStore+*.swift extensions), the seed
+// importer `Importer` (Importer.swift). Changing a signature means telling the other sides.
 // ---------------------------------------------------------------------------------------------
 
 /// What a store file is for. The same schema serves both; a replica records its upstream and cursor.
@@ -23,6 +23,12 @@ public struct StoredChange: Sendable, Hashable {
     public var revision: UInt64
     public var id: String
     public var kind: Kind
+
+    public init(revision: UInt64, id: String, kind: Kind) {
+        self.revision = revision
+        self.id = id
+        self.kind = kind
+    }
 }
 
 public struct StoredDocument: Sendable, Hashable {
@@ -33,6 +39,13 @@ public struct StoredDocument: Sendable, Hashable {
     public var documentLength: Int
     /// A delta against the previous live version, when the article was edited (PROTOCOL.md §7.4).
     public var delta: StoredDelta?
+
+    public init(contentHash: [UInt8], compressed: [UInt8], documentLength: Int, delta: StoredDelta?) {
+        self.contentHash = contentHash
+        self.compressed = compressed
+        self.documentLength = documentLength
+        self.delta = delta
+    }
 }
 
 public struct StoredDelta: Sendable, Hashable {
@@ -40,6 +53,12 @@ public struct StoredDelta: Sendable, Hashable {
     public var baseHash: [UInt8]  // 32 bytes
     /// zlib stream whose preset dictionary is the base version's source.
     public var compressed: [UInt8]
+
+    public init(baseRevision: UInt64, baseHash: [UInt8], compressed: [UInt8]) {
+        self.baseRevision = baseRevision
+        self.baseHash = baseHash
+        self.compressed = compressed
+    }
 }
 
 /// One write of a push (PROTOCOL.md §5.7).
@@ -52,6 +71,12 @@ public struct StoreWrite: Sendable, Hashable {
     public var id: String
     public var expectedRevision: UInt64
     public var operation: Operation
+
+    public init(id: String, expectedRevision: UInt64, operation: Operation) {
+        self.id = id
+        self.expectedRevision = expectedRevision
+        self.operation = operation
+    }
 }
 
 public struct StoreWriteOutcome: Sendable, Hashable {
@@ -61,6 +86,11 @@ public struct StoreWriteOutcome: Sendable, Hashable {
     public var status: Status
     /// applied: the new revision; otherwise the article's current revision (0 if not live).
     public var revision: UInt64
+
+    public init(status: Status, revision: UInt64) {
+        self.status = status
+        self.revision = revision
+    }
 }
 
 /// A change as a replica applies it (upstream revisions).
@@ -72,12 +102,23 @@ public enum ReplicaChange: Sendable, Hashable {
 public struct ReplicaState: Sendable, Hashable {
     public var upstreamStoreID: [UInt8]?  // 16 bytes, nil for a new replica
     public var cursor: UInt64
+
+    public init(upstreamStoreID: [UInt8]?, cursor: UInt64) {
+        self.upstreamStoreID = upstreamStoreID
+        self.cursor = cursor
+    }
 }
 
 public struct DigestState: Sendable, Hashable {
     public var revision: UInt64
     public var articleCount: UInt64
     public var digest: [UInt8]  // 32 bytes, PROTOCOL.md §7.6
+
+    public init(revision: UInt64, articleCount: UInt64, digest: [UInt8]) {
+        self.revision = revision
+        self.articleCount = articleCount
+        self.digest = digest
+    }
 }
 
 public struct ArticleSummary: Sendable, Hashable {
@@ -86,6 +127,14 @@ public struct ArticleSummary: Sendable, Hashable {
     public var published: PublicationTime
     public var category: String
     public var title: String
+
+    public init(id: String, revision: UInt64, published: PublicationTime, category: String, title: String) {
+        self.id = id
+        self.revision = revision
+        self.published = published
+        self.category = category
+        self.title = title
+    }
 }
 
 public struct StoredArticle: Sendable, Hashable {
@@ -93,6 +142,13 @@ public struct StoredArticle: Sendable, Hashable {
     public var revision: UInt64
     public var contentHash: [UInt8]
     public var article: Article
+
+    public init(id: String, revision: UInt64, contentHash: [UInt8], article: Article) {
+        self.id = id
+        self.revision = revision
+        self.contentHash = contentHash
+        self.article = article
+    }
 }
 
 public struct SearchHit: Sendable, Hashable {
@@ -100,6 +156,12 @@ public struct SearchHit: Sendable, Hashable {
     /// Text around the match, the matched words marked with « ».
     public var snippet: String
     public var rank: Double
+
+    public init(summary: ArticleSummary, snippet: String, rank: Double) {
+        self.summary = summary
+        self.snippet = snippet
+        self.rank = rank
+    }
 }
 
 public struct ListFilter: Sendable, Hashable {
@@ -119,41 +181,3 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
-
-/*
-public final class ArticleStore: Sendable {
-    /// Opens (creating when missing) the store at `path`. WAL mode; migrations run on open.
-    public init(path: String, role: StoreRole) throws
-    public var path: String { get }
-    /// The store's own random id (16 bytes), stable for its life.
-    public var storeID: [UInt8] { get }
-
-    // Both sides
-    public func head() async throws -> UInt64
-    public func horizon() async throws -> UInt64
-    public func digest() async throws -> DigestState                 // at head
-    public func digest(at revision: UInt64) async throws -> DigestState?  // nil below horizon / above head
-    public func article(id: String) async throws -> StoredArticle?
-    public func close() throws
-
-    // Canonical side
-    /// Latest changes with revision > `revision`, increasing, at most `limit` rows; tombstones optional.
-    public func changes(after revision: UInt64, limit: Int, includeTombstones: Bool) async throws -> [StoredChange]
-    /// Applies a push in one durable transaction; outcomes in input order.
-    public func apply(_ writes: [StoreWrite]) async throws -> (head: UInt64, outcomes: [StoreWriteOutcome])
-    public func dictionary(id: UInt32) async throws -> [UInt8]?
-    /// Inflates a stored document (for clients without the DICTIONARY feature).
-    public func purgeTombstones(upTo revision: UInt64) async throws -> Int   // raises the horizon
-    (and the importer: importFiles / ImportReport, see Importer.swift)
-
-    // Replica side
-    public func replicaState() async throws -> ReplicaState
-    /// Applies one batch and advances the cursor in ONE transaction (crash-safe resume).
-    public func applyBatch(_ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64) async throws
-    public func saveDictionary(id: UInt32, bytes: [UInt8]) async throws
-    public func list(_ filter: ListFilter) async throws -> [ArticleSummary]   // newest first
-    public func search(_ text: String, limit: Int) async throws -> [SearchHit] // FTS5, ranked
-    public func allIDs() async throws -> Set<String>
-    public func liveCount() async throws -> Int
-}
-*/

@@ -1,0 +1,130 @@
+import ArticleModel
+import Foundation
+import GRDB
+
+/// The write path of the canonical store, shared by push (`apply`) and the importer. Every
+/// function here runs inside the caller's write transaction and takes the next revision.
+extension ArticleStore {
+    /// Writes a new version of `id` (new, revived after a tombstone, or edited).
+    func canonicalPut(
+        _ db: Database, id: String, prepared: PreparedArticle, existing: ExistingRow?, state: inout MetaState
+    ) throws -> UInt64 {
+        state.head += 1
+        let revision = state.head
+        var delta: (baseRevision: UInt64, baseHash: [UInt8], bytes: [UInt8])?
+        if let existing, !existing.deleted {
+            if let oldHash = existing.contentHash {
+                state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
+                // An edit: compress it once more with the previous source as dictionary (§7.4); kept
+                // only when smaller than the full document, else the server would never send it.
+                if let baseSource = try canonicalSource(db, rowid: existing.rowid) {
+                    let bytes = ArticleCompression.compressDelta(prepared.document, baseSource: baseSource)
+                    if bytes.count < prepared.compressed.count {
+                        delta = (existing.revision, oldHash, bytes)
+                    }
+                }
+            }
+        } else {
+            state.liveCount += 1
+        }
+        state.digest.add(StoreDigest.element(id: id, contentHash: prepared.contentHash))
+
+        let article = prepared.article
+        let arguments: StatementArguments = [
+            Int64(revision), article.published.sortKey, article.category, article.title,
+            Data(prepared.contentHash), Data(prepared.compressed), prepared.document.count,
+            delta.map { Int64($0.baseRevision) }, delta.map { Data($0.baseHash) }, delta.map { Data($0.bytes) },
+        ]
+        if let existing {
+            try db.cachedStatement(
+                sql: """
+                    UPDATE article SET revision = ?, deleted = 0, published = ?, category = ?, title = ?, body = NULL,
+                        source = NULL, content_hash = ?, document = ?, document_length = ?,
+                        delta_base_revision = ?, delta_base_hash = ?, delta = ?
+                    WHERE rowid = ?
+                    """
+            ).execute(arguments: arguments + [existing.rowid])
+        } else {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO article (id, revision, deleted, published, category, title, content_hash, document,
+                        document_length, delta_base_revision, delta_base_hash, delta)
+                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [id] + arguments)
+        }
+        try state.logDigest(db)
+        return revision
+    }
+
+    /// Turns the live article `existing` into a tombstone.
+    func canonicalDelete(_ db: Database, id: String, existing: ExistingRow, state: inout MetaState) throws -> UInt64 {
+        state.head += 1
+        if let oldHash = existing.contentHash {
+            state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
+        }
+        state.liveCount -= 1
+        try db.cachedStatement(
+            sql: """
+                UPDATE article SET revision = ?, deleted = 1, published = NULL, category = NULL, title = NULL,
+                    body = NULL, source = NULL, content_hash = NULL, document = NULL, document_length = NULL,
+                    delta_base_revision = NULL, delta_base_hash = NULL, delta = NULL
+                WHERE rowid = ?
+                """
+        ).execute(arguments: [Int64(state.head), existing.rowid])
+        try state.logDigest(db)
+        return state.head
+    }
+
+    /// The exact source of a live canonical article, recreated from its stored document.
+    func canonicalSource(_ db: Database, rowid: Int64) throws -> [UInt8]? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT document, document_length FROM article WHERE rowid = ?"), arguments: [rowid]),
+            let document = row[0] as Data?
+        else { return nil }
+        let article = try decodeStored(db, compressed: [UInt8](document), documentLength: row[1])
+        return article.source
+    }
+
+    /// Inflates (with the named dictionary) and decodes a stored document.
+    func decodeStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> Article {
+        let raw = try inflateStored(db, compressed: compressed, documentLength: documentLength)
+        return try ArticleDocument.decode(raw)
+    }
+
+    func inflateStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> [UInt8] {
+        var missing: UInt32?
+        do {
+            return try ArticleCompression.inflateDocument(compressed, documentLength: documentLength) { id in
+                if let bytes = try? self.dictionary(db, id: id) { return bytes }
+                missing = id
+                return nil
+            }
+        } catch {
+            if let missing {
+                throw StoreError("stored document names dictionary \(String(missing, radix: 16)), which the store lacks")
+            }
+            throw StoreError("stored document is corrupt: \(error)")
+        }
+    }
+
+    /// A dictionary by id, from the cache or the database.
+    func dictionary(_ db: Database, id: UInt32) throws -> [UInt8]? {
+        if let cached = dictionaries.withLock({ $0[id] }) { return cached }
+        guard let data = try Data.fetchOne(db, sql: "SELECT bytes FROM dictionary WHERE id = ?", arguments: [Int64(id)]) else {
+            return nil
+        }
+        let bytes = [UInt8](data)
+        dictionaries.withLock { $0[id] = bytes }
+        return bytes
+    }
+
+    /// Stores `bytes` as a dictionary (idempotent) and returns its id, its Adler-32.
+    @discardableResult
+    func insertDictionary(_ db: Database, bytes: [UInt8]) throws -> UInt32 {
+        let id = ArticleCompression.id(ofDictionary: bytes)
+        try db.execute(sql: "INSERT OR IGNORE INTO dictionary (id, bytes) VALUES (?, ?)", arguments: [Int64(id), Data(bytes)])
+        dictionaries.withLock { $0[id] = bytes }
+        return id
+    }
+}

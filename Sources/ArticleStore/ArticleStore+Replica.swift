@@ -1,0 +1,165 @@
+import ArticleModel
+import Foundation
+import GRDB
+
+extension ArticleStore {
+    public func replicaState() async throws -> ReplicaState {
+        try requireReplica("reading the replica state")
+        return try await pool.read { db in
+            let state = try MetaState.load(db)
+            return ReplicaState(upstreamStoreID: state.upstreamStoreID, cursor: state.cursor)
+        }
+    }
+
+    /// Applies one batch and advances the cursor in ONE transaction (crash-safe resume): after a
+    /// crash the replica holds either the whole batch and the new cursor, or neither.
+    public func applyBatch(_ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64) async throws {
+        try requireReplica("applying a batch")
+        guard upstreamStoreID.count == 16 else { throw StoreError("an upstream store id has 16 bytes, not \(upstreamStoreID.count)") }
+        for change in changes {
+            let id: String
+            switch change {
+            case .put(let changeID, _, let article, let hash):
+                id = changeID
+                guard hash.count == 32 else { throw StoreError("content hash of '\(changeID)' has \(hash.count) bytes, not 32") }
+                guard !article.source.isEmpty else { throw StoreError("article '\(changeID)' has an empty source") }
+            case .delete(let changeID, _):
+                id = changeID
+            }
+            if let problem = ArticleID.problem(with: id) { throw StoreError("cannot store article: \(problem)") }
+        }
+        try await pool.write { db in
+            var state = try MetaState.load(db)
+            state.upstreamStoreID = upstreamStoreID
+            for change in changes {
+                switch change {
+                case .put(let id, let revision, let article, let hash):
+                    try self.replicaPut(db, id: id, revision: revision, article: article, contentHash: hash, state: &state)
+                case .delete(let id, _):
+                    try self.replicaDelete(db, id: id, state: &state)
+                }
+            }
+            state.cursor = cursor
+            try state.save(db)
+        }
+    }
+
+    /// Keeps a dictionary fetched from the server; its id must be its Adler-32 (§5.12).
+    public func saveDictionary(id: UInt32, bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty, bytes.count <= ArticleCompression.maxDictionaryLength else {
+            throw StoreError("a dictionary must hold 1 to \(ArticleCompression.maxDictionaryLength) bytes, not \(bytes.count)")
+        }
+        let actual = ArticleCompression.id(ofDictionary: bytes)
+        guard actual == id else {
+            throw StoreError("dictionary \(String(id, radix: 16)) has the Adler-32 \(String(actual, radix: 16)): it is not that dictionary")
+        }
+        try await pool.write { db in _ = try self.insertDictionary(db, bytes: bytes) }
+    }
+
+    /// Removes every live article whose id is not in `keep` (the end of a re-bootstrap, §5.6),
+    /// in one transaction; the cursor is unchanged. Returns how many were removed.
+    @discardableResult
+    public func removeArticles(notIn keep: Set<String>) async throws -> Int {
+        try requireReplica("removing articles")
+        return try await pool.write { db in
+            var state = try MetaState.load(db)
+            var removed = 0
+            for id in try String.fetchAll(db, sql: "SELECT id FROM article") where !keep.contains(id) {
+                try self.replicaDelete(db, id: id, state: &state)
+                removed += 1
+            }
+            try state.save(db)
+            return removed
+        }
+    }
+
+    func replicaPut(
+        _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8], state: inout MetaState
+    ) throws {
+        // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
+        // store, or a server restored from an older copy) still holds rows with the old numbers
+        // until the bootstrap ends: such a row gives up the number and takes a unique negative one.
+        try db.cachedStatement(
+            sql: """
+                UPDATE article SET revision = (SELECT min(0, MIN(revision)) FROM article) - 1
+                WHERE revision = ? AND id <> ?
+                """
+        ).execute(arguments: [Int64(clamping: revision), id])
+        let existing = try ExistingRow.fetch(db, id: id)
+        if let existing, !existing.deleted, let oldHash = existing.contentHash {
+            state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
+        } else {
+            state.liveCount += 1
+        }
+        state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
+        let rendered = SeedFormat.render(article)
+        let arguments: StatementArguments = [
+            Int64(clamping: revision), article.published.sortKey, article.category, article.title, article.body,
+            rendered == article.source ? nil : Data(article.source), Data(contentHash),
+        ]
+        if let existing {
+            try db.cachedStatement(
+                sql: """
+                    UPDATE article SET revision = ?, deleted = 0, published = ?, category = ?, title = ?, body = ?,
+                        source = ?, content_hash = ?
+                    WHERE rowid = ?
+                    """
+            ).execute(arguments: arguments + [existing.rowid])
+        } else {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO article (id, revision, deleted, published, category, title, body, source, content_hash)
+                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [id] + arguments)
+        }
+    }
+
+    /// A replica keeps no tombstones: the row goes (and with it, by trigger, its search entry).
+    func replicaDelete(_ db: Database, id: String, state: inout MetaState) throws {
+        guard let existing = try ExistingRow.fetch(db, id: id) else { return }
+        if !existing.deleted, let oldHash = existing.contentHash {
+            state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
+            state.liveCount -= 1
+        }
+        try db.cachedStatement(sql: "DELETE FROM article WHERE rowid = ?").execute(arguments: [existing.rowid])
+    }
+
+    /// Full-text search of title and body (FTS5), best first. Words are matched whole and all must
+    /// occur; a word ending in `*` matches as a prefix. `rank` is the negated bm25 score (title
+    /// weighted 5:1), so larger is better.
+    public func search(_ text: String, limit: Int) async throws -> [SearchHit] {
+        guard hasFullTextIndex else { throw StoreError("\(path) has no full-text index: open it as a reading replica") }
+        guard let query = Self.ftsQuery(text) else { return [] }
+        return try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.id, a.revision, a.published, a.category, a.title,
+                        snippet(article_fts, -1, '«', '»', '…', 16) AS snippet,
+                        bm25(article_fts, 5.0, 1.0) AS score
+                    FROM article_fts JOIN article a ON a.rowid = article_fts.rowid
+                    WHERE article_fts MATCH ?
+                    ORDER BY score LIMIT ?
+                    """,
+                arguments: [query, max(0, limit)])
+            return rows.map { row in
+                SearchHit(summary: Self.summary(row), snippet: row["snippet"] ?? "", rank: -(row["score"] as Double))
+            }
+        }
+    }
+
+    /// The user's words as an FTS5 query of quoted terms, so punctuation and FTS operators in the
+    /// input are taken literally.
+    static func ftsQuery(_ text: String) -> String? {
+        let terms = text.split(whereSeparator: { $0.isWhitespace }).compactMap { word -> String? in
+            var word = Substring(word)
+            let prefix = word.hasSuffix("*")
+            while word.hasSuffix("*") { word = word.dropLast() }
+            let cleaned = word.replacingOccurrences(of: "\"", with: "\"\"")
+            guard !cleaned.isEmpty else { return nil }
+            return "\"\(cleaned)\"" + (prefix ? "*" : "")
+        }
+        return terms.isEmpty ? nil : terms.joined(separator: " ")
+    }
+}

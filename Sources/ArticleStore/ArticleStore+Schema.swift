@@ -1,0 +1,105 @@
+import GRDB
+
+extension ArticleStore {
+    /// One schema for the canonical store and replicas; which columns are filled depends on the role.
+    ///
+    /// `article` holds one row per id: a live article or (canonical only) a tombstone (deleted = 1,
+    /// content columns NULL). `published` is YYYYMMDDHHMM as an integer, so it sorts and filters
+    /// with one index. `source` is stored only when it differs from the canonical rendering (§7.2),
+    /// as the document does. The canonical store keeps the text only inside the compressed
+    /// `document` (title, category and date are kept for listing): storing it a second time would
+    /// double the import's write volume, and every read of the full text on the server is rare. A
+    /// replica keeps `body` in clear (search, export) and no document.
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE store_meta (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        role TEXT NOT NULL,
+                        store_id BLOB NOT NULL,
+                        head INTEGER NOT NULL DEFAULT 0,
+                        horizon INTEGER NOT NULL DEFAULT 0,
+                        live_count INTEGER NOT NULL DEFAULT 0,
+                        digest BLOB NOT NULL,
+                        dictionary_id INTEGER,
+                        upstream_store_id BLOB,
+                        cursor INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE dictionary (
+                        id INTEGER PRIMARY KEY,
+                        bytes BLOB NOT NULL
+                    );
+                    CREATE TABLE digest_log (
+                        revision INTEGER PRIMARY KEY,
+                        live_count INTEGER NOT NULL,
+                        digest BLOB NOT NULL
+                    );
+                    CREATE TABLE article (
+                        rowid INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        revision INTEGER NOT NULL UNIQUE,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        published INTEGER,
+                        category TEXT,
+                        title TEXT,
+                        body TEXT,
+                        source BLOB,
+                        content_hash BLOB,
+                        document BLOB,
+                        document_length INTEGER,
+                        delta_base_revision INTEGER,
+                        delta_base_hash BLOB,
+                        delta BLOB
+                    );
+                    CREATE INDEX article_published ON article(published);
+                    """)
+        }
+        return migrator
+    }
+
+    static let ftsTokenizer = "unicode61 remove_diacritics 2"
+
+    /// Creates or drops the replica's full-text index and its triggers to match `enabled`.
+    ///
+    /// FTS5 with external content (`content='article'`): the index stores no second copy of the
+    /// text, and snippet() reads it from `article`. Tokenizer: unicode61 folds case for all of
+    /// Unicode (Ä/ä, Ö/ö); with remove_diacritics 2 "Prasenz" finds "Präsenz" too, which helps
+    /// readers without a German keyboard and costs little (schon/schön meet; bm25 still ranks).
+    /// ß is kept as a letter of its own (unicode61 does not fold it to "ss"), so "Straße" finds
+    /// "Straße" and "STRASSE" does not.
+    static func configureFullTextIndex(_ db: Database, enabled: Bool) throws {
+        let exists = try db.tableExists("article_fts")
+        if enabled && !exists {
+            try db.execute(
+                sql: """
+                    CREATE VIRTUAL TABLE article_fts USING fts5(
+                        title, body, content='article', content_rowid='rowid',
+                        tokenize='\(ftsTokenizer)'
+                    );
+                    CREATE TRIGGER article_fts_insert AFTER INSERT ON article WHEN new.deleted = 0 BEGIN
+                        INSERT INTO article_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body);
+                    END;
+                    CREATE TRIGGER article_fts_delete AFTER DELETE ON article WHEN old.deleted = 0 BEGIN
+                        INSERT INTO article_fts(article_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+                    END;
+                    CREATE TRIGGER article_fts_update AFTER UPDATE OF title, body, deleted ON article BEGIN
+                        INSERT INTO article_fts(article_fts, rowid, title, body)
+                            SELECT 'delete', old.rowid, old.title, old.body WHERE old.deleted = 0;
+                        INSERT INTO article_fts(rowid, title, body)
+                            SELECT new.rowid, new.title, new.body WHERE new.deleted = 0;
+                    END;
+                    INSERT INTO article_fts(rowid, title, body) SELECT rowid, title, body FROM article WHERE deleted = 0;
+                    """)
+        } else if !enabled && exists {
+            try db.execute(
+                sql: """
+                    DROP TRIGGER IF EXISTS article_fts_insert;
+                    DROP TRIGGER IF EXISTS article_fts_delete;
+                    DROP TRIGGER IF EXISTS article_fts_update;
+                    DROP TABLE article_fts;
+                    """)
+        }
+    }
+}
