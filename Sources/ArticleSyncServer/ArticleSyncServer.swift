@@ -115,8 +115,8 @@ public final class ArticleSyncServer: Service, Sendable {
 }
 
 extension SocketAddress {
-    /// "127.0.0.1:7420", "[::1]:7420".
-    var loggable: String {
+    /// "127.0.0.1:7420", "[::1]:7420": the form of the `listening on` line and of the logs.
+    public var loggable: String {
         guard let ip = ipAddress, let port else { return "\(self)" }
         if case .v6 = self { return "[\(ip)]:\(port)" }
         return "\(ip):\(port)"

@@ -1,0 +1,117 @@
+import ArgumentParser
+import ArticleStore
+import ArticleSyncProtocol
+import ArticleSyncServer
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `articlesyncd serve`: opens (or creates) the store, imports the given folders, then serves until
+/// SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a store to articlesync clients.",
+        discussion: """
+            Creates the store when it does not exist, imports every --import folder into it, then \
+            listens. Once listening it prints exactly one line to standard output, \
+            `listening on HOST:PORT` (with the port chosen when --port is 0); everything else is \
+            logged to standard error.
+
+            Without access tokens the server lets clients on loopback read (pull, verify); \
+            --anonymous-write lets them push too, which is meant for tests and development only.
+
+            SIGTERM or SIGINT stops it gracefully: no new connections, idle clients get \
+            SHUTTING_DOWN, running responses get --shutdown-grace seconds to finish, the store is \
+            closed. Each closed connection is logged at info level as \
+            `connection closed peer=IP:PORT bytesIn=N bytesOut=N requests=N durationMs=N`; the \
+            server-wide totals are logged on exit and written as JSON to --stats-file.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The store file (SQLite); created when missing.", valueName: "path"))
+    var store: String
+
+    @Option(name: .long, help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "The TCP port; 0 picks a free one.")
+    var port: Int = ProtocolLimits.defaultPort
+
+    @Option(name: [.customLong("import")], help: ArgumentHelp("A folder of seed-format articles to import before listening (repeatable).", valueName: "dir"))
+    var importFolders: [String] = []
+
+    @OptionGroup(title: "Limits")
+    var limits: ServerLimitOptions
+
+    @Flag(name: .long, help: "Let clients on loopback push without a token (tests and development only).")
+    var anonymousWrite = false
+
+    @Option(name: .long, help: ArgumentHelp("Write the server-wide totals (connections, requests, bytes in and out) as JSON to this file on exit.", valueName: "path"))
+    var statsFile: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        try limits.validate()
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "articlesyncd")
+
+        let store: ArticleStore
+        do {
+            store = try ArticleStore(path: self.store, role: .canonical)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        defer { try? store.close() }
+
+        for folder in importFolders {
+            try await importFolder(folder, into: store, logger: logger)
+        }
+
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.authenticator = AnonymousAuthenticator(loopbackRole: anonymousWrite ? .write : .read)
+        limits.apply(to: &configuration)
+
+        let server = try await ArticleSyncServer(configuration: configuration, store: store, logger: logger) { address in
+            // The one line a script waits for, written unbuffered: stdout is often a pipe.
+            FileHandle.standardOutput.write(Data("listening on \(address.loggable)\n".utf8))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+
+        if let statsFile {
+            try writeStatistics(server.statistics.snapshot(), to: statsFile)
+        }
+    }
+
+    private func importFolder(_ folder: String, into store: ArticleStore, logger: Logger) async throws {
+        // Filled in with the store's importer.
+        logger.info("importing", metadata: ["folder": "\(folder)"])
+    }
+
+    private func writeStatistics(_ snapshot: ServerStatistics.Snapshot, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(snapshot).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw CommandFailure("cannot write the statistics to \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
