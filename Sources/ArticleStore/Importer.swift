@@ -1,0 +1,262 @@
+import ArticleModel
+import Foundation
+import GRDB
+import Synchronization
+
+/// Imports seed files (PROTOCOL.md §7.1) into the canonical store.
+///
+/// Files are taken in chunks (`ImportOptions.chunkSize`). For each chunk, worker threads read,
+/// parse and hash the files; one read looks up which are new or changed; the workers encode and
+/// compress those; then one write transaction assigns their revisions, while the workers already
+/// start on the next chunk. A file's change is thus all-or-nothing (its chunk commits or not), a
+/// re-import of unchanged files compresses nothing and writes nothing, and memory holds at most
+/// two chunks whatever the number of files.
+public struct Importer: Sendable {
+    public static let defaultConcurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// PROTOCOL.md §9 MAX_SOURCE: a larger file could never be pushed or served as a source.
+    public static let maxSourceLength = 4_194_304
+
+    public let store: ArticleStore
+    public let options: ImportOptions
+
+    public init(store: ArticleStore, options: ImportOptions = ImportOptions()) {
+        self.store = store
+        self.options = options
+    }
+
+    /// Runs the import on a thread of its own (it blocks while it works) and returns its report.
+    public func run(paths: [String], progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportReport {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try self.runBlocking(paths: paths, progress: progress) })
+            }
+            thread.stackSize = 1 << 22
+            thread.start()
+        }
+    }
+
+    /// The import on the calling thread.
+    public func runBlocking(paths: [String], progress: (@Sendable (ImportProgress) -> Void)? = nil) throws -> ImportReport {
+        try store.requireCanonical("importing seed files")
+        // A table of the ids seen in this run: finds two files with one id, and tells
+        // --delete-missing what is gone, without holding every id in memory.
+        let seenTable = "import_seen_\(UInt32.random(in: 0...UInt32.max))"
+        try store.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "CREATE TEMP TABLE \(seenTable) (id TEXT PRIMARY KEY, path TEXT NOT NULL)")
+        }
+        defer {
+            try? store.pool.writeWithoutTransaction { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(seenTable)") }
+        }
+
+        let shared = SharedState()
+        let writer = DispatchQueue(label: "articlesync.import.writer")
+        // One chunk may wait or be written while the next is prepared; never more.
+        let slots = DispatchSemaphore(value: 1)
+        var deflater = store.currentDeflater.withLock { $0 }
+        var isFirstChunk = true
+        var walker = FileWalker(roots: paths)
+
+        while shared.failure.withLock({ $0 == nil }) {
+            var chunk: [FileWalker.Item] = []
+            chunk.reserveCapacity(options.chunkSize)
+            while chunk.count < options.chunkSize, let item = walker.next() { chunk.append(item) }
+            if chunk.isEmpty { break }
+
+            var entries = Parallel.map(chunk, concurrency: options.concurrency) { item in Self.load(item) }
+            try markUnchanged(&entries)
+
+            if isFirstChunk && deflater == nil {
+                let fresh = entries.compactMap { $0.needsWrite ? $0.article : nil }
+                if fresh.count >= options.dictionaryThreshold {
+                    let samples = fresh.map { ArticleDocument.encode($0) }
+                    let bytes = DictionaryBuilder.build(samples: samples)
+                    let id = try store.pool.write { db in
+                        let id = try store.insertDictionary(db, bytes: bytes)
+                        var state = try MetaState.load(db)
+                        state.dictionaryID = id
+                        try state.save(db)
+                        return id
+                    }
+                    let primed = PresetDeflater(dictionary: bytes)
+                    store.currentDeflater.withLock { $0 = primed }
+                    deflater = primed
+                    shared.report.withLock { $0.builtDictionaryID = id }
+                }
+            }
+            isFirstChunk = false
+
+            let chunkDeflater = deflater
+            let prepared = Parallel.map(entries, concurrency: options.concurrency) { entry -> Entry in
+                var entry = entry
+                if entry.needsWrite, let article = entry.article, let hash = entry.contentHash {
+                    entry.prepared = PreparedArticle(article: article, contentHash: hash, deflater: chunkDeflater)
+                }
+                return entry
+            }
+
+            slots.wait()
+            writer.async {
+                defer { slots.signal() }
+                guard shared.failure.withLock({ $0 == nil }) else { return }
+                do {
+                    let progressNow = try self.write(prepared, seenTable: seenTable, deflater: chunkDeflater, shared: shared)
+                    progress?(progressNow)
+                } catch {
+                    shared.failure.withLock { $0 = error }
+                }
+            }
+        }
+        writer.sync {}
+        if let error = shared.failure.withLock({ $0 }) { throw error }
+
+        if options.deleteMissing {
+            if walker.sawEverything {
+                try deleteMissing(seenTable: seenTable, shared: shared)
+            } else {
+                shared.report.withLock {
+                    $0.deletionSkipped = "not deleting missing articles: some paths could not be read"
+                }
+            }
+        }
+        let head = try store.pool.read { db in try MetaState.load(db).head }
+        return shared.report.withLock { report in
+            report.head = head
+            return report
+        }
+    }
+
+    /// What the import thread and the writer queue share.
+    final class SharedState: Sendable {
+        let report = Mutex(ImportReport())
+        let failure = Mutex<(any Error)?>(nil)
+    }
+
+    /// One file on its way through the import.
+    struct Entry: Sendable {
+        var path: String
+        var id: String?
+        var article: Article?
+        var contentHash: [UInt8]?
+        var error: ImportFileError?
+        var needsWrite = true
+        var prepared: PreparedArticle?
+    }
+
+    static func load(_ item: FileWalker.Item) -> Entry {
+        switch item {
+        case .failure(let error):
+            return Entry(path: error.path, error: error)
+        case .file(let path):
+            let id = FileWalker.articleID(of: path)
+            if let problem = ArticleID.problem(with: id) {
+                return Entry(path: path, error: ImportFileError(path: path, line: nil, reason: problem))
+            }
+            let bytes: [UInt8]
+            switch FileWalker.read(path, limit: maxSourceLength) {
+            case .success(let read): bytes = read
+            case .failure(let error): return Entry(path: path, id: id, error: error)
+            }
+            do {
+                let article = try SeedFormat.parse(bytes)
+                guard ArticleDocument.canEncode(article) else {
+                    return Entry(
+                        path: path, id: id,
+                        error: ImportFileError(path: path, line: nil, reason: "the title or category exceeds 65,535 bytes"))
+                }
+                return Entry(path: path, id: id, article: article, contentHash: StoreDigest.contentHash(of: bytes))
+            } catch {
+                return Entry(path: path, id: id, error: ImportFileError(path: path, line: error.line, reason: error.reason))
+            }
+        }
+    }
+
+    /// Clears `needsWrite` for files whose live article already has their content hash, so an
+    /// idempotent re-import compresses nothing. The write re-checks under its transaction.
+    private func markUnchanged(_ entries: inout [Entry]) throws {
+        let ids = entries.map { $0.article == nil ? nil : $0.id }
+        let stored: [[UInt8]?] = try store.pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT content_hash FROM article WHERE id = ? AND deleted = 0")
+            return try ids.map { id in
+                guard let id else { return nil }
+                return try Data.fetchOne(statement, arguments: [id]).map { [UInt8]($0) }
+            }
+        }
+        for index in entries.indices where stored[index] != nil && stored[index] == entries[index].contentHash {
+            entries[index].needsWrite = false
+        }
+    }
+
+    /// Writes one chunk in one transaction.
+    private func write(
+        _ entries: [Entry], seenTable: String, deflater: PresetDeflater?, shared: SharedState
+    ) throws -> ImportProgress {
+        var counts = ImportReport()
+        try store.pool.write { db in
+            counts = ImportReport()
+            var state = try MetaState.load(db)
+            let remember = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.\(seenTable) (id, path) VALUES (?, ?)")
+            let firstPath = try db.cachedStatement(sql: "SELECT path FROM temp.\(seenTable) WHERE id = ?")
+            for entry in entries {
+                counts.files += 1
+                if let id = entry.id {
+                    try remember.execute(arguments: [id, entry.path])
+                    if db.changesCount == 0 {
+                        let earlier = try String.fetchOne(firstPath, arguments: [id]) ?? "another file"
+                        counts.refused += 1
+                        counts.errors.append(
+                            ImportFileError(path: entry.path, line: nil, reason: "the id '\(id)' is already taken by \(earlier)"))
+                        continue
+                    }
+                }
+                guard let id = entry.id, let article = entry.article, let hash = entry.contentHash else {
+                    counts.refused += 1
+                    counts.errors.append(entry.error ?? ImportFileError(path: entry.path, line: nil, reason: "unreadable"))
+                    continue
+                }
+                let existing = try ExistingRow.fetch(db, id: id)
+                if let existing, !existing.deleted, existing.contentHash == hash {
+                    counts.unchanged += 1
+                    continue
+                }
+                let prepared = entry.prepared ?? PreparedArticle(article: article, contentHash: hash, deflater: deflater)
+                _ = try store.canonicalPut(db, id: id, prepared: prepared, existing: existing, state: &state)
+                if let existing, !existing.deleted { counts.updated += 1 } else { counts.added += 1 }
+            }
+            try state.save(db)
+        }
+        return shared.report.withLock { report in
+            report.files += counts.files
+            report.added += counts.added
+            report.updated += counts.updated
+            report.unchanged += counts.unchanged
+            report.refused += counts.refused
+            report.errors += counts.errors
+            return report.progress
+        }
+    }
+
+    /// Tombstones every live article whose id no file of this run had, in one transaction.
+    private func deleteMissing(seenTable: String, shared: SharedState) throws {
+        let deleted = try store.pool.write { db in
+            var state = try MetaState.load(db)
+            let gone = try String.fetchAll(
+                db, sql: "SELECT id FROM article WHERE deleted = 0 AND id NOT IN (SELECT id FROM temp.\(seenTable)) ORDER BY id")
+            for id in gone {
+                guard let existing = try ExistingRow.fetch(db, id: id) else { continue }
+                _ = try store.canonicalDelete(db, id: id, existing: existing, state: &state)
+            }
+            try state.save(db)
+            return gone.count
+        }
+        shared.report.withLock { $0.deleted = deleted }
+    }
+}
+
+extension ArticleStore {
+    /// Imports seed files and directories (recursively) into this canonical store.
+    public func importFiles(
+        _ paths: [String], options: ImportOptions = ImportOptions(), progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) async throws -> ImportReport {
+        try await Importer(store: self, options: options).run(paths: paths, progress: progress)
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import ArticleStore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `articlesyncd import`: imports seed-format files into the canonical store (issue 3).
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import seed-format article files into a store.",
+        discussion: """
+            Each file becomes the article whose id is the file name without its extension; \
+            directories are walked recursively in sorted order (hidden entries skipped). A file \
+            whose content is unchanged takes no revision, so importing again is cheap and harmless. \
+            Files that are not in the seed format are reported with path, line and reason and not \
+            imported; the rest of the import goes on, and the exit status is 2.
+
+            Progress goes to standard error when it is a terminal (or always with --progress); the \
+            summary goes to standard output.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The store file (SQLite); created when missing.", valueName: "path"))
+    var store: String
+
+    @Argument(help: ArgumentHelp("Seed files or directories to import.", valueName: "file-or-dir"))
+    var paths: [String]
+
+    @Flag(name: .long, help: "Turn articles whose file is gone into deletions (mirror the given directories).")
+    var deleteMissing = false
+
+    @Flag(name: .long, help: "Print the summary as JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Report progress on standard error even when it is not a terminal (one line per step).")
+    var progress = false
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one file or directory to import") }
+    }
+
+    func run() async throws {
+        let articleStore: ArticleStore
+        do {
+            articleStore = try ArticleStore(path: store, role: .canonical)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        defer { try? articleStore.close() }
+
+        let started = ContinuousClock.now
+        let terminal = isatty(STDERR_FILENO) == 1
+        let reporter: (@Sendable (ImportProgress) -> Void)?
+        if terminal || progress {
+            reporter = { step in
+                let seconds = max(0.001, Self.seconds(since: started))
+                let rate = Int(Double(step.files) / seconds)
+                let text = "\(step.files) files: \(step.added) added, \(step.updated) updated, "
+                    + "\(step.unchanged) unchanged, \(step.refused) refused (\(rate) files/s)"
+                FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + text : "progress: " + text + "\n").utf8))
+            }
+        } else {
+            reporter = nil
+        }
+
+        let report: ImportReport
+        do {
+            report = try await articleStore.importFiles(paths, options: ImportOptions(deleteMissing: deleteMissing), progress: reporter)
+        } catch {
+            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            throw CommandFailure("the import stopped: \(error)")
+        }
+        if terminal && reporter != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let seconds = Self.seconds(since: started)
+
+        if json {
+            struct Output: Encodable {
+                var store: String
+                var seconds: Double
+                var report: ImportReport
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(Output(store: store, seconds: (seconds * 1000).rounded() / 1000, report: report))
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for error in report.errors {
+                FileHandle.standardError.write(Data("refused \(error)\n".utf8))
+            }
+            var summary = "imported \(report.files) files into \(store) in \(String(format: "%.2f", seconds)) s: "
+                + "\(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.refused) refused"
+            if deleteMissing { summary += ", \(report.deleted) deleted" }
+            summary += " (head revision \(report.head))"
+            print(summary)
+            if let skipped = report.deletionSkipped {
+                FileHandle.standardError.write(Data("\(skipped)\n".utf8))
+            }
+        }
+        if report.refused > 0 || report.deletionSkipped != nil {
+            throw ExitCode(2)
+        }
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
