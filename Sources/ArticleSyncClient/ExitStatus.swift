@@ -26,14 +26,14 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         """
           0   success
           1   general failure
-          3   push: conflicts (the server holds newer revisions; pull, or push --force)
+          3   push: conflicts (pull, then push again, or push --force)
           4   verify: the replica differs from the server
-          5   refused by a safety guard (mass deletion on re-bootstrap); re-run with --force
+          5   a safety guard refused (mass deletion on re-bootstrap): use --force
          64   usage error (bad flags or arguments)
-         65   data error: invalid input file, or the server sent data that breaks the protocol
-         69   network: the server is unreachable, went away, or is unavailable
+         65   data error: an invalid input file, or invalid data from the server
+         69   network: the server is unreachable, went away or is unavailable
          74   I/O error on the replica or an output directory
-         77   the server refused access (token missing, wrong, or without the needed role)
+         77   access refused (token missing or wrong, or its role is too low)
         """
     }
 }

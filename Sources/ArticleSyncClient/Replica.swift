@@ -1,0 +1,81 @@
+import ArticleStore
+import ArticleSyncProtocol
+import Foundation
+// Only to tell a mirror from a reading replica without opening it through the store (which would
+// convert it); see hasFullTextIndex(at:).
+import GRDB
+
+/// Where replicas live and how they are opened, created and swapped.
+public enum Replica {
+    /// `$XDG_DATA_HOME/articlesync/replica.sqlite`, else `~/.local/share/articlesync/replica.sqlite`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
+            return data + "/articlesync/replica.sqlite"
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.local/share/articlesync/replica.sqlite"
+    }
+
+    public static func exists(at path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path)
+    }
+
+    /// Opens the replica at `path`, creating it (and its directory) when missing. `fullTextIndex`
+    /// nil keeps an existing replica's kind (a new one gets the index): the store builds or drops
+    /// the index to match the role it is opened with, which a reading command must never cause.
+    public static func open(at path: String, fullTextIndex: Bool?) throws -> ArticleStore {
+        let fullTextIndex = try fullTextIndex ?? (exists(at: path) ? hasFullTextIndex(at: path) : true)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ClientError.replica(path, "cannot create its directory: \(error.localizedDescription)")
+            }
+        }
+        do {
+            return try ArticleStore(path: path, role: .replica(fullTextIndex: fullTextIndex))
+        } catch {
+            throw ClientError.replica(path, "cannot open: \(error)")
+        }
+    }
+
+    /// Opens an existing replica for reading commands; a missing one is a clear error, not a new file.
+    public static func openExisting(at path: String) throws -> ArticleStore {
+        guard exists(at: path) else {
+            throw ClientError(.failure, "no replica at \(path): run `articlesync pull` first (or pass --replica PATH)")
+        }
+        return try open(at: path, fullTextIndex: nil)
+    }
+
+    /// Whether the replica at `path` keeps the full-text index (a reading replica) or not (a mirror).
+    public static func hasFullTextIndex(at path: String) throws -> Bool {
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { try $0.tableExists("article_fts") }
+        } catch {
+            throw ClientError.replica(path, "cannot be read: \(error)")
+        }
+    }
+
+    /// The file a re-bootstrap builds beside the replica (same directory, so the swap is a rename).
+    static func bootstrapPath(for path: String) -> String { path + ".bootstrap" }
+
+    static func sidecars(of path: String) -> [String] { [path + "-wal", path + "-shm", path + "-journal"] }
+
+    static func remove(_ path: String) {
+        for file in [path] + sidecars(of: path) { try? FileManager.default.removeItem(atPath: file) }
+    }
+
+    /// Replaces the replica at `path` with the closed database at `replacement`. Both must be closed:
+    /// a stale WAL left beside the old file would otherwise be replayed into the new one.
+    static func swap(_ replacement: String, into path: String) throws {
+        for sidecar in sidecars(of: path) { try? FileManager.default.removeItem(atPath: sidecar) }
+        guard rename(replacement, path) == 0 else {
+            throw ClientError.replica(path, "cannot replace it with the re-bootstrapped copy: \(String(cString: strerror(errno)))")
+        }
+    }
+}

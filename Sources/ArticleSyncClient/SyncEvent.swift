@@ -1,0 +1,59 @@
+import ArticleSyncProtocol
+
+/// What a sync reports while it runs: enough for a progress bar, a follow log and JSON lines.
+public enum SyncEvent: Sendable {
+    /// Handshake done.
+    case connected(Welcome)
+    /// A PULL went out: the replica is at `fromRevision`, the server's head was `headRevision`.
+    case pulling(fromRevision: UInt64, headRevision: UInt64, rebootstrap: Bool)
+    /// One batch and its cursor are committed.
+    case batchApplied(AppliedBatch)
+    /// The replica is up to date with the server as of `headRevision`.
+    case caughtUp(headRevision: UInt64)
+    /// The server cannot resume our cursor; a re-bootstrap starts.
+    case snapshotRequired(SnapshotRequired)
+    /// The re-bootstrapped replica replaced the old one.
+    case rebootstrapped(RebootstrapReport)
+    /// An edit came as a delta against a version we do not hold: pulling again without deltas.
+    case retryingWithoutDeltas(reason: String)
+    /// follow: the connection failed; trying again after `delay`.
+    case reconnecting(after: Duration, reason: String)
+}
+
+public struct AppliedChange: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case put(title: String)
+        case delete
+    }
+    public var revision: UInt64
+    public var id: String
+    public var kind: Kind
+}
+
+public struct AppliedBatch: Sendable {
+    public var fromRevision: UInt64
+    public var toRevision: UInt64
+    public var changes: [AppliedChange]
+    /// Bytes of article data received for this batch (as sent: compressed).
+    public var bytes: Int
+}
+
+public struct RebootstrapReport: Sendable, Hashable {
+    public var reason: SnapshotReason
+    /// Live articles before and after.
+    public var before: Int
+    public var after: Int
+    /// Articles of the old replica the new store does not hold.
+    public var removed: Int
+}
+
+/// What one `pull` did.
+public struct PullReport: Sendable {
+    public var storeID: StoreID
+    public var startCursor: UInt64
+    public var cursor: UInt64
+    public var applied: Int = 0
+    public var deleted: Int = 0
+    public var bytes: Int = 0
+    public var rebootstrap: RebootstrapReport? = nil
+}

@@ -1,0 +1,20 @@
+/// Knobs of a sync. Defaults suit an interactive pull.
+public struct SyncOptions: Sendable {
+    /// Target BATCH payload size; 0 = the server's default.
+    public var budget: UInt32 = 0
+    /// false = a mirror replica (no search index), true = a reading replica, nil = keep what an
+    /// existing replica is (a new one gets the index).
+    public var fullTextIndex: Bool? = nil
+    /// Skip the mass-deletion guard.
+    public var force = false
+    /// A re-bootstrap that would remove more than this fraction of the replica's live articles
+    /// stops and asks for `force`.
+    public var deletionGuardFraction = 0.10
+    /// follow: how long each PULL waits on the server for new revisions.
+    public var followWaitMillis: UInt32 = 30_000
+    /// follow: reconnect delays (exponential with jitter between these).
+    public var initialBackoff: Duration = .milliseconds(250)
+    public var maximumBackoff: Duration = .seconds(30)
+
+    public init() {}
+}

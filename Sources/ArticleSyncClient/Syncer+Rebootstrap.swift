@@ -1,0 +1,104 @@
+import ArticleStore
+import ArticleSyncProtocol
+
+extension SyncSession {
+    /// PROTOCOL.md §5.6: builds a fresh replica beside the old one, checks the mass-deletion guard,
+    /// then swaps the files with one rename. Killed half-way, the old replica is untouched and the
+    /// next pull resumes the half-built copy (it records the store it follows).
+    func rebootstrap(on connection: SyncConnection, snapshot first: SnapshotRequired, report: inout PullReport) async throws -> RebootstrapReport {
+        var snapshot = first
+        let before = try await store.liveCount()
+        let limit = Int((Double(before) * options.deletionGuardFraction).rounded(.down))
+
+        // Cheap early refusal: if the server holds fewer articles than the guard allows us to keep,
+        // no download can make the swap acceptable.
+        if !options.force && before > 0 {
+            let atHead = try await connection.verify(atRevision: VerifyResult.headRevision)
+            if atHead.status == .ok, before - Int(atHead.articleCount) > limit {
+                throw guardRefusal(removed: before - Int(atHead.articleCount), before: before, snapshot: snapshot, atLeast: true)
+            }
+        }
+
+        let tempPath = Replica.bootstrapPath(for: path)
+        var temp = try await openBootstrapReplica(at: tempPath, following: snapshot.storeID)
+        var acceptDeltas = connection.welcome.features.contains(.delta)
+        var restarts = 0
+        pulling: while true {
+            let state = try await replicaState(of: temp, path: tempPath)
+            emit(.pulling(fromRevision: state.cursor, headRevision: snapshot.headRevision, rebootstrap: true))
+            let outcome: StreamOutcome
+            do {
+                outcome = try await stream(
+                    into: temp, on: connection, storeID: snapshot.storeID, since: state.cursor,
+                    acceptDeltas: acceptDeltas, waitMillis: 0, report: &report)
+            } catch {
+                try? temp.close()
+                throw error
+            }
+            switch outcome {
+            case .caughtUp(let head):
+                report.cursor = head
+                break pulling
+            case .missingBase(let id):
+                acceptDeltas = false
+                emit(.retryingWithoutDeltas(reason: "the new replica does not hold the base version of \(id)"))
+            case .snapshotRequired(let again):
+                // The server's store changed again while we copied it: start the copy over, a few times.
+                restarts += 1
+                try? temp.close()
+                guard restarts < 3 else {
+                    throw ClientError(.unavailable, "the server's store keeps changing identity (\(again.message)); try again later")
+                }
+                Replica.remove(tempPath)
+                snapshot = again
+                temp = try await openBootstrapReplica(at: tempPath, following: again.storeID)
+            }
+        }
+
+        let oldIDs = try await store.allIDs()
+        let newIDs = try await temp.allIDs()
+        let removed = oldIDs.subtracting(newIDs).count
+        if !options.force && removed > limit {
+            try? temp.close()  // kept: `pull --force` finishes from it without downloading again
+            throw guardRefusal(removed: removed, before: before, snapshot: snapshot, atLeast: false)
+        }
+        do {
+            try temp.close()
+            try store.close()
+        } catch {
+            throw ClientError.replica(path, "cannot close before the swap: \(error)")
+        }
+        try Replica.swap(tempPath, into: path)
+        store = try Replica.open(at: path, fullTextIndex: fullTextIndex)
+        let result = RebootstrapReport(reason: snapshot.reason, before: before, after: newIDs.count, removed: removed)
+        emit(.rebootstrapped(result))
+        return result
+    }
+
+    /// The half-built copy from an interrupted re-bootstrap is resumed when it follows the same store.
+    private func openBootstrapReplica(at tempPath: String, following storeID: StoreID) async throws -> ArticleStore {
+        if Replica.exists(at: tempPath) {
+            let existing = try Replica.open(at: tempPath, fullTextIndex: fullTextIndex)
+            if let state = try? await existing.replicaState(), state.upstreamStoreID == storeID.bytes {
+                return existing
+            }
+            try? existing.close()
+            Replica.remove(tempPath)
+        }
+        return try Replica.open(at: tempPath, fullTextIndex: fullTextIndex)
+    }
+
+    private func guardRefusal(removed: Int, before: Int, snapshot: SnapshotRequired, atLeast: Bool) -> ClientError {
+        let percent = before == 0 ? 0 : Int((Double(removed) * 100 / Double(before)).rounded())
+        let limit = Int((options.deletionGuardFraction * 100).rounded())
+        let why: String
+        switch snapshot.reason {
+        case .storeMismatch: why = "the server's store was recreated"
+        case .belowHorizon: why = "the replica is older than the server's horizon"
+        case .aheadOfServer: why = "the server's store was restored from an older copy"
+        }
+        return ClientError(
+            .guardRefused,
+            "re-bootstrapping would delete \(atLeast ? "at least " : "")\(removed) of the replica's \(before) articles (\(percent)%, more than the \(limit)% limit) because \(why); nothing was changed. Re-run with --force to accept, or --max-delete-percent to raise the limit")
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import ArticleSyncClient
+import Foundation
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The server, HOST[:PORT] (port 7420 when omitted). Default: $ARTICLESYNC_SERVER.",
+            valueName: "host:port"))
+    var server: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The replica file. Default: $ARTICLESYNC_REPLICA, else $XDG_DATA_HOME/articlesync/replica.sqlite or ~/.local/share/articlesync/replica.sqlite.",
+            valueName: "path"))
+    var replica: String?
+
+    @Option(
+        name: .customLong("token-file"),
+        help: ArgumentHelp("Read the access token from this file (default: $ARTICLESYNC_TOKEN, else none).", valueName: "path"))
+    var tokenFile: String?
+
+    @Flag(name: .long, help: "Machine-readable JSON on stdout (pull prints one JSON object per line).")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var replicaPath: String {
+        if let replica, !replica.isEmpty { return replica }
+        if let path = environment["ARTICLESYNC_REPLICA"], !path.isEmpty { return path }
+        return Replica.defaultPath(environment: environment)
+    }
+
+    /// The server to talk to, or nil when none is configured.
+    func serverAddressIfConfigured() throws -> ServerAddress? {
+        guard let text = server ?? environment["ARTICLESYNC_SERVER"], !text.isEmpty else { return nil }
+        guard let address = ServerAddress(parsing: text) else {
+            throw ValidationError("'\(text)' is not a server address: expected HOST or HOST:PORT, e.g. 10.0.0.5:7420")
+        }
+        return address
+    }
+
+    func clientConfiguration() throws -> ClientConfiguration {
+        guard let address = try serverAddressIfConfigured() else {
+            throw ValidationError("no server given: pass --server HOST:PORT or set ARTICLESYNC_SERVER")
+        }
+        return ClientConfiguration(address: address, token: try token())
+    }
+
+    func clientConfigurationIfConfigured() throws -> ClientConfiguration? {
+        guard try serverAddressIfConfigured() != nil else { return nil }
+        return try clientConfiguration()
+    }
+
+    /// From --token-file or ARTICLESYNC_TOKEN: never a plain flag, which would show in `ps`.
+    func token() throws -> String {
+        if let tokenFile {
+            guard let data = FileManager.default.contents(atPath: tokenFile) else {
+                throw ClientError(.usage, "cannot read the token file \(tokenFile)")
+            }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return environment["ARTICLESYNC_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    var console: Console { Console(json: json, quiet: quiet) }
+}

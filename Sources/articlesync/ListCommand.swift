@@ -1,0 +1,86 @@
+import ArgumentParser
+import ArticleModel
+import ArticleStore
+import ArticleSyncClient
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the replica's articles, newest first (offline).",
+        discussion: "Dates are YYYY-MM-DD or DD.MM.YYYY, inclusive, on the Berlin wall clock like the articles."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(name: .long, help: "Only this category (exact name, e.g. \"Welt Nachrichten\").")
+    var category: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day.", valueName: "date"))
+    var since: DayArgument?
+
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day.", valueName: "date"))
+    var until: DayArgument?
+
+    @Option(name: [.short, .long], help: "At most this many articles.")
+    var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let since, let until, until.endOfDay < since.startOfDay { throw ValidationError("--until is before --since") }
+    }
+
+    func run() async throws {
+        let console = options.console
+        try await console.run {
+            let store = try Replica.openExisting(at: options.replicaPath)
+            defer { try? store.close() }
+            let filter = ListFilter(category: category, from: since?.startOfDay, to: until?.endOfDay, limit: limit)
+            let articles = try await store.list(filter)
+            if console.json {
+                console.emit(articles.map(SummaryJSON.init))
+                return .ok
+            }
+            let categoryWidth = min(24, articles.map(\.category.count).max() ?? 0)
+            let width = Console.stdoutIsTerminal ? Console.width : Int.max
+            for article in articles {
+                var line = "\(article.published)  \(article.category.padded(to: categoryWidth))  \(article.title)  [\(article.id)]"
+                if line.count > width { line = String(line.prefix(max(20, width - 1))) + "…" }
+                console.say(line)
+            }
+            if articles.isEmpty { console.note("no articles match") }
+            return .ok
+        }
+    }
+}
+
+struct SummaryJSON: Encodable {
+    var id: String
+    var revision: UInt64
+    var published: String
+    var category: String
+    var title: String
+
+    init(_ summary: ArticleSummary) {
+        id = summary.id
+        revision = summary.revision
+        published = summary.published.isoText
+        category = summary.category
+        title = summary.title
+    }
+}
+
+extension PublicationTime {
+    /// "YYYY-MM-DDTHH:MM", the wall-clock time as written (no offset: the spec stores none).
+    var isoText: String {
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let y = String(year)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-\(two(month))-\(two(day))T\(two(hour)):\(two(minute))"
+    }
+}
+
+extension String {
+    func padded(to width: Int) -> String {
+        if count >= width { return count > width ? String(prefix(width - 1)) + "…" : self }
+        return self + String(repeating: " ", count: width - count)
+    }
+}

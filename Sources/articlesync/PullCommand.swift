@@ -1,0 +1,181 @@
+import ArgumentParser
+import ArticleSyncClient
+import ArticleSyncProtocol
+
+struct PullCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Pull every change since the replica's cursor (creates the replica on first use).",
+        discussion: """
+            Each batch is applied together with the cursor in one transaction: interrupt the pull at \
+            any moment and the next one resumes where it stopped. When the server cannot resume the \
+            replica (its store was recreated, or the replica is older than its horizon), the replica is \
+            rebuilt beside the old one and swapped in, unless that would delete more than \
+            --max-delete-percent of its articles: then nothing changes and --force is needed.
+
+            With --json, pull prints one JSON object per line: {"event":"batch",…} per committed batch \
+            (and {"event":"change",…} per article with --follow), then {"event":"done",…}.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(name: .long, help: "Stay connected and apply new revisions as they land; reconnect when the server goes away.")
+    var follow = false
+
+    @Flag(name: .long, help: "Re-bootstrap even if it deletes more than --max-delete-percent of the replica's articles.")
+    var force = false
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Keep a mirror replica without the full-text index (faster; no `search`), or with --no-mirror a reading replica with it. Default: a new replica reads, an existing one stays what it is.")
+    var mirror: Bool? = nil
+
+    @Option(name: .long, help: ArgumentHelp("The mass-deletion guard's limit, in percent of the replica's articles.", valueName: "percent"))
+    var maxDeletePercent: Double = 10
+
+    @Option(name: .long, help: ArgumentHelp("Target batch size in bytes (0 = the server's default).", valueName: "bytes"))
+    var budget: UInt32 = 0
+
+    @Option(name: .long, help: ArgumentHelp("--follow: how long each long-poll waits on the server, in seconds.", valueName: "seconds"))
+    var wait: Int = 30
+
+    func validate() throws {
+        guard (0...100).contains(maxDeletePercent) else { throw ValidationError("--max-delete-percent must be between 0 and 100") }
+        guard (1...300).contains(wait) else { throw ValidationError("--wait must be between 1 and 300 seconds") }
+    }
+
+    func run() async throws {
+        let console = options.console
+        try await console.run {
+            var syncOptions = SyncOptions()
+            syncOptions.budget = budget
+            syncOptions.fullTextIndex = mirror.map { !$0 }
+            syncOptions.force = force
+            syncOptions.deletionGuardFraction = maxDeletePercent / 100
+            syncOptions.followWaitMillis = UInt32(wait * 1000)
+            let progress = ProgressBar(enabled: !follow && !console.quiet && !console.json && Console.stderrIsTerminal)
+            let printer = PullPrinter(console: console, progress: progress, follow: follow)
+            let syncer = Syncer(
+                configuration: try options.clientConfiguration(), replicaPath: options.replicaPath,
+                options: syncOptions, onEvent: printer.handle)
+            if follow {
+                console.say("following \(syncer.configuration.address) into \(options.replicaPath) (Ctrl-C to stop)")
+                try await syncer.follow()
+                return .ok
+            }
+            let report: PullReport
+            do {
+                report = try await syncer.pull()
+            } catch {
+                progress.finish()
+                throw error
+            }
+            progress.finish()
+            printer.summarize(report)
+            return .ok
+        }
+    }
+}
+
+/// Turns sync events into progress, lines for people, or JSON lines.
+struct PullPrinter: Sendable {
+    var console: Console
+    var progress: ProgressBar
+    var follow: Bool
+
+    func handle(_ event: SyncEvent) {
+        switch event {
+        case .connected:
+            break
+        case .pulling(let from, let head, let rebootstrap):
+            progress.start(label: rebootstrap ? "re-bootstrapping" : "pulling", from: from, to: head)
+        case .batchApplied(let batch):
+            progress.advance(toRevision: batch.toRevision, articles: batch.changes.count, bytes: batch.bytes)
+            console.emit(BatchJSON(from: batch.fromRevision, to: batch.toRevision, changes: batch.changes.count, bytes: batch.bytes))
+            if follow {
+                for change in batch.changes {
+                    switch change.kind {
+                    case .put(let title):
+                        console.say("r\(change.revision)  updated  \(change.id)  \(title)")
+                        console.emit(ChangeJSON(revision: change.revision, id: change.id, op: "put", title: title))
+                    case .delete:
+                        console.say("r\(change.revision)  deleted  \(change.id)")
+                        console.emit(ChangeJSON(revision: change.revision, id: change.id, op: "delete", title: nil))
+                    }
+                }
+            }
+        case .caughtUp(let head):
+            if follow { console.emit(CaughtUpJSON(revision: head)) }
+        case .snapshotRequired(let snapshot):
+            progress.finish()
+            console.note("server: \(snapshot.message.isEmpty ? "snapshot required" : snapshot.message); re-bootstrapping the replica")
+            console.emit(SnapshotJSON(reason: "\(snapshot.reason)", message: snapshot.message))
+        case .rebootstrapped(let report):
+            progress.finish()
+            console.note("re-bootstrapped: the replica now holds \(report.after) articles (\(report.before) before, \(report.removed) removed)")
+        case .retryingWithoutDeltas(let reason):
+            console.note("\(reason); pulling again without deltas")
+        case .reconnecting(let delay, let reason):
+            console.note("\(reason); reconnecting in \(String(format: "%.1f", delay.seconds)) s")
+            console.emit(ReconnectJSON(reason: reason, delaySeconds: delay.seconds))
+        }
+    }
+
+    func summarize(_ report: PullReport) {
+        console.emit(DoneJSON(
+            store: report.storeID.description, cursor: report.cursor, startCursor: report.startCursor,
+            applied: report.applied, deleted: report.deleted, bytes: report.bytes,
+            rebootstrapped: report.rebootstrap != nil, removed: report.rebootstrap?.removed))
+        if report.applied == 0 && report.deleted == 0 && report.rebootstrap == nil {
+            console.say("already up to date at revision \(report.cursor)")
+        } else {
+            console.say("pulled \(report.applied) articles and \(report.deleted) deletions (\(formatBytes(report.bytes))); the replica is at revision \(report.cursor)")
+        }
+    }
+}
+
+private struct BatchJSON: Encodable {
+    var event = "batch"
+    var from: UInt64
+    var to: UInt64
+    var changes: Int
+    var bytes: Int
+}
+
+private struct ChangeJSON: Encodable {
+    var event = "change"
+    var revision: UInt64
+    var id: String
+    var op: String
+    var title: String?
+}
+
+private struct CaughtUpJSON: Encodable {
+    var event = "caughtUp"
+    var revision: UInt64
+}
+
+private struct SnapshotJSON: Encodable {
+    var event = "snapshotRequired"
+    var reason: String
+    var message: String
+}
+
+private struct ReconnectJSON: Encodable {
+    var event = "reconnecting"
+    var reason: String
+    var delaySeconds: Double
+}
+
+private struct DoneJSON: Encodable {
+    var event = "done"
+    var store: String
+    var cursor: UInt64
+    var startCursor: UInt64
+    var applied: Int
+    var deleted: Int
+    var bytes: Int
+    var rebootstrapped: Bool
+    var removed: Int?
+}

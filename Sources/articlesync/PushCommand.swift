@@ -1,0 +1,112 @@
+import ArgumentParser
+import ArticleModel
+import ArticleSyncClient
+import ArticleSyncProtocol
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Upload seed-format files as new or changed articles, or delete articles by id.",
+        discussion: """
+            A file's article id is its name without the extension; directories are read one level deep. \
+            Every file is checked locally first: invalid ones are listed and not sent. Each article goes \
+            with the revision the replica last saw of it (0 when unknown), and the server refuses it as a \
+            CONFLICT when someone changed it since: pull, look, and push again, or use --force to \
+            overwrite. Conflicts are listed and exit with 3; invalid files exit with 65.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(name: .long, help: "The arguments are article ids to delete.")
+    var delete = false
+
+    @Flag(name: .long, help: "Skip the conflict check: overwrite or delete whatever the server holds.")
+    var force = false
+
+    @Argument(help: ArgumentHelp("Files or directories to upload (with --delete: article ids).", valueName: "file-or-dir"))
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError(delete ? "give the ids of the articles to delete" : "give the files or directories to push") }
+    }
+
+    func run() async throws {
+        let console = options.console
+        try await console.run {
+            var items: [PushItem] = []
+            var rejected: [RejectedFile] = []
+            if delete {
+                for id in paths {
+                    if let problem = ArticleID.problem(with: id) {
+                        rejected.append(RejectedFile(file: id, reason: problem))
+                    } else {
+                        items.append(PushItem(id: id, source: nil))
+                    }
+                }
+            } else {
+                (items, rejected) = Pusher.collect(paths: paths)
+            }
+            for file in rejected { console.note("invalid: \(file.file): \(file.reason)") }
+            var report = PushReport()
+            if !items.isEmpty {
+                let pusher = Pusher(configuration: try options.clientConfiguration(), replicaPath: options.replicaPath, force: force)
+                report = try await pusher.push(items)
+            }
+            report.rejected = rejected
+            for outcome in report.outcomes {
+                let name = outcome.id
+                switch outcome.status {
+                case .applied:
+                    console.say("\(outcome.isDelete ? "deleted" : "applied")    \(name)  (revision \(outcome.revision))")
+                case .unchanged:
+                    console.say("unchanged  \(name)  (revision \(outcome.revision))")
+                case .conflict:
+                    let expected = outcome.expectedRevision == 0 ? "expected no such article" : "expected revision \(outcome.expectedRevision)"
+                    console.say("CONFLICT   \(name): the server holds revision \(outcome.revision), the replica \(expected); pull and push again, or use --force")
+                case .invalid:
+                    console.say("INVALID    \(name): \(outcome.message)")
+                case .notFound:
+                    console.say("not found  \(name): no live article with this id")
+                }
+            }
+            console.emit(PushJSON(report))
+            let count = { (status: PushResult.Status) in report.outcomes.count { $0.status == status } }
+            if !items.isEmpty {
+                console.say("pushed \(items.count): \(count(.applied)) applied, \(count(.unchanged)) unchanged, \(count(.conflict)) conflicts, \(count(.invalid)) invalid, \(count(.notFound)) not found; server head \(report.headRevision)")
+            }
+            if count(.conflict) > 0 { return .conflicts }
+            if !rejected.isEmpty || count(.invalid) > 0 { return .dataError }
+            return .ok
+        }
+    }
+}
+
+private struct PushJSON: Encodable {
+    struct Outcome: Encodable {
+        var id: String
+        var file: String?
+        var op: String
+        var status: String
+        var revision: UInt64
+        var expectedRevision: UInt64
+        var message: String
+    }
+    struct Rejected: Encodable {
+        var file: String
+        var reason: String
+    }
+    var headRevision: UInt64
+    var results: [Outcome]
+    var rejected: [Rejected]
+
+    init(_ report: PushReport) {
+        headRevision = report.headRevision
+        results = report.outcomes.map {
+            Outcome(
+                id: $0.id, file: $0.file, op: $0.isDelete ? "delete" : "put", status: "\($0.status)", revision: $0.revision,
+                expectedRevision: $0.expectedRevision, message: $0.message)
+        }
+        rejected = report.rejected.map { Rejected(file: $0.file, reason: $0.reason) }
+    }
+}

@@ -1,0 +1,53 @@
+@testable import ArticleSyncClient
+import ArticleSyncProtocol
+import Testing
+
+@Suite("client pieces without a server")
+struct ClientUnitTests {
+    @Test func serverAddressesParseAsPeopleTypeThem() {
+        #expect(ServerAddress(parsing: "10.0.0.5:7421") == ServerAddress(host: "10.0.0.5", port: 7421))
+        #expect(ServerAddress(parsing: "backup.example") == ServerAddress(host: "backup.example", port: 7420))
+        #expect(ServerAddress(parsing: "[::1]:9000") == ServerAddress(host: "::1", port: 9000))
+        #expect(ServerAddress(parsing: "::1") == ServerAddress(host: "::1", port: 7420))
+        #expect(ServerAddress(parsing: "host:0") == nil)
+        #expect(ServerAddress(parsing: "host:http") == nil)
+        #expect(ServerAddress(parsing: "") == nil)
+        #expect(ServerAddress(host: "::1", port: 1).description == "[::1]:1")
+    }
+
+    @Test func pushesAreChunkedUnderTheFrameLimit() {
+        let source = [UInt8](repeating: 65, count: 1000)
+        let items = (0..<50).map { PushItem(id: "a\($0)", source: source) }
+        let chunks = Pusher.chunks(items, frameLimit: 10_000)
+        #expect(chunks.flatMap { $0 } == items)
+        #expect(chunks.count > 1)
+        for chunk in chunks {
+            let size = chunk.reduce(6) { $0 + 1 + 1 + $1.id.utf8.count + 8 + 4 + $1.source!.count }
+            #expect(size <= 10_000)
+        }
+        // One entry larger than the limit still goes alone (the server judges it).
+        #expect(Pusher.chunks([PushItem(id: "big", source: [UInt8](repeating: 1, count: 20_000))], frameLimit: 10_000).count == 1)
+    }
+
+    @Test func backoffGrowsWithJitterAndStaysBounded() {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
+        let delays = (0..<12).map { _ in backoff.next() }
+        #expect(delays.allSatisfy { $0 >= .milliseconds(100) && $0 <= .seconds(2) })
+        backoff.reset()
+        #expect(backoff.next() <= .milliseconds(100))
+    }
+
+    @Test func batchesWithAGapOrDisorderAreRejected() throws {
+        let tomb = { (revision: UInt64) in Change.tombstone(revision: revision, id: "x\(revision)") }
+        #expect(throws: Never.self) { try SyncSession.check(Batch(fromRevision: 5, toRevision: 7, changes: [tomb(6), tomb(7)]), cursor: 5) }
+        #expect(throws: ClientError.self) { try SyncSession.check(Batch(fromRevision: 6, toRevision: 7, changes: [tomb(7)]), cursor: 5) }
+        #expect(throws: ClientError.self) { try SyncSession.check(Batch(fromRevision: 5, toRevision: 7, changes: [tomb(7), tomb(6)]), cursor: 5) }
+        #expect(throws: ClientError.self) { try SyncSession.check(Batch(fromRevision: 5, toRevision: 8, changes: [tomb(6), tomb(7)]), cursor: 5) }
+    }
+
+    @Test func theExitCodeTableNamesEveryCode() {
+        for status in ExitStatus.allCases {
+            #expect(ExitStatus.table.contains(" \(status.rawValue)   "))
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import ArticleSyncClient
+import Foundation
+
+/// A real `articlesyncd serve` on 127.0.0.1 with an ephemeral port, its store in a temp directory.
+final class TestServer {
+    let storePath: String
+    private(set) var child: ChildProcess
+    private(set) var address: ServerAddress
+
+    /// Starts a server on `storePath`, importing `importDirectory` first when given, and waits for
+    /// its "listening on HOST:PORT" line.
+    init(storePath: String, importDirectory: String? = nil) async throws {
+        self.storePath = storePath
+        (child, address) = try await Self.start(storePath: storePath, importDirectory: importDirectory)
+    }
+
+    private static func start(storePath: String, importDirectory: String?) async throws -> (ChildProcess, ServerAddress) {
+        var arguments = ["serve", "--store", storePath, "--port", "0", "--anonymous-write"]
+        if let importDirectory { arguments += ["--import", importDirectory] }
+        let child = try ChildProcess(Binaries.server, arguments)
+        do {
+            let line = try await child.waitForLine(timeout: .seconds(120)) { $0.contains("listening on ") }
+            let text = line.components(separatedBy: "listening on ").last!.trimmingCharacters(in: .whitespaces)
+            guard let address = ServerAddress(parsing: text) else { throw TestFailure("cannot parse the server's line: \(line)") }
+            return (child, address)
+        } catch {
+            child.terminate()
+            throw error
+        }
+    }
+
+    var configuration: ClientConfiguration { ClientConfiguration(address: address) }
+
+    /// Stops the server (SIGTERM, then SIGKILL if it lingers) and reaps it.
+    func stop() async {
+        child.kill(SIGTERM)
+        if (try? await child.wait(timeout: .seconds(20))) == nil { child.terminate() }
+        child.terminate()
+    }
+
+    /// Replaces the store with a brand-new one (a new store id) filled from `importDirectory`.
+    func recreate(importDirectory: String?) async throws {
+        await stop()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+        (child, address) = try await Self.start(storePath: storePath, importDirectory: importDirectory)
+    }
+}
