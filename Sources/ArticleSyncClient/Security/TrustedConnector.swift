@@ -64,7 +64,7 @@ public enum TrustedConnector {
     }
 
     /// The user-facing sentence for a refused certificate.
-    static func describe(
+    public static func describe(
         _ failure: TLSFailure,
         trust: ServerTrust,
         address: ServerAddress,
