@@ -75,8 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { try? store.close() }
 
-        for folder in importFolders {
-            try await importFolder(folder, into: store, logger: logger)
+        if !importFolders.isEmpty {
+            try await importFolders(into: store, logger: logger)
         }
 
         var configuration = ServerConfiguration()
@@ -98,9 +98,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func importFolder(_ folder: String, into store: ArticleStore, logger: Logger) async throws {
-        // Filled in with the store's importer.
-        logger.info("importing", metadata: ["folder": "\(folder)"])
+    /// Imports before listening, so the first client already sees the folders' articles. Files that
+    /// are not in the seed format are logged and skipped; the server starts all the same.
+    private func importFolders(into store: ArticleStore, logger: Logger) async throws {
+        for folder in importFolders where !FileManager.default.fileExists(atPath: folder) {
+            throw CommandFailure("cannot import \(folder): no such file or directory")
+        }
+        let started = ContinuousClock.now
+        let report: ImportReport
+        do {
+            report = try await store.importFiles(importFolders, options: ImportOptions(), progress: nil)
+        } catch {
+            throw CommandFailure("the import of \(importFolders.joined(separator: ", ")) stopped: \(error)")
+        }
+        for error in report.errors {
+            logger.warning("not imported: \(error)")
+        }
+        logger.info("imported", metadata: [
+            "files": "\(report.files)", "added": "\(report.added)", "updated": "\(report.updated)",
+            "unchanged": "\(report.unchanged)", "refused": "\(report.refused)", "head": "\(report.head)",
+            "seconds": "\(ContinuousClock.now - started)",
+        ])
     }
 
     private func writeStatistics(_ snapshot: ServerStatistics.Snapshot, to path: String) throws {

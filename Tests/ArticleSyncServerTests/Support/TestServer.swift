@@ -1,0 +1,103 @@
+import ArticleModel
+import ArticleStore
+import ArticleSyncProtocol
+@testable import ArticleSyncServer
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A real server on a loopback port chosen by the system, over a real store in a fresh temporary
+/// folder. `with` stops the server, closes the store and removes the folder whatever the test does.
+final class TestServer: Sendable {
+    let server: ArticleSyncServer
+    let store: ArticleStore
+    let port: Int
+    let directory: String
+    let group: ServiceGroup
+
+    private init(server: ArticleSyncServer, store: ArticleStore, port: Int, directory: String, group: ServiceGroup) {
+        self.group = group
+        self.server = server
+        self.store = store
+        self.port = port
+        self.directory = directory
+    }
+
+    var storeID: StoreID { StoreID(bytes: store.storeID) }
+
+    static func with(
+        articles: Int = 0,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        prepare: (ArticleStore) async throws -> Void = { _ in },
+        _ body: (TestServer) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("articlesyncd-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let store = try ArticleStore(path: directory + "/store.sqlite", role: .canonical)
+        defer { try? store.close() }
+        try await prepare(store)
+        if articles > 0 {
+            _ = try await store.apply((1...articles).map { Fixtures.put(id: "article-\($0)", index: $0) })
+        }
+
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.authenticator = AnonymousAuthenticator(loopbackRole: .write)
+        configuration.externalChangePollInterval = nil
+        configure(&configuration)
+
+        let (listening, listened) = AsyncStream.makeStream(of: Int.self)
+        let server = try await ArticleSyncServer(configuration: configuration, store: store, logger: testLogger) { address in
+            listened.yield(address.port ?? 0)
+            listened.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [server], logger: testLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var ports = listening.makeAsyncIterator()
+            guard let port = await ports.next() else { throw TestFailure("the server did not start listening") }
+            let harness = TestServer(server: server, store: store, port: port, directory: directory, group: group)
+            do {
+                try await body(harness)
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// Starts the graceful shutdown that SIGTERM would start.
+    func shutDown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    /// Writes through the store (as an import in this process would) and wakes long polls.
+    @discardableResult
+    func write(_ writes: [StoreWrite]) async throws -> UInt64 {
+        let (head, _) = try await store.apply(writes)
+        server.notifier.publish(head: head)
+        return head
+    }
+}
+
+/// Logs of servers under test go nowhere unless ARTICLESYNC_TEST_LOGS is set.
+let testLogger: Logger = {
+    if ProcessInfo.processInfo.environment["ARTICLESYNC_TEST_LOGS"] != nil {
+        var logger = Logger(label: "test-server", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .debug
+        return logger
+    }
+    return Logger(label: "test-server", factory: { _ in SwiftLogNoOpLogHandler() })
+}()
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
