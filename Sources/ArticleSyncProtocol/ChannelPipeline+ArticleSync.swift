@@ -14,12 +14,14 @@ extension ChannelPipeline.SynchronousOperations {
         maxHelloFrameLength: UInt32 = ProtocolLimits.maxHelloFrameLength,
         rejectsTLSHandshake: Bool = true
     ) throws {
-        try addHandler(MessageToByteHandler(ServerMessageEncoder()))
+        // The decoder sits nearer the head than the encoder: its own non-fatal answers are bytes that
+        // must not pass through the ServerMessage encoder.
         try addHandler(
             ByteToMessageHandler(
                 ClientMessageDecoder(
                     maxFrameLength: maxFrameLength, maxHelloFrameLength: maxHelloFrameLength,
                     rejectsTLSHandshake: rejectsTLSHandshake)))
+        try addHandler(MessageToByteHandler(ServerMessageEncoder()))
     }
 
     /// Adds the client side of the codec: inbound `ServerMessage`, outbound `ClientMessage`, ready for
@@ -33,7 +35,7 @@ extension ChannelPipeline.SynchronousOperations {
         maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength,
         compressesPush: Bool = true
     ) throws {
-        try addHandler(MessageToByteHandler(ClientMessageEncoder(compressesPush: compressesPush)))
         try addHandler(ByteToMessageHandler(ServerMessageDecoder(maxFrameLength: maxFrameLength)))
+        try addHandler(MessageToByteHandler(ClientMessageEncoder(compressesPush: compressesPush)))
     }
 }

@@ -12,6 +12,8 @@ import NIOCore
 /// an NIOAsyncChannel's inbound stream. So this decoder answers it itself with a non-fatal ERROR
 /// frame, drops the PUSH and carries on, exactly as §4.2 wants ("the connection returns to
 /// READY"); it also fires `ArticleSyncRequestRejected` as a user event for handlers that log it.
+/// That answer is written as encoded bytes, so no `ServerMessage` encoder may sit between this
+/// decoder and the head of the pipeline (`addArticleSyncServerCodec` orders them so).
 public struct ClientMessageDecoder: ByteToMessageDecoder {
     public typealias InboundOut = ClientMessage
 

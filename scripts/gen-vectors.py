@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Writes the golden vectors of Protocol/PROTOCOL.md §12 into Protocol/vectors/.
+
+Written from PROTOCOL.md alone, independently of the Swift codec, so that the Swift tests (which
+decode every file and encode it back) cross-check the spec with two implementations.
+
+Usage: scripts/gen-vectors.py [output-dir]     (default: Protocol/vectors next to this script's repo)
+
+Compressed frames use zlib level 6 with memLevel 9 (as the Swift encoder does); any valid zlib
+stream is acceptable on the wire, so only encoders that want byte-identical output need to match.
+"""
+import hashlib
+import json
+import os
+import struct
+import sys
+import zlib
+
+# ---------------------------------------------------------------------------------------------
+# §2 field types
+
+def u8(v): return struct.pack(">B", v)
+def u16(v): return struct.pack(">H", v)
+def u32(v): return struct.pack(">I", v)
+def u64(v): return struct.pack(">Q", v)
+
+def str8(s):
+    b = s.encode("utf-8")
+    assert len(b) <= 255
+    return u8(len(b)) + b
+
+def str16(s, limit=65535):
+    b = s.encode("utf-8")
+    assert len(b) <= limit
+    return u16(len(b)) + b
+
+def id8(s):
+    b = s.encode("utf-8")
+    assert 1 <= len(b) <= 255
+    return str8(s)
+
+# ---------------------------------------------------------------------------------------------
+# §3 frames
+
+COMPRESSED = 0x01
+
+def deflate(data, level=6, mem_level=9, zdict=None):
+    if zdict is None:
+        c = zlib.compressobj(level, zlib.DEFLATED, 15, mem_level, zlib.Z_DEFAULT_STRATEGY)
+    else:
+        c = zlib.compressobj(level, zlib.DEFLATED, 15, mem_level, zlib.Z_DEFAULT_STRATEGY, zdict)
+    return c.compress(data) + c.flush()
+
+def frame(msg_type, payload, compress=False):
+    flags = 0
+    if compress:
+        assert len(payload) >= 1
+        payload = u32(len(payload)) + deflate(payload)
+        flags |= COMPRESSED
+    return u32(2 + len(payload)) + u8(msg_type) + u8(flags) + payload
+
+# ---------------------------------------------------------------------------------------------
+# §7.2 documents (for BATCH articles)
+
+def canonical_rendering(pub, category, title, paragraphs):
+    year, month, day, hour, minute = pub
+    text = "Veröffentlichungsdatum: %02d.%02d.%04d %02d:%02d / %s\n\n%s\n\n%s" % (
+        day, month, year, hour, minute, category, title, title)
+    body = "\n\n".join(paragraphs)
+    if body:
+        text += "\n\n" + body
+    return text.encode("utf-8")
+
+def document(pub, category, title, paragraphs, source=None):
+    year, month, day, hour, minute = pub
+    body = "\n\n".join(paragraphs).encode("utf-8")
+    flags = 0x01 if source is not None else 0
+    out = u8(1) + u8(flags) + u16(year) + u8(month) + u8(day) + u8(hour) + u8(minute)
+    out += str16(category) + str16(title) + u32(len(body)) + body
+    if source is not None:
+        out += u32(len(source)) + source
+    return out
+
+def article_fields(pub, category, title, paragraphs, source):
+    year, month, day, hour, minute = pub
+    return {
+        "publication": {"year": year, "month": month, "day": day, "hour": hour, "minute": minute},
+        "category": category, "title": title, "body": "\n\n".join(paragraphs),
+        "source": source.decode("utf-8"),
+    }
+
+# ---------------------------------------------------------------------------------------------
+# Values shared by several vectors
+
+STORE_ID = bytes.fromhex("5f0c3a1e9b7d4c2a8e6f1d0b3c5a7e92")
+DIGEST = hashlib.sha256(b"articlesync golden digest").digest()
+SOURCE_A = canonical_rendering((2025, 4, 10, 21, 17), "Welt Nachrichten", "Gespräche in Istanbul",
+                               ["Die Delegationen trafen sich am Donnerstag.", "Ein weiteres Treffen ist geplant."])
+SOURCE_B = "Veröffentlichungsdatum: 01.03.2025 08:05 / Wirtschaft\r\n\r\nZinsen steigen\r\n\r\nDie Notenbank hob den Leitzins an.\r\n".encode("utf-8")
+DICTIONARY = ("Veröffentlichungsdatum: / Welt Nachrichten Wirtschaft Politik "
+              "Die Bundesregierung teilte am Donnerstag mit, dass ").encode("utf-8")
+
+vectors = []
+
+def hexs(b): return b.hex()
+
+def add(name, msg_type, type_name, direction, payload, description, fields, compress=False, round_trip=True, extra=None):
+    data = frame(msg_type, payload, compress)
+    number = len(vectors) + 1
+    entry = {
+        "file": "%02d-%s.bin" % (number, name),
+        "type": "0x%02X" % msg_type,
+        "name": type_name,
+        "direction": direction,
+        "flags": "0x%02X" % (COMPRESSED if compress else 0),
+        "description": description,
+        "fields": fields,
+        "payloadHex": hexs(payload),
+        "roundTrip": round_trip,
+    }
+    if extra:
+        entry.update(extra)
+    vectors.append((entry, data))
+
+# ---------------------------------------------------------------------------------------------
+# §5.1 HELLO
+
+def hello(min_v, max_v, features, token, agent):
+    return b"ASYN" + u16(min_v) + u16(max_v) + u64(features) + str16(token, 1024) + str8(agent)
+
+add("hello", 0x01, "HELLO", "client→server", hello(1, 1, 0x3, "", "articlesync/1.0"),
+    "HELLO for version 1 with DICTIONARY and DELTA, no token",
+    {"magic": "4153594e", "minVersion": 1, "maxVersion": 1, "features": 3, "token": "", "agent": "articlesync/1.0"})
+
+add("hello-token-trailing", 0x01, "HELLO", "client→server",
+    hello(1, 3, 0x1 | 0x8000000000000000, "tok_3f9a", "pyclient/0.1") + bytes.fromhex("00010203"),
+    "HELLO from a later client (versions 1-3, an unknown feature bit), with a token and 4 trailing bytes "
+    "that version 1 ignores; decodes to these fields, re-encoding drops the trailing bytes",
+    {"magic": "4153594e", "minVersion": 1, "maxVersion": 3, "features": 0x8000000000000001,
+     "token": "tok_3f9a", "agent": "pyclient/0.1", "trailingHex": "00010203"},
+    round_trip=False)
+
+# §5.3 PULL
+
+def pull(store, since, budget, wait, flags):
+    return store + u64(since) + u32(budget) + u32(wait) + u8(flags)
+
+add("pull-bootstrap", 0x02, "PULL", "client→server", pull(bytes(16), 0, 0, 0, 0),
+    "PULL from an empty replica: no store yet, since 0, default budget, no wait, no deltas",
+    {"storeId": hexs(bytes(16)), "sinceRevision": 0, "budget": 0, "waitMillis": 0, "flags": 0})
+
+add("pull-resume", 0x02, "PULL", "client→server", pull(STORE_ID, 42, 65536, 30000, 0x01),
+    "PULL resuming from revision 42 with a 64 KiB budget, a 30 s long poll and ACCEPT_DELTAS",
+    {"storeId": hexs(STORE_ID), "sinceRevision": 42, "budget": 65536, "waitMillis": 30000, "flags": 1})
+
+# §5.7 PUSH
+
+def push_entries():
+    put = u8(1) + id8("gespraeche-istanbul") + u64(0) + u32(len(SOURCE_A)) + SOURCE_A
+    delete = u8(2) + id8("alte-meldung") + u64(17)
+    put_any = u8(1) + id8("zinsen") + u64(0xFFFFFFFFFFFFFFFF) + u32(len(SOURCE_B)) + SOURCE_B
+    return u32(3) + put + delete + put_any
+
+PUSH_FIELDS = {"count": 3, "entries": [
+    {"op": 1, "id": "gespraeche-istanbul", "expectedRevision": 0, "sourceHex": hexs(SOURCE_A)},
+    {"op": 2, "id": "alte-meldung", "expectedRevision": 17},
+    {"op": 1, "id": "zinsen", "expectedRevision": 0xFFFFFFFFFFFFFFFF, "sourceHex": hexs(SOURCE_B)},
+]}
+
+add("push", 0x03, "PUSH", "client→server", push_entries(),
+    "PUSH of a new article (expects none), a DELETE expecting revision 17, and a PUT with ANY (CRLF source)",
+    PUSH_FIELDS)
+
+add("push-compressed", 0x03, "PUSH", "client→server", push_entries(),
+    "the same PUSH in a compressed frame (zlib level 6, memLevel 9)", PUSH_FIELDS, compress=True)
+
+# §5.9 VERIFY
+
+add("verify-head", 0x04, "VERIFY", "client→server", u64(0xFFFFFFFFFFFFFFFF),
+    "VERIFY of the head", {"atRevision": 0xFFFFFFFFFFFFFFFF})
+add("verify-at-revision", 0x04, "VERIFY", "client→server", u64(42),
+    "VERIFY at revision 42", {"atRevision": 42})
+
+# §5.11 GET_DICTIONARY
+
+DICTIONARY_ID = zlib.adler32(DICTIONARY)
+add("get-dictionary", 0x05, "GET_DICTIONARY", "client→server", u32(DICTIONARY_ID),
+    "GET_DICTIONARY for the dictionary of 21-dictionary.bin", {"dictionaryId": DICTIONARY_ID})
+
+# §5.13 PING / PONG
+
+add("ping", 0x10, "PING", "either", u64(0x0123456789ABCDEF), "PING", {"nonce": 0x0123456789ABCDEF})
+add("ping-compressed", 0x10, "PING", "either", u64(7),
+    "PING in a compressed frame (any message may be compressed)", {"nonce": 7}, compress=True)
+add("pong", 0x11, "PONG", "either", u64(0x0123456789ABCDEF), "PONG answering 10-ping.bin", {"nonce": 0x0123456789ABCDEF})
+
+# §5.14 ERROR
+
+ERROR_TEXT = "frame of 4294967295 bytes exceeds the limit of 16777216 bytes"
+add("error", 0x7F, "ERROR", "either", u16(2) + str16(ERROR_TEXT, 1024),
+    "ERROR FRAME_TOO_LARGE", {"code": 2, "message": ERROR_TEXT})
+
+# §5.2 WELCOME
+
+add("welcome", 0x81, "WELCOME", "server→client",
+    u16(1) + u64(0x3) + STORE_ID + u64(47) + u64(12) + u32(16777216) + u8(2) + str8("articlesyncd/1.0"),
+    "WELCOME: version 1, DICTIONARY and DELTA in force, head 47, horizon 12, role WRITE",
+    {"version": 1, "features": 3, "storeId": hexs(STORE_ID), "headRevision": 47, "horizon": 12,
+     "maxFrameLength": 16777216, "role": 2, "agent": "articlesyncd/1.0"})
+
+# §5.4 BATCH with RAW, ZLIB, DELTA and a tombstone
+
+PUB_A = (2025, 4, 10, 21, 17)
+PARAS_A = ["Die Delegationen trafen sich am Donnerstag.", "Ein weiteres Treffen ist geplant."]
+DOC_A = document(PUB_A, "Welt Nachrichten", "Gespräche in Istanbul", PARAS_A)  # source = rendering
+HASH_A = hashlib.sha256(SOURCE_A).digest()
+
+PUB_B = (2025, 3, 1, 8, 5)
+DOC_B = document(PUB_B, "Wirtschaft", "Zinsen steigen", ["Die Notenbank hob den Leitzins an."], source=SOURCE_B)
+HASH_B = hashlib.sha256(SOURCE_B).digest()
+ZLIB_B = deflate(DOC_B, level=9)
+
+PUB_C = (2025, 4, 11, 6, 30)
+PARAS_C_OLD = ["Der Wetterdienst erwartet Sturm im Norden."]
+PARAS_C_NEW = ["Der Wetterdienst erwartet Sturm im Norden.", "Am Abend soll der Wind nachlassen."]
+SOURCE_C_OLD = canonical_rendering(PUB_C, "Wetter", "Sturmwarnung", PARAS_C_OLD)
+SOURCE_C_NEW = canonical_rendering(PUB_C, "Wetter", "Sturmwarnung", PARAS_C_NEW)
+DOC_C = document(PUB_C, "Wetter", "Sturmwarnung", PARAS_C_NEW)
+HASH_C_OLD = hashlib.sha256(SOURCE_C_OLD).digest()
+HASH_C = hashlib.sha256(SOURCE_C_NEW).digest()
+DELTA_C = deflate(DOC_C, level=9, zdict=SOURCE_C_OLD)
+
+batch = u64(40) + u64(47) + u32(4)
+batch += u8(1) + u64(41) + id8("gespraeche-istanbul") + HASH_A + u8(0) + u32(len(DOC_A)) + u32(len(DOC_A)) + DOC_A
+batch += u8(1) + u64(43) + id8("zinsen") + HASH_B + u8(1) + u32(len(DOC_B)) + u32(len(ZLIB_B)) + ZLIB_B
+batch += u8(1) + u64(45) + id8("sturmwarnung") + HASH_C + u8(2) + HASH_C_OLD + u32(len(DOC_C)) + u32(len(DELTA_C)) + DELTA_C
+batch += u8(2) + u64(47) + id8("alte-meldung")
+
+add("batch", 0x82, "BATCH", "server→client", batch,
+    "BATCH (40, 47]: a RAW article (source = canonical rendering), a ZLIB article (HAS_SOURCE, CRLF source, "
+    "zlib level 9 memLevel 9), a DELTA article (zlib level 9 memLevel 9 with the previous source as preset "
+    "dictionary) and a tombstone",
+    {"fromRevision": 40, "toRevision": 47, "count": 4, "changes": [
+        {"kind": 1, "revision": 41, "id": "gespraeche-istanbul", "contentHash": hexs(HASH_A), "encoding": 0,
+         "documentLength": len(DOC_A), "dataLength": len(DOC_A), "dataHex": hexs(DOC_A),
+         "document": article_fields(PUB_A, "Welt Nachrichten", "Gespräche in Istanbul", PARAS_A, SOURCE_A),
+         "documentHex": hexs(DOC_A)},
+        {"kind": 1, "revision": 43, "id": "zinsen", "contentHash": hexs(HASH_B), "encoding": 1,
+         "documentLength": len(DOC_B), "dataLength": len(ZLIB_B), "dataHex": hexs(ZLIB_B),
+         "document": article_fields(PUB_B, "Wirtschaft", "Zinsen steigen", ["Die Notenbank hob den Leitzins an."], SOURCE_B),
+         "documentHex": hexs(DOC_B)},
+        {"kind": 1, "revision": 45, "id": "sturmwarnung", "contentHash": hexs(HASH_C), "encoding": 2,
+         "baseHash": hexs(HASH_C_OLD), "baseSourceHex": hexs(SOURCE_C_OLD),
+         "documentLength": len(DOC_C), "dataLength": len(DELTA_C), "dataHex": hexs(DELTA_C),
+         "document": article_fields(PUB_C, "Wetter", "Sturmwarnung", PARAS_C_NEW, SOURCE_C_NEW),
+         "documentHex": hexs(DOC_C)},
+        {"kind": 2, "revision": 47, "id": "alte-meldung"},
+    ]})
+
+# §5.5 CAUGHT_UP
+
+add("caught-up", 0x83, "CAUGHT_UP", "server→client", u64(47), "CAUGHT_UP at head 47", {"headRevision": 47})
+
+# §5.6 SNAPSHOT_REQUIRED
+
+SNAPSHOT_TEXT = "revision 5 is below the horizon 12: pull again from revision 0"
+add("snapshot-required", 0x84, "SNAPSHOT_REQUIRED", "server→client",
+    u8(1) + STORE_ID + u64(47) + u64(12) + str16(SNAPSHOT_TEXT),
+    "SNAPSHOT_REQUIRED, reason BELOW_HORIZON",
+    {"reason": 1, "storeId": hexs(STORE_ID), "headRevision": 47, "horizon": 12, "message": SNAPSHOT_TEXT})
+
+# §5.8 PUSH_RESULT
+
+results = [(0, 48, ""), (1, 30, "unchanged"), (2, 21, "expected revision 3, the article is at 21"),
+           (3, 0, "line 1: no date line"), (4, 0, "no live article \"weg\"")]
+payload = u64(48) + u32(len(results))
+for status, revision, message in results:
+    payload += u8(status) + u64(revision) + str16(message)
+add("push-result", 0x85, "PUSH_RESULT", "server→client", payload,
+    "PUSH_RESULT with one result of each status: APPLIED, UNCHANGED, CONFLICT, INVALID, NOT_FOUND",
+    {"headRevision": 48, "count": len(results),
+     "results": [{"status": s, "revision": r, "message": m} for s, r, m in results]})
+
+# §5.10 VERIFY_RESULT
+
+add("verify-result", 0x86, "VERIFY_RESULT", "server→client", u8(0) + u64(42) + u64(1234) + DIGEST,
+    "VERIFY_RESULT OK at revision 42", {"status": 0, "revision": 42, "articleCount": 1234, "digest": hexs(DIGEST)})
+add("verify-result-below-horizon", 0x86, "VERIFY_RESULT", "server→client", u8(1) + u64(47) + u64(0) + bytes(32),
+    "VERIFY_RESULT BELOW_HORIZON (revision = the head, no count, zero digest)",
+    {"status": 1, "revision": 47, "articleCount": 0, "digest": hexs(bytes(32))})
+
+# §5.12 DICTIONARY
+
+add("dictionary", 0x87, "DICTIONARY", "server→client", u32(DICTIONARY_ID) + u32(len(DICTIONARY)) + DICTIONARY,
+    "DICTIONARY whose id is the Adler-32 of its bytes",
+    {"dictionaryId": DICTIONARY_ID, "length": len(DICTIONARY), "bytesHex": hexs(DICTIONARY)})
+
+# ---------------------------------------------------------------------------------------------
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "Protocol", "vectors")
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
+        if name.endswith(".bin"):
+            os.remove(os.path.join(out, name))
+    for entry, data in vectors:
+        with open(os.path.join(out, entry["file"]), "wb") as f:
+            f.write(data)
+    manifest = {
+        "protocol": "articlesync wire protocol, version 1 (Protocol/PROTOCOL.md)",
+        "generator": "scripts/gen-vectors.py",
+        "notes": [
+            "Each file is one complete frame, length prefix included.",
+            "Integers are JSON numbers; u64 values may exceed 2^53, so parse them as 64-bit integers.",
+            "Byte fields are lower-case hex. payloadHex is the payload before compression.",
+            "roundTrip false: decoding gives these fields, but encoding them gives other bytes (ignored trailing bytes).",
+            "Compressed frames use zlib level 6, memLevel 9, windowBits 15; ZLIB and DELTA article data "
+            "use level 9, memLevel 9. Any valid zlib stream is acceptable on the wire: only an encoder "
+            "that wants byte-identical output must use the same settings (and zlib 1.2.x / 1.3.x).",
+        ],
+        "vectors": [entry for entry, _ in vectors],
+    }
+    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    print("wrote %d vectors and manifest.json to %s" % (len(vectors), os.path.normpath(out)))
+
+if __name__ == "__main__":
+    main()
