@@ -11,6 +11,6 @@ struct Articlesyncd: AsyncParsableCommand {
             The wire protocol is described in Protocol/PROTOCOL.md. Start with
             `articlesyncd serve --store articles.sqlite --import ./seed`.
             """,
-        subcommands: [ServeCommand.self, ImportCommand.self, PurgeTombstonesCommand.self]
+        subcommands: [ServeCommand.self, ImportCommand.self, PurgeTombstonesCommand.self, TokenCommand.self, CertCommand.self]
     )
 }

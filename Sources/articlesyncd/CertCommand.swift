@@ -46,7 +46,12 @@ struct CertCommand: ParsableCommand {
         }
 
         func run() throws {
-            let made = try SelfSignedCertificate.make(hosts: hosts, days: days)
+            let made: SelfSignedCertificate
+            do {
+                made = try SelfSignedCertificate.make(hosts: hosts, days: days)
+            } catch let error as SelfSignedCertificate.InvalidHost {
+                throw ValidationError("--host \(error)")
+            }
             try write(made.privateKeyPEM, to: keyPath, mode: 0o600)
             try write(made.certificatePEM, to: certificatePath, mode: 0o644)
             print(
@@ -65,7 +70,7 @@ struct CertCommand: ParsableCommand {
             let fd = open(path, flags, mode)
             guard fd >= 0 else {
                 let reason = String(cString: strerror(errno)).lowercased()
-                throw ValidationError(errno == EEXIST ? "\(path) exists; pass --force to replace it" : "cannot write \(path): \(reason)")
+                throw CommandFailure(errno == EEXIST ? "\(path) exists; pass --force to replace it" : "cannot write \(path): \(reason)")
             }
             defer { close(fd) }
             // The mode must not depend on the umask, and a replaced key file must lose wider bits.
@@ -73,7 +78,7 @@ struct CertCommand: ParsableCommand {
             let bytes = Array(text.utf8)
             let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
             guard written == bytes.count else {
-                throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)).lowercased())")
+                throw CommandFailure("cannot write \(path): \(String(cString: strerror(errno)).lowercased())")
             }
         }
     }

@@ -35,7 +35,8 @@ struct SelfSignedCertificate {
         }
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
-            Critical(KeyUsage(digitalSignature: true))
+            // No KeyUsage: one without keyCertSign would stop the certificate from being its own
+            // trust anchor, which `articlesync --ca-file server.crt` relies on.
             try ExtendedKeyUsage([.serverAuth])
             SubjectAlternativeNames(alternativeNames)
         }

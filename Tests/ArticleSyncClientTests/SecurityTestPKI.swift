@@ -79,7 +79,11 @@ struct SecurityTestPKI {
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
+                // A self-signed certificate is its own issuer; a KeyUsage without keyCertSign would
+                // stop it from serving as its own trust anchor (`--ca-file`), as in `cert generate`.
+                if issuer != nil {
+                    Critical(KeyUsage(digitalSignature: true))
+                }
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames(alternativeNames)
             },
