@@ -38,6 +38,8 @@ public final class ClientTLS: Sendable {
             // The pin replaces chain and name checks (the custom callback below does the checking);
             // `.none` would skip the callback altogether.
             configuration.certificateVerification = .noHostnameVerification
+            // No CA is consulted: skip loading the system trust store.
+            configuration.trustRoots = .certificates([])
         }
         do {
             context = try NIOSSLContext(configuration: configuration)

@@ -30,8 +30,9 @@ public enum TrustedConnector {
         do {
             let result = try await body(attempt)
             if case .pinned(let pin, .commandLine) = trust, known?.entry(for: address)?.fingerprint != pin {
-                // An explicit pin that worked is remembered, so the next run needs no flag.
-                try known?.remember(pin, for: address)
+                // An explicit pin that worked is remembered, so the next run needs no flag. Best
+                // effort: the work is done, and an unwritable folder only costs the flag next time.
+                try? known?.remember(pin, for: address)
             }
             return result
         } catch {
@@ -41,7 +42,8 @@ public enum TrustedConnector {
                 presented.isValid(at: Int(secondsSince1970())),
                 options.prompt.shouldTrust(presented, server: address) == true
             {
-                try known?.remember(presented.fingerprint, for: address)
+                // Best effort, as above: without it the user is asked again next time.
+                try? known?.remember(presented.fingerprint, for: address)
                 let retry = try ClientTLS(trust: .pinned(presented.fingerprint, source: .firstUse), address: address).makeAttempt()
                 do {
                     return try await body(retry)
