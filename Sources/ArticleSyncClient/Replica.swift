@@ -48,6 +48,17 @@ public enum Replica {
         return try open(at: path, fullTextIndex: nil)
     }
 
+    /// Moves every commit from the WAL into the database file and removes the WAL.
+    static func checkpoint(_ path: String) throws {
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            try queue.close()
+        } catch {
+            throw ClientError.replica(path, "cannot checkpoint before the swap: \(error)")
+        }
+    }
+
     /// Whether the replica at `path` keeps the full-text index (a reading replica) or not (a mirror).
     public static func hasFullTextIndex(at path: String) throws -> Bool {
         do {
@@ -70,10 +81,17 @@ public enum Replica {
         for file in [path] + sidecars(of: path) { try? FileManager.default.removeItem(atPath: file) }
     }
 
-    /// Replaces the replica at `path` with the closed database at `replacement`. Both must be closed:
-    /// a stale WAL left beside the old file would otherwise be replayed into the new one.
+    /// Replaces the replica at `path` with the closed database at `replacement`, with one rename.
+    ///
+    /// A closed store can still have its recent commits in its WAL (the connection that closes last
+    /// is a read-only reader, which may not checkpoint), and a WAL belongs to its file by name. So
+    /// both files are first checkpointed into their main file by a lone writable connection, which
+    /// also removes the WAL; only then is the old WAL space cleared and the new file renamed in.
+    /// Killed at any point, either the old or the new replica is complete under `path`.
     static func swap(_ replacement: String, into path: String) throws {
-        for sidecar in sidecars(of: path) { try? FileManager.default.removeItem(atPath: sidecar) }
+        try checkpoint(replacement)
+        try checkpoint(path)
+        for sidecar in sidecars(of: replacement) + sidecars(of: path) { try? FileManager.default.removeItem(atPath: sidecar) }
         guard rename(replacement, path) == 0 else {
             throw ClientError.replica(path, "cannot replace it with the re-bootstrapped copy: \(String(cString: strerror(errno)))")
         }

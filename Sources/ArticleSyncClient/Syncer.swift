@@ -281,3 +281,4 @@ extension Batch {
         }
     }
 }
+

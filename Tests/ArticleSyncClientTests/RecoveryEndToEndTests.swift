@@ -17,7 +17,7 @@ struct RecoveryEndToEndTests {
 
     @Test func aPullKilledWithSIGKILLResumesWithNothingLostOrAppliedTwice() async throws {
         let count = 400
-        try await Sandbox.run(prepare: { try Corpus.write(count: count, to: $0.corpus, paragraphs: 3) }) { sandbox in
+        try await Sandbox.run(prepare: { try Corpus.write(count: count, to: $0.corpus, paragraphs: 3, noise: true) }) { sandbox in
             var cursors: [UInt64] = []
             // Kill right after the first committed batch, a few batches in, and further on; each
             // time the next batch is usually mid-commit (decoding and committing overlap).

@@ -6,10 +6,16 @@ import Synchronization
 final class ChildProcess: @unchecked Sendable {
     // @unchecked: `process` is only touched from the test's task; output state is behind a Mutex.
     let process = Process()
-    private let output = Mutex(Output())
+    private let box = OutputBox()
+
     private let outPipe = Pipe()
     private let errPipe = Pipe()
     private let readers = DispatchGroup()
+
+    /// A class around the lock so the reader threads can share it (a Mutex cannot be copied).
+    private final class OutputBox: Sendable {
+        let mutex = Mutex(Output())
+    }
 
     private struct Output {
         var stdoutLines: [String] = []
@@ -38,12 +44,13 @@ final class ChildProcess: @unchecked Sendable {
 
     private func startReading(_ handle: FileHandle, isStdout: Bool) {
         readers.enter()
-        let thread = Thread { [output, readers] in
+        let thread = Thread { [box, readers] in
+            let output = box
             while true {
                 let data = handle.availableData
                 if data.isEmpty { break }
                 let text = String(decoding: data, as: UTF8.self)
-                output.withLock { output in
+                output.mutex.withLock { output in
                     if isStdout {
                         output.partial += text
                         while let newline = output.partial.firstIndex(of: "\n") {
@@ -56,7 +63,7 @@ final class ChildProcess: @unchecked Sendable {
                 }
             }
             if isStdout {
-                output.withLock { output in
+                output.mutex.withLock { output in
                     if !output.partial.isEmpty { output.stdoutLines.append(output.partial) }
                     output.partial = ""
                     output.closed = true
@@ -67,9 +74,9 @@ final class ChildProcess: @unchecked Sendable {
         thread.start()
     }
 
-    var stdoutLines: [String] { output.withLock { $0.stdoutLines } }
+    var stdoutLines: [String] { box.mutex.withLock { $0.stdoutLines } }
     var stdout: String { stdoutLines.joined(separator: "\n") }
-    var stderr: String { output.withLock { $0.stderrText } }
+    var stderr: String { box.mutex.withLock { $0.stderrText } }
 
     /// Waits (polling the collected output, no fixed sleep) until a stdout line satisfies
     /// `predicate`, the process ends, or `timeout` passes. Returns the line.
@@ -77,7 +84,7 @@ final class ChildProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var checked = 0
         while ContinuousClock.now < deadline {
-            let (lines, closed) = output.withLock { ($0.stdoutLines, $0.closed) }
+            let (lines, closed) = box.mutex.withLock { ($0.stdoutLines, $0.closed) }
             while checked < lines.count {
                 if predicate(lines[checked]) { return lines[checked] }
                 checked += 1

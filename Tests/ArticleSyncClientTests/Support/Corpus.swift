@@ -12,7 +12,8 @@ enum Corpus {
     static let categories = ["Politik", "Wirtschaft", "Sport", "Kultur", "Welt Nachrichten", "Regional"]
 
     /// A well-formed article source; `index` makes it unique and deterministic.
-    static func article(_ index: Int, paragraphs: Int = 4, edit: Int = 0) -> String {
+    /// `noise` mixes in random letter groups so articles compress poorly (many small batches).
+    static func article(_ index: Int, paragraphs: Int = 4, edit: Int = 0, noise: Bool = false) -> String {
         var state = UInt64(index &* 2_654_435_761 &+ 17)
         func next() -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -25,7 +26,10 @@ enum Corpus {
         let title = "Meldung \(index): " + (0..<5).map { _ in words[next() % words.count] }.joined(separator: " ")
         var text = "Veröffentlichungsdatum: \(two(day)).\(two(month)).\(year) \(two(hour)):\(two(minute)) / \(category)\n\n\(title)\n\n\(title)"
         for paragraph in 0..<paragraphs {
-            let sentence = (0..<(40 + next() % 40)).map { _ in words[next() % words.count] }.joined(separator: " ")
+            let sentence = (0..<(40 + next() % 40)).map { _ -> String in
+                guard noise, next() % 2 == 0 else { return words[next() % words.count] }
+                return String((0..<6).map { _ in Character(UnicodeScalar(UInt8(97 + next() % 26))) })
+            }.joined(separator: " ")
             text += "\n\n" + sentence + (paragraph == 0 && edit > 0 ? " Aktualisiert (\(edit))." : ".")
         }
         return text
@@ -34,10 +38,10 @@ enum Corpus {
     static func id(_ index: Int) -> String { String(format: "art%05d", index) }
 
     /// Writes `count` generated articles (ids art00000…) into `directory`.
-    static func write(count: Int, to directory: String, paragraphs: Int = 4) throws {
+    static func write(count: Int, to directory: String, paragraphs: Int = 4, noise: Bool = false) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for index in 0..<count {
-            try Data(article(index, paragraphs: paragraphs).utf8).write(to: URL(fileURLWithPath: "\(directory)/\(id(index)).txt"))
+            try Data(article(index, paragraphs: paragraphs, noise: noise).utf8).write(to: URL(fileURLWithPath: "\(directory)/\(id(index)).txt"))
         }
     }
 
