@@ -81,8 +81,11 @@ public final class TransportSniffingHandler: ChannelInboundHandler, RemovableCha
             metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "unknown")", "error": "\(error.code?.name ?? "\(error.rawCode)")"]
         )
         let frame = PlaintextErrorFrame.encode(error, allocator: context.channel.allocator)
-        // Written straight to the socket: the handlers after this one expect messages, not bytes.
-        context.channel.writeAndFlush(frame).assumeIsolated().whenComplete { _ in
+        // Written from this handler towards the socket: the handlers after this one (the codec)
+        // expect messages, not bytes, so the write must not start at the pipeline's tail.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(frame), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }
