@@ -99,7 +99,7 @@ struct ConnectionEventHandlerTests {
     @Test func undecodableBytesBecomeOneDecodingFailedEvent() throws {
         let channel = try Self.makeChannel()
         defer { _ = try? channel.finish() }
-        try? channel.writeInbound(ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF]))
+        _ = try? channel.writeInbound(ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF]))
         guard case .decodingFailed(let error) = try channel.readInbound(as: ConnectionEvent.self) else {
             Issue.record("expected a decoding failure")
             return
@@ -111,7 +111,7 @@ struct ConnectionEventHandlerTests {
     @Test func aLengthOverTheHelloLimitIsFrameTooLargeWithoutWaitingForTheBody() throws {
         let channel = try Self.makeChannel()
         defer { _ = try? channel.finish() }
-        try? channel.writeInbound(ByteBuffer(bytes: [0x7F, 0xFF, 0xFF, 0xFF]))
+        _ = try? channel.writeInbound(ByteBuffer(bytes: [0x7F, 0xFF, 0xFF, 0xFF]))
         guard case .decodingFailed(let error) = try channel.readInbound(as: ConnectionEvent.self) else {
             Issue.record("expected a decoding failure")
             return
@@ -124,5 +124,23 @@ struct ConnectionEventHandlerTests {
         defer { _ = try? channel.finish() }
         channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.requestShutdown, promise: nil)
         #expect(try channel.readInbound(as: ConnectionEvent.self) == .shutdownRequested)
+    }
+}
+
+@Suite("the server pipeline in an EmbeddedChannel")
+struct ServerPipelineTests {
+    @Test func theTransportSnifferAnswersInFrontOfTheCodecWithoutPassingBytesThroughIt() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(TransportSniffingHandler(tlsContext: nil))
+        try channel.pipeline.syncOperations.addArticleSyncServerCodec(rejectsTLSHandshake: false)
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: .seconds(10), idleTimeout: .seconds(10)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01]))
+        let frame = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        let message = try ServerMessage(frameBytes: frame)
+        guard case .error(let error) = message else { Issue.record("expected ERROR, got \(message)"); return }
+        #expect(error.code == .malformedFrame)
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
+        #expect(!channel.isActive)
     }
 }
