@@ -27,7 +27,7 @@ struct ExportCommand: AsyncParsableCommand {
             }
             progress.finish()
             console.emit(ExportJSON(directory: directory, articles: report.total, written: report.written, unchanged: report.unchanged, removed: report.removed))
-            console.say("exported \(report.total) articles to \(directory): \(report.written) written, \(report.unchanged) unchanged, \(report.removed) removed")
+            console.say("exported \(plural(report.total, "article")) to \(directory): \(report.written) written, \(report.unchanged) unchanged, \(report.removed) removed")
             return .ok
         }
     }

@@ -130,7 +130,7 @@ struct PullPrinter: Sendable {
         if report.applied == 0 && report.deleted == 0 && report.rebootstrap == nil {
             console.say("already up to date at revision \(report.cursor)")
         } else {
-            console.say("pulled \(report.applied) articles and \(report.deleted) deletions (\(formatBytes(report.bytes))); the replica is at revision \(report.cursor)")
+            console.say("pulled \(plural(report.applied, "article")) and \(plural(report.deleted, "deletion")) (\(formatBytes(report.bytes))); the replica is at revision \(report.cursor)")
         }
     }
 }

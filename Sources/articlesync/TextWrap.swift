@@ -24,3 +24,6 @@ func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
     }
     return lines
 }
+
+/// "1 article", "2 articles".
+func plural(_ count: Int, _ noun: String) -> String { count == 1 ? "1 \(noun)" : "\(count) \(noun)s" }

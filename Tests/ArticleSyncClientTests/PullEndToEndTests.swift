@@ -158,4 +158,23 @@ struct PullEndToEndTests {
             #expect(try await store.article(id: "eilmeldung") != nil)
         }
     }
+
+    @Test func followReconnectsWhenTheServerComesBack() async throws {
+        try await Sandbox.run(prepare: { try Corpus.write(count: 3, to: $0.corpus) }) { sandbox in
+            let follower = try sandbox.startClient(["pull", "--follow", "--json", "--wait", "60"])
+            _ = try await follower.waitForLine { jsonObject($0)?["event"] as? String == "caughtUp" }
+
+            await sandbox.server.stop()
+            _ = try await follower.waitForLine { jsonObject($0)?["event"] as? String == "reconnecting" }
+            try await sandbox.server.restart()
+
+            let pushed = try await Pusher(configuration: sandbox.configuration, replicaPath: sandbox.root + "/writer.sqlite")
+                .push([PushItem(id: "nach-neustart", source: Array(Corpus.article(88).utf8))])
+            #expect(pushed.outcomes.first?.status == .applied)
+            _ = try await follower.waitForLine(timeout: .seconds(60)) {
+                jsonObject($0)?["event"] as? String == "change" && jsonObject($0)?["id"] as? String == "nach-neustart"
+            }
+            follower.terminate()
+        }
+    }
 }

@@ -14,8 +14,8 @@ final class TestServer {
         (child, address) = try await Self.start(storePath: storePath, importDirectory: importDirectory)
     }
 
-    private static func start(storePath: String, importDirectory: String?) async throws -> (ChildProcess, ServerAddress) {
-        var arguments = ["serve", "--store", storePath, "--port", "0", "--anonymous-write"]
+    private static func start(storePath: String, importDirectory: String?, port: Int = 0) async throws -> (ChildProcess, ServerAddress) {
+        var arguments = ["serve", "--store", storePath, "--port", "\(port)", "--anonymous-write"]
         if let importDirectory { arguments += ["--import", importDirectory] }
         let child = try ChildProcess(Binaries.server, arguments)
         do {
@@ -36,6 +36,11 @@ final class TestServer {
         child.kill(SIGTERM)
         if (try? await child.wait(timeout: .seconds(20))) == nil { child.terminate() }
         child.terminate()
+    }
+
+    /// Starts the server again on the same store and port (after `stop()`).
+    func restart() async throws {
+        (child, address) = try await Self.start(storePath: storePath, importDirectory: nil, port: address.port)
     }
 
     /// Replaces the store with a brand-new one (a new store id) filled from `importDirectory`.
