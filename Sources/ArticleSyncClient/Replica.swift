@@ -52,7 +52,7 @@ public enum Replica {
     static func checkpoint(_ path: String) throws {
         do {
             let queue = try DatabaseQueue(path: path)
-            try queue.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            _ = try queue.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             try queue.close()
         } catch {
             throw ClientError.replica(path, "cannot checkpoint before the swap: \(error)")
