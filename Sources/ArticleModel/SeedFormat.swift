@@ -45,7 +45,7 @@ public enum SeedFormat {
         var lineIndex = 1
         while lineIndex < lines.count && lines[lineIndex].isEmpty { lineIndex += 1 }
         guard lineIndex < lines.count else {
-            throw SeedFormatError(line: lines.count + 1, reason: "no title after the date line")
+            throw SeedFormatError(line: 2, reason: "no title after the date line")
         }
         let title = try text(lineIndex)
         lineIndex += 1
