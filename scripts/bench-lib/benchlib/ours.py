@@ -81,7 +81,7 @@ class Server:
             text = f.read().decode("utf-8", "replace")
         return [(int(a), int(b)) for a, b in CLOSED.findall(text)]
 
-    def measure(self, run, connections=1, timeout=60):
+    def measure(self, run, connections=1, timeout=60, at_least=None):
         """Run `run()` (which starts and waits for clients); the server's share of the cost:
         CPU delta, peak RSS during it, and wire bytes of the connections it closed."""
         pid = self.process.pid
@@ -89,6 +89,8 @@ class Server:
         self.peak_resettable = proc.reset_peak(pid) and self.peak_resettable
         cpu_before = proc.cpu_seconds(pid)
         result = run()
+        if at_least is not None:
+            connections = at_least(result)
         # The server logs a connection's totals when it has closed it, a moment after the client
         # exited: wait for as many lines as connections were made.
         closed = proc.wait_for(lambda: (lambda c: c if len(c) >= connections else None)(self._closed_since(offset)),
@@ -146,13 +148,13 @@ def concurrent_pulls(bins, server, replicas, mirror, log_dir, timeout=3600):
             cpu += usage.ru_utime + usage.ru_stime
             peak_client = max(peak_client, usage.ru_maxrss / 1024.0)
             if code != 0:
-                failures.append((log.name, code))
+                with open(log.name, encoding="utf-8", errors="replace") as f:
+                    last = (f.read().strip().splitlines() or ["(no output)"])[-1]
+                failures.append((log.name, code, last))
         return {"wall": time.monotonic() - t0, "failures": failures, "client_cpu": cpu, "client_mb": peak_client}
 
-    r, s = server.measure(run, connections=len(replicas))
-    if r["failures"]:
-        raise RuntimeError("%d of %d concurrent clients failed, e.g. exit %d: see %s"
-                           % (len(r["failures"]), len(replicas), r["failures"][0][1], r["failures"][0][0]))
+    # A client that failed may have connected or not: wait for the log lines of those that succeeded.
+    r, s = server.measure(run, connections=len(replicas), at_least=lambda res: len(replicas) - len(res["failures"]))
     r.update(s)
     return r
 

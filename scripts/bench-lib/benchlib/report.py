@@ -74,6 +74,15 @@ def goals(med, concurrent=None):
     return [(d, v, limit, None if v is None else v <= limit) for d, v, limit in rows]
 
 
+def concurrent_line(c):
+    line = ("%d clients pulling at once (mirror): all done in %.1f s; server peak %.1f MB, server CPU %.1f s, "
+            "%s wire bytes; client peak %.1f MB each"
+            % (c["clients"], c["wall"], c["server_mb"], c["server_cpu"], "{:,}".format(c["bytes"]), c["client_mb"]))
+    if c["failures"]:
+        line += "; %d of them FAILED (first: exit %d, %s)" % (len(c["failures"]), c["failures"][0][1], c["failures"][0][2])
+    return line
+
+
 def text_tables(n, raw_bytes, runs, med, concurrent, setup):
     lines = []
     lines.append("N = {:,} articles ({:.1f} MB of seed files), medians of {} run(s)".format(n, raw_bytes / 1e6, runs))
@@ -89,10 +98,7 @@ def text_tables(n, raw_bytes, runs, med, concurrent, setup):
     if setup:
         lines.append("setup: " + "; ".join(setup))
     if concurrent:
-        lines.append(("%d clients pulling at once (mirror): all done in %.1f s; server peak %.1f MB, "
-                      "server CPU %.1f s, %s wire bytes; client peak %.1f MB each")
-                     % (concurrent["clients"], concurrent["wall"], concurrent["server_mb"], concurrent["server_cpu"],
-                        "{:,}".format(concurrent["bytes"]), concurrent["client_mb"]))
+        lines.append(concurrent_line(concurrent))
     lines.append("")
     lines.append("goals (issue 6, set for N = 100,000):")
     for desc, value, limit, met in goals(med, concurrent):
@@ -119,10 +125,7 @@ def markdown_tables(n, raw_bytes, runs, med, concurrent, setup):
         out.append("Setup: " + "; ".join(setup) + ".")
         out.append("")
     if concurrent:
-        out.append(("%d clients pulling at once (mirror): all done in %.1f s; server peak %.1f MB, server CPU "
-                    "%.1f s, %s wire bytes; client peak %.1f MB each.")
-                   % (concurrent["clients"], concurrent["wall"], concurrent["server_mb"], concurrent["server_cpu"],
-                      "{:,}".format(concurrent["bytes"]), concurrent["client_mb"]))
+        out.append(concurrent_line(concurrent) + ".")
         out.append("")
     out.append("| goal (issue 6, set for N = 100,000) | measured | limit | |")
     out.append("|---|---:|---:|---|")
