@@ -21,7 +21,7 @@ extension ArticleStore {
                     """)
             return try Row.fetchAll(statement, arguments: [Int64(clamping: revision), max(0, limit)]).map { row in
                 let id: String = row[0]
-                let revision = UInt64(row[1] as Int64)
+                let revision = UInt64(clamping: row[1] as Int64)
                 if row[2] as Bool {
                     return StoredChange(revision: revision, id: id, kind: .tombstone)
                 }

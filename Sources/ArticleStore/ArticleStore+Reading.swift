@@ -42,7 +42,7 @@ extension ArticleStore {
             guard let row = try Row.fetchOne(
                 db, sql: "SELECT live_count, digest FROM digest_log WHERE revision = ?", arguments: [Int64(revision)])
             else { return nil }
-            return DigestState(revision: revision, articleCount: UInt64(row[0] as Int64), digest: [UInt8](row[1] as Data))
+            return DigestState(revision: revision, articleCount: UInt64(clamping: row[0] as Int64), digest: [UInt8](row[1] as Data))
         }
     }
 
@@ -70,7 +70,7 @@ extension ArticleStore {
                     ?? SeedFormat.render(published: published, category: category, title: title, body: body)
                 article = Article(published: published, category: category, title: title, body: body, source: source)
             }
-            return StoredArticle(id: id, revision: UInt64(row["revision"] as Int64), contentHash: contentHash, article: article)
+            return StoredArticle(id: id, revision: UInt64(clamping: row["revision"] as Int64), contentHash: contentHash, article: article)
         }
     }
 
@@ -112,7 +112,7 @@ extension ArticleStore {
 
     static func summary(_ row: Row) -> ArticleSummary {
         ArticleSummary(
-            id: row["id"], revision: UInt64(row["revision"] as Int64), published: PublicationTime(sortKey: row["published"]),
+            id: row["id"], revision: UInt64(clamping: row["revision"] as Int64), published: PublicationTime(sortKey: row["published"]),
             category: row["category"], title: row["title"])
     }
 }

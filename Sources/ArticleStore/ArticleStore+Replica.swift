@@ -16,11 +16,15 @@ extension ArticleStore {
     public func applyBatch(_ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64) async throws {
         try requireReplica("applying a batch")
         guard upstreamStoreID.count == 16 else { throw StoreError("an upstream store id has 16 bytes, not \(upstreamStoreID.count)") }
+        // SQLite integers are signed 64-bit; no real store comes near, a hostile one could.
+        let limit = UInt64(Int64.max)
+        guard cursor <= limit else { throw StoreError("cursor \(cursor) is beyond what a store can record") }
         for change in changes {
             let id: String
             switch change {
-            case .put(let changeID, _, let article, let hash):
+            case .put(let changeID, let revision, let article, let hash):
                 id = changeID
+                guard revision <= limit else { throw StoreError("revision \(revision) is beyond what a store can record") }
                 guard hash.count == 32 else { throw StoreError("content hash of '\(changeID)' has \(hash.count) bytes, not 32") }
                 guard !article.source.isEmpty else { throw StoreError("article '\(changeID)' has an empty source") }
             case .delete(let changeID, _):

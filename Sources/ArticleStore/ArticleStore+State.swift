@@ -19,13 +19,13 @@ struct MetaState {
         }
         let digestBytes: Data = row["digest"]
         return MetaState(
-            head: UInt64(row["head"] as Int64),
-            horizon: UInt64(row["horizon"] as Int64),
-            liveCount: UInt64(row["live_count"] as Int64),
+            head: UInt64(clamping: row["head"] as Int64),
+            horizon: UInt64(clamping: row["horizon"] as Int64),
+            liveCount: UInt64(clamping: row["live_count"] as Int64),
             digest: StoreDigest(bytes: [UInt8](digestBytes)) ?? .zero,
             dictionaryID: (row["dictionary_id"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
             upstreamStoreID: (row["upstream_store_id"] as Data?).map { [UInt8]($0) },
-            cursor: UInt64(row["cursor"] as Int64))
+            cursor: UInt64(clamping: row["cursor"] as Int64))
     }
 
     func save(_ db: Database) throws {
@@ -60,7 +60,7 @@ struct ExistingRow {
         let statement = try db.cachedStatement(sql: "SELECT rowid, revision, deleted, content_hash FROM article WHERE id = ?")
         guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
         return ExistingRow(
-            rowid: row[0], revision: UInt64(row[1] as Int64), deleted: row[2],
+            rowid: row[0], revision: UInt64(clamping: row[1] as Int64), deleted: row[2],
             contentHash: (row[3] as Data?).map { [UInt8]($0) })
     }
 }

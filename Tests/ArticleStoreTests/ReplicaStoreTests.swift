@@ -1,0 +1,150 @@
+import ArticleModel
+import ArticleStore
+import Foundation
+import XCTest
+
+final class ReplicaStoreTests: XCTestCase {
+    let upstream = [UInt8](repeating: 0xAB, count: 16)
+
+    func put(_ id: String, _ revision: UInt64, _ article: Article) -> ReplicaChange {
+        .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
+    }
+
+    func testABatchAndItsCursorAreAppliedTogetherAndTheDigestMatchesTheServers() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try ArticleStore(path: directory.file("server.sqlite"), role: .canonical)
+        let replica = try ArticleStore(path: directory.file("replica.sqlite"), role: .replica(fullTextIndex: false))
+        assertEqual(try await replica.replicaState(), ReplicaState(upstreamStoreID: nil, cursor: 0))
+
+        let messy = try SeedFormat.parse(Array(("\u{FEFF}" + Fixture.source(title: "Unordentlich") + "\r\n").utf8))
+        _ = try await server.apply([
+            Fixture.put("a", Fixture.article(title: "A")), Fixture.put("b", Fixture.article(title: "B")),
+            Fixture.put("m", messy),
+        ])
+        _ = try await server.apply([Fixture.delete("b")])
+
+        // What a client would receive: the latest state of every changed article.
+        var changes: [ReplicaChange] = []
+        for change in try await server.changes(after: 0, limit: 100, includeTombstones: true) {
+            switch change.kind {
+            case .tombstone:
+                changes.append(.delete(id: change.id, revision: change.revision))
+            case .article(let document):
+                let article = try ArticleDocument.decode(try await server.inflateDocument(document))
+                changes.append(.put(id: change.id, revision: change.revision, article: article, contentHash: document.contentHash))
+            }
+        }
+        try await replica.applyBatch(changes, upstreamStoreID: server.storeID, cursor: try await server.head())
+        assertEqual(try await replica.replicaState(), ReplicaState(upstreamStoreID: server.storeID, cursor: 4))
+        let serverDigest = try await server.digest()
+        let replicaDigest = try await replica.digest()
+        XCTAssertEqual(replicaDigest, serverDigest)
+        assertEqual(try await replica.digest(at: 4), serverDigest)
+        assertEqual(try await replica.allIDs(), ["a", "m"])
+        assertEqual(try await replica.liveCount(), 2)
+        assertEqual(try await replica.article(id: "m")?.article.source, messy.source, "the exact bytes are kept")
+        assertEqual(try await replica.article(id: "a")?.article.source, Fixture.article(title: "A").source)
+    }
+
+    func testUpdatesAndDeletesKeepTheRunningDigestExact() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: true))
+        try await replica.applyBatch(
+            [put("a", 1, Fixture.article(title: "A")), put("b", 2, Fixture.article(title: "B"))], upstreamStoreID: upstream, cursor: 2)
+        try await replica.applyBatch(
+            [put("a", 3, Fixture.article(title: "A2")), .delete(id: "b", revision: 4), .delete(id: "never", revision: 5)],
+            upstreamStoreID: upstream, cursor: 5)
+        assertEqual(try await replica.digest().digest, try await replica.recomputedDigest())
+        assertEqual(try await replica.liveCount(), 1)
+        assertEqual(try await replica.search("B", limit: 10).count, 0, "deleted articles leave the index")
+        assertEqual(try await replica.search("A2", limit: 10).map(\.summary.id), ["a"])
+    }
+
+    func testAReBootstrapFromAnotherStoreMayReuseRevisionNumbers() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: false))
+        try await replica.applyBatch(
+            [put("a", 1, Fixture.article(title: "A")), put("b", 2, Fixture.article(title: "B"))], upstreamStoreID: upstream, cursor: 2)
+        let other = [UInt8](repeating: 0xCD, count: 16)
+        try await replica.applyBatch([put("b", 1, Fixture.article(title: "B"))], upstreamStoreID: other, cursor: 1)
+        assertEqual(try await replica.removeArticles(notIn: ["b"]), 1)
+        assertEqual(try await replica.allIDs(), ["b"])
+        assertEqual(try await replica.article(id: "b")?.revision, 1)
+        assertEqual(try await replica.digest().digest, try await replica.recomputedDigest())
+    }
+
+    func testListIsNewestFirstAndFiltersByCategoryAndDate() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: false))
+        try await replica.applyBatch(
+            [
+                put("d5", 1, Fixture.article(title: "Fünf", day: 5, category: "Sport")),
+                put("d7", 2, Fixture.article(title: "Sieben", day: 7)),
+                put("d6", 3, Fixture.article(title: "Sechs", day: 6)),
+            ], upstreamStoreID: upstream, cursor: 3)
+        assertEqual(try await replica.list(ListFilter()).map(\.id), ["d7", "d6", "d5"])
+        assertEqual(try await replica.list(ListFilter(category: "Politik")).map(\.id), ["d7", "d6"])
+        let from = PublicationTime(year: 2025, month: 4, day: 6, hour: 0, minute: 0)
+        assertEqual(try await replica.list(ListFilter(from: from)).map(\.id), ["d7", "d6"])
+        assertEqual(try await replica.list(ListFilter(to: from)).map(\.id), ["d5"])
+        assertEqual(try await replica.list(ListFilter(limit: 1)).map(\.id), ["d7"])
+        let first = try await replica.list(ListFilter(limit: 1))[0]
+        XCTAssertEqual(first.title, "Sieben")
+        XCTAssertEqual(first.published, PublicationTime(year: 2025, month: 4, day: 7, hour: 21, minute: 17))
+    }
+
+    func testGermanFullTextSearchFindsUmlautsAndSharpS() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: true))
+        try await replica.applyBatch(
+            [
+                put("talks", 1, Fixture.article(title: "Gespräche in Istanbul", body: "Die diplomatische Präsenz wird gestärkt.")),
+                put("street", 2, Fixture.article(title: "Verkehr", body: "Die Straße bleibt bis Montag gesperrt.")),
+                put("other", 3, Fixture.article(title: "Wetter", body: "Sonne über ÖSTERREICH, Gespräche später.")),
+            ], upstreamStoreID: upstream, cursor: 3)
+
+        let talks = try await replica.search("Gespräche", limit: 10)
+        XCTAssertEqual(talks.map(\.summary.id), ["talks", "other"], "a title match ranks first")
+        XCTAssertGreaterThan(talks[0].rank, talks[1].rank)
+        XCTAssertEqual(talks[0].snippet, "«Gespräche» in Istanbul")
+        assertEqual(try await replica.search("präsenz", limit: 10).map(\.summary.id), ["talks"], "case-folded")
+        assertEqual(try await replica.search("Prasenz", limit: 10).map(\.summary.id), ["talks"], "umlauts folded")
+        assertEqual(try await replica.search("österreich", limit: 10).map(\.summary.id), ["other"])
+        let street = try await replica.search("Straße", limit: 10)
+        XCTAssertEqual(street.map(\.summary.id), ["street"])
+        XCTAssertEqual(street.first?.snippet, "Die «Straße» bleibt bis Montag gesperrt.")
+        assertEqual(try await replica.search("STRASSE", limit: 10).map(\.summary.id), [], "ß is not ss")
+        assertEqual(try await replica.search("Gespr*", limit: 10).count, 2, "prefix")
+        assertEqual(try await replica.search("Straße Montag", limit: 10).map(\.summary.id), ["street"], "all words")
+        assertEqual(try await replica.search("Straße Istanbul", limit: 10).count, 0)
+        assertEqual(try await replica.search("\"AND (", limit: 10).count, 0, "operators are taken literally")
+    }
+
+    func testTheSearchIndexIsBuiltWhenAMirrorBecomesAReadingReplica() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("r.sqlite")
+        var replica: ArticleStore? = try ArticleStore(path: path, role: .replica(fullTextIndex: false))
+        try await replica!.applyBatch([put("street", 1, Fixture.article(title: "Straße"))], upstreamStoreID: upstream, cursor: 1)
+        do {
+            _ = try await replica!.search("Straße", limit: 1)
+            XCTFail("a mirror has no index")
+        } catch {}
+        try replica!.close()
+        replica = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        assertEqual(try await replica!.search("Straße", limit: 1).map(\.summary.id), ["street"])
+        try replica!.close()
+    }
+
+    func testDictionariesAreKeptOnlyUnderTheirOwnAdler32() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: false))
+        let bytes = Array("Gespräche über Banken".utf8)
+        let id = ArticleCompression.id(ofDictionary: bytes)
+        do {
+            try await replica.saveDictionary(id: id &+ 1, bytes: bytes)
+            XCTFail("a dictionary under a wrong id must be refused")
+        } catch {}
+        try await replica.saveDictionary(id: id, bytes: bytes)
+        assertEqual(try await replica.dictionary(id: id), bytes)
+    }
+}
