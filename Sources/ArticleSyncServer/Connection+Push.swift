@@ -43,6 +43,10 @@ extension Connection {
             head = try await storeCall { try await server.store.head() }
         } else {
             let applied = try await storeCall { try await server.store.apply(writes) }
+            guard applied.outcomes.count == writes.count else {
+                logger.error("the store answered \(applied.outcomes.count) outcomes for \(writes.count) writes")
+                throw RequestFailure(.internalError, "the server's store gave an inconsistent answer to the push")
+            }
             head = applied.head
             for (outcome, index) in zip(applied.outcomes, writeIndices) {
                 results[index] = PushResult.Entry(status: outcome.status.wire, revision: outcome.revision,
@@ -58,7 +62,8 @@ extension Connection {
         server.statistics.update { $0.pushes += 1 }
         let appliedCount = results.count { $0?.status == .applied }
         logger.info("push applied", metadata: ["entries": "\(push.entries.count)", "applied": "\(appliedCount)", "head": "\(head)"])
-        try await outbound.write(.pushResult(PushResult(headRevision: head, results: results.map { $0! })))
+        let entries = results.compactMap { $0 }
+        try await outbound.write(.pushResult(PushResult(headRevision: head, results: entries)))
     }
 
     /// PROTOCOL.md §5.9.
