@@ -116,3 +116,12 @@ extension ArticleStore {
             category: row["category"], title: row["title"])
     }
 }
+
+extension ArticleStore {
+    /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
+    public func integrityCheck() async throws -> String {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
+        }
+    }
+}

@@ -1,7 +1,6 @@
 import ArticleModel
 import ArticleStore
 import Foundation
-import GRDB
 import XCTest
 
 final class CanonicalStoreTests: XCTestCase {
