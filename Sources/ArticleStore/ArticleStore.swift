@@ -31,6 +31,9 @@ public final class ArticleStore: Sendable {
             // The canonical store answers a push only once it is durable (§5.7): FULL syncs the WAL
             // at every commit. A replica can lose its last batch to a power cut and pull it again.
             try db.execute(sql: "PRAGMA synchronous = \(isCanonical ? "FULL" : "NORMAL")")
+            // Rows hold 1-2 KB of compressed document: 4 KiB pages fit two and waste the rest;
+            // 16 KiB pages pack them about 20% tighter. Takes effect only for a new file.
+            try db.execute(sql: "PRAGMA page_size = 16384")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -79,6 +82,9 @@ public final class ArticleStore: Sendable {
     }
 
     public func close() throws {
+        // GRDB closes the writer before its read-only readers, so SQLite's own checkpoint at the
+        // last close cannot run; without this the WAL (megabytes after an import) stays behind.
+        try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try pool.close()
     }
 
