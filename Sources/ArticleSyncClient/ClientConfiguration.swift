@@ -14,6 +14,8 @@ public struct ClientConfiguration: Sendable {
     public var readTimeout: Duration
     /// Compress PUSH frames (sources are text: zlib roughly halves them).
     public var compressPushes: Bool
+    /// TLS and how to trust the server (Security/); nil speaks plain TCP.
+    public var tls: ClientTLSOptions?
 
     public init(
         address: ServerAddress,
@@ -22,7 +24,8 @@ public struct ClientConfiguration: Sendable {
         features: Features = .all,
         connectTimeout: Duration = .seconds(10),
         readTimeout: Duration = .seconds(120),
-        compressPushes: Bool = true
+        compressPushes: Bool = true,
+        tls: ClientTLSOptions? = nil
     ) {
         self.address = address
         self.token = token
@@ -31,5 +34,6 @@ public struct ClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
         self.compressPushes = compressPushes
+        self.tls = tls
     }
 }

@@ -29,12 +29,30 @@ public final class SyncConnection {
     }
 
     /// Connects, says HELLO, runs `body` with the connection, and closes it whatever happens.
+    /// With `configuration.tls`, the connection runs inside TLS and the server's certificate is
+    /// checked as the user chose (Security/TrustedConnector.swift).
     public static func withConnection<Result>(
         _ configuration: ClientConfiguration,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (SyncConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        let channel = try await connect(configuration)
+        try TokenTransportPolicy.check(
+            tokenPresent: !configuration.token.isEmpty, tlsEnabled: configuration.tls != nil, address: configuration.address)
+        guard let tls = configuration.tls else {
+            return try await withConnection(configuration, tls: nil, body)
+        }
+        return try await TrustedConnector.run(tls, address: configuration.address) { attempt in
+            try await withConnection(configuration, tls: attempt, body)
+        }
+    }
+
+    private static func withConnection<Result>(
+        _ configuration: ClientConfiguration,
+        tls: TLSAttempt?,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (SyncConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        let channel = try await connect(configuration, tls: tls)
         return try await channel.executeThenClose { inbound, outbound in
             let address = configuration.address
             var iterator = inbound.makeAsyncIterator()
@@ -59,7 +77,7 @@ public final class SyncConnection {
         }
     }
 
-    private static func connect(_ configuration: ClientConfiguration) async throws -> NIOAsyncChannel<ServerMessage, ClientMessage> {
+    private static func connect(_ configuration: ClientConfiguration, tls: TLSAttempt?) async throws -> NIOAsyncChannel<ServerMessage, ClientMessage> {
         let address = configuration.address
         let readTimeout = TimeAmount(configuration.readTimeout)
         let compressPushes = configuration.compressPushes
@@ -69,6 +87,7 @@ public final class SyncConnection {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try tls?.installHandlers(on: channel)
                         try channel.pipeline.syncOperations.addHandlers([
                             IdleStateHandler(readTimeout: readTimeout),
                             ReadTimeoutHandler(),

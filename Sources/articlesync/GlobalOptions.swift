@@ -23,6 +23,9 @@ struct GlobalOptions: ParsableArguments {
         help: ArgumentHelp("Read the access token from this file (default: $ARTICLESYNC_TOKEN, else none).", valueName: "path"))
     var tokenFile: String?
 
+    @OptionGroup(title: "TLS")
+    var security: ClientSecurityOptions
+
     @Flag(name: .long, help: "Machine-readable JSON on stdout (pull prints one JSON object per line).")
     var json = false
 
@@ -50,7 +53,7 @@ struct GlobalOptions: ParsableArguments {
         guard let address = try serverAddressIfConfigured() else {
             throw ValidationError("no server given: pass --server HOST:PORT or set ARTICLESYNC_SERVER")
         }
-        return ClientConfiguration(address: address, token: try token())
+        return ClientConfiguration(address: address, token: try token(), tls: security.tlsOptions(environment: environment))
     }
 
     func clientConfigurationIfConfigured() throws -> ClientConfiguration? {
@@ -60,13 +63,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// From --token-file or ARTICLESYNC_TOKEN: never a plain flag, which would show in `ps`.
     func token() throws -> String {
-        if let tokenFile {
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw ClientError(.usage, "cannot read the token file \(tokenFile)")
-            }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return environment["ARTICLESYNC_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        try AccessTokenSource.load(tokenFile: tokenFile, environment: environment)
     }
 
     var console: Console { Console(json: json, quiet: quiet) }

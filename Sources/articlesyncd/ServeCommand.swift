@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Limits")
     var limits: ServerLimitOptions
 
+    @OptionGroup(title: "Security")
+    var security: ServerSecurityOptions
+
     @Flag(name: .long, help: "Let clients on loopback push without a token (tests and development only).")
     var anonymousWrite = false
 
@@ -66,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "articlesyncd")
+        let applySecurity = try security.prepare(host: host, anonymousWrite: anonymousWrite, logger: logger)
 
         let store: ArticleStore
         do {
@@ -82,7 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
-        configuration.authenticator = AnonymousAuthenticator(loopbackRole: anonymousWrite ? .write : .read)
+        applySecurity(&configuration)
         limits.apply(to: &configuration)
 
         let server = try await ArticleSyncServer(configuration: configuration, store: store, logger: logger) { address in
