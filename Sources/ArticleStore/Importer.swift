@@ -52,6 +52,9 @@ public struct Importer: Sendable {
         let writer = DispatchQueue(label: "articlesync.import.writer")
         // One chunk may wait or be written while the next is prepared; never more.
         let slots = DispatchSemaphore(value: 1)
+        // Whatever ends this function, the chunk in flight is finished first (before the temp
+        // table it uses is dropped above).
+        defer { writer.sync {} }
         var deflater = store.currentDeflater.withLock { $0 }
         var isFirstChunk = true
         var walker = FileWalker(roots: paths)
