@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "articlesync",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "articlesyncd", targets: ["articlesyncd"]),
         .executable(name: "articlesync", targets: ["articlesync"]),
