@@ -117,6 +117,33 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Reliability (issue 7): libFuzzer targets. Built with sanitizers only by scripts/fuzz
+        // (-DFUZZING); a normal build links them as plain input replayers.
+        .target(name: "CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"]),
+        .executableTarget(name: "FuzzClientStream", dependencies: ["FuzzSupport", "ArticleSyncProtocol"]),
+        .executableTarget(name: "FuzzServerStream", dependencies: ["FuzzSupport", "ArticleSyncProtocol"]),
+        .executableTarget(name: "FuzzSeedFormat", dependencies: ["FuzzSupport", "ArticleModel"]),
+        // scripts/load: many concurrent pulling clients and a pushing writer against one server.
+        .executableTarget(
+            name: "articlesync-load",
+            dependencies: [
+                "ArticleSyncClient",
+                "ArticleSyncProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "ArticleSyncClient",
+                "ArticleSyncProtocol",
+                "ArticleStore",
+                "ArticleModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "ZlibTests",
             dependencies: ["Zlib"]

@@ -1,0 +1,1 @@
+print("articlesync-load: not yet")
