@@ -8,7 +8,7 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: "Files whose content is already right are left untouched. With --delete, *.txt files of articles that are no longer live are removed, so DIR stays an exact plain-file mirror."
     )
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var options: ReplicaOptions
 
     @Argument(help: ArgumentHelp("The directory to write (created when missing).", valueName: "dir"))
     var directory: String

@@ -2,7 +2,8 @@ import ArgumentParser
 import ArticleSyncClient
 import Foundation
 
-/// Options every subcommand takes.
+/// Options of the commands that talk to a server: the replica's options plus where the server is
+/// and how to reach it.
 struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
@@ -11,12 +12,6 @@ struct GlobalOptions: ParsableArguments {
             valueName: "host:port"))
     var server: String?
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The replica file. Default: $ARTICLESYNC_REPLICA, else $XDG_DATA_HOME/articlesync/replica.sqlite or ~/.local/share/articlesync/replica.sqlite.",
-            valueName: "path"))
-    var replica: String?
 
     @Option(
         name: .customLong("token-file"),
@@ -26,19 +21,12 @@ struct GlobalOptions: ParsableArguments {
     @OptionGroup(title: "TLS")
     var security: ClientSecurityOptions
 
-    @Flag(name: .long, help: "Machine-readable JSON on stdout (pull prints one JSON object per line).")
-    var json = false
+    @OptionGroup var local: ReplicaOptions
 
-    @Flag(name: [.short, .long], help: "Print nothing but errors.")
-    var quiet = false
-
-    var environment: [String: String] { ProcessInfo.processInfo.environment }
-
-    var replicaPath: String {
-        if let replica, !replica.isEmpty { return replica }
-        if let path = environment["ARTICLESYNC_REPLICA"], !path.isEmpty { return path }
-        return Replica.defaultPath(environment: environment)
-    }
+    var environment: [String: String] { local.environment }
+    var replicaPath: String { local.replicaPath }
+    var json: Bool { local.json }
+    var quiet: Bool { local.quiet }
 
     /// The server to talk to, or nil when none is configured.
     func serverAddressIfConfigured() throws -> ServerAddress? {
@@ -64,6 +52,33 @@ struct GlobalOptions: ParsableArguments {
     /// From --token-file or ARTICLESYNC_TOKEN: never a plain flag, which would show in `ps`.
     func token() throws -> String {
         try AccessTokenSource.load(tokenFile: tokenFile, environment: environment)
+    }
+
+    var console: Console { local.console }
+}
+
+/// Options of every command, including the offline ones (list, show, search, export), whose help
+/// therefore does not mention servers, tokens or TLS.
+struct ReplicaOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The replica file. Default: $ARTICLESYNC_REPLICA, else $XDG_DATA_HOME/articlesync/replica.sqlite or ~/.local/share/articlesync/replica.sqlite.",
+            valueName: "path"))
+    var replica: String?
+
+    @Flag(name: .long, help: "Machine-readable JSON on stdout (pull prints one JSON object per line).")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var replicaPath: String {
+        if let replica, !replica.isEmpty { return replica }
+        if let path = environment["ARTICLESYNC_REPLICA"], !path.isEmpty { return path }
+        return Replica.defaultPath(environment: environment)
     }
 
     var console: Console { Console(json: json, quiet: quiet) }

@@ -10,7 +10,7 @@ struct ListCommand: AsyncParsableCommand {
         discussion: "Dates are YYYY-MM-DD or DD.MM.YYYY, inclusive, on the Berlin wall clock like the articles."
     )
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var options: ReplicaOptions
 
     @Option(name: .long, help: "Only this category (exact name, e.g. \"Welt Nachrichten\").")
     var category: String?

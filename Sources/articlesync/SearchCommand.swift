@@ -9,7 +9,7 @@ struct SearchCommand: AsyncParsableCommand {
         discussion: "German text works as typed, umlauts and ß included. Matches in snippets are marked «like this»."
     )
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var options: ReplicaOptions
 
     @Argument(help: "The words to look for.")
     var text: [String]

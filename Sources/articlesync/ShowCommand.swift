@@ -11,7 +11,7 @@ struct ShowCommand: AsyncParsableCommand {
         discussion: "Paragraphs are wrapped to the terminal's width (at most 100 columns). --source prints the exact source instead."
     )
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var options: ReplicaOptions
 
     @Argument(help: "The article's id (see `list`).")
     var id: String
