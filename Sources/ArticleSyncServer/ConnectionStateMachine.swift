@@ -271,16 +271,5 @@ public struct ConnectionStateMachine: Sendable {
 
 extension ClientMessage {
     /// The spec's name of the message, for error texts and logs.
-    public var name: String {
-        switch self {
-        case .hello: return "HELLO"
-        case .pull: return "PULL"
-        case .push: return "PUSH"
-        case .verify: return "VERIFY"
-        case .getDictionary: return "GET_DICTIONARY"
-        case .ping: return "PING"
-        case .pong: return "PONG"
-        case .error: return "ERROR"
-        }
-    }
+    public var name: String { messageType.name }
 }
