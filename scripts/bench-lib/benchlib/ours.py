@@ -8,6 +8,7 @@ import time
 from . import proc
 
 CLOSED = re.compile(r"connection closed peer=\S+ bytesIn=(\d+) bytesOut=(\d+)")
+ACCEPTED = "connection accepted"
 
 
 class Binaries:
@@ -57,7 +58,7 @@ class Server:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [self.bins.server, "serve", "--store", self.store, "--host", "127.0.0.1", "--port", "0",
-             "--max-connections", "256"],
+             "--max-connections", "256", "--log-level", "debug"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log)
         try:
             m = proc.read_line(self.process.stdout, r"listening on (\S+:\d+)", 300, "articlesyncd serve")
@@ -75,11 +76,12 @@ class Server:
         self._log.flush()
         return os.path.getsize(self.log_path)
 
-    def _closed_since(self, offset):
+    def _connections_since(self, offset):
+        """(accepted count, [(bytesIn, bytesOut)] of closed ones) logged after offset."""
         with open(self.log_path, "rb") as f:
             f.seek(offset)
             text = f.read().decode("utf-8", "replace")
-        return [(int(a), int(b)) for a, b in CLOSED.findall(text)]
+        return text.count(ACCEPTED), [(int(a), int(b)) for a, b in CLOSED.findall(text)]
 
     def measure(self, run, connections=1, timeout=60, at_least=None):
         """Run `run()` (which starts and waits for clients); the server's share of the cost:
@@ -91,10 +93,14 @@ class Server:
         result = run()
         if at_least is not None:
             connections = at_least(result)
-        # The server logs a connection's totals when it has closed it, a moment after the client
-        # exited: wait for as many lines as connections were made.
-        closed = proc.wait_for(lambda: (lambda c: c if len(c) >= connections else None)(self._closed_since(offset)),
-                               timeout, "articlesyncd to log %d closed connection(s)" % connections)
+        # A client may open more than one connection (a dictionary fetch has its own). Each was
+        # accepted (debug log) before it was served, so once the clients are gone the accepted
+        # count is final; the server logs a connection's totals a moment after it closed it.
+        def settled():
+            accepted, closed = self._connections_since(offset)
+            return closed if accepted >= connections and len(closed) >= accepted else None
+
+        closed = proc.wait_for(settled, timeout, "articlesyncd to log the close of every connection")
         cpu_after = proc.cpu_seconds(pid)
         if self.process.poll() is not None:
             raise RuntimeError("articlesyncd exited during the run; see %s" % self.log_path)
