@@ -28,6 +28,7 @@ import re
 import shutil
 import sys
 import time
+import traceback
 import subprocess
 import zlib
 
@@ -177,7 +178,7 @@ def german_words():
     return [w for w in words if len(w) >= 5 and w.isalpha() and w not in BLOCKED]
 
 
-def is_content(core, lex):
+def is_content(core):
     return len(core) >= 5 and core.isalpha() and core not in PROPER and core not in CITY_SET
 
 
@@ -211,7 +212,7 @@ class Lexicon:
         for s in self.all_sentences:
             for i, w in enumerate(s.split()):
                 core = w.strip(PUNCT)
-                if i == 0 or not is_content(core, self):
+                if i == 0 or not is_content(core):
                     continue
                 self.kinds.setdefault(word_kind(core), []).append(core)
                 if core[0].isupper() and core not in self.noun_set:
@@ -221,7 +222,7 @@ class Lexicon:
         # those from the frequency list with ranks log-uniform, i.e. token frequency ~ 1/rank
         # (Zipf); two precomputed tables make a draw one getrandbits call.
         words = german_words()
-        lo, hi = math.log(TAIL_FIRST_RANK), math.log(len(words))
+        lo = math.log(TAIL_FIRST_RANK)
         table_rng = random.Random("tail-table")
         # Noun endings first ("jahren" is a noun), then verb and adjective endings; the rest are
         # mostly nouns and names, which German capitalises.
@@ -239,7 +240,6 @@ class Lexicon:
                 out.append(w[0].upper() + w[1:] if cap else w)
             return out
 
-        del hi
         self.tail_lower = table(others, False)
         self.tail_upper = table(nouns, True)
 
@@ -301,7 +301,7 @@ class SentencePool:
                 new = rng.choice(kinds[word_kind(core)])
                 w = w.replace(core, new, 1)
                 core = new
-            if i > 0 and core in self.lex.noun_set and is_content(core, self.lex) and rng.random() < P_COMPOUND:
+            if i > 0 and core in self.lex.noun_set and is_content(core) and rng.random() < P_COMPOUND:
                 stem = rng.choice(STEMS)
                 if not core.lower().startswith(stem.lower()):
                     w = w.replace(core, stem + core.lower(), 1)
@@ -336,10 +336,10 @@ class SentencePool:
             elif core in WEEKDAYS or core in CITY_SET or core in MONTHS:
                 parts[-1] += sep + lead
                 slot(DAY if core in WEEKDAYS else (CITY if core in CITY_SET else MONTH), tail)
-            elif i > 0 and core in self.lex.noun_set and is_content(core, self.lex) and rng.random() < P_TOPIC:
+            elif i > 0 and core in self.lex.noun_set and is_content(core) and rng.random() < P_TOPIC:
                 parts[-1] += sep + lead
                 slot(NOUN, tail)
-            elif i > 0 and is_content(core, self.lex) and rng.random() < P_TAIL:
+            elif i > 0 and is_content(core) and rng.random() < P_TAIL:
                 parts[-1] += sep + lead
                 slot(WU if core[0].isupper() else WL, tail)
             else:
@@ -500,6 +500,8 @@ def cmd_generate(args):
             try:
                 os.write(w, b"%d" % _generate_part(writer, args.out, plan, part, parts))
                 code = 0
+            except BaseException:
+                traceback.print_exc()
             finally:
                 os._exit(code)
         os.close(w)
@@ -535,7 +537,7 @@ def list_articles(root):
 def edit_paragraph(text, writer, rng):
     """Rewrite one sentence of one body paragraph and add another: a typical correction."""
     blocks = text.split("\n\n")
-    head, title = blocks[0], blocks[1]
+    head = blocks[0]
     category = head.split(" / ", 1)[1]
     if category not in writer.pool.by_category:
         category = writer.lex.categories[0]
@@ -550,7 +552,6 @@ def edit_paragraph(text, writer, rng):
     sentences[j] = writer.pool.sentence(category, rng, topic)
     sentences.insert(rng.randrange(len(sentences) + 1), writer.pool.sentence(category, rng, topic))
     blocks[k] = " ".join(sentences)
-    del title
     return "\n\n".join(blocks)
 
 
@@ -625,16 +626,17 @@ def cmd_stats(args):
         if len(dict_sample) < 64:
             dict_sample.append(data)
     streamed += len(stream.flush())
-    # A naive 32 KB preset dictionary (the tail of a few sample articles), for orientation only;
-    # the store builds a better one (PROTOCOL.md §7.3).
+    # A naive 32 KB preset dictionary (the tail of the first 64 articles) tried on up to 2,000
+    # others, for orientation only; the store builds a better one (PROTOCOL.md §7.3).
     zdict = b"".join(dict_sample)[-32768:]
-    with_dict = 0
-    for rel in paths[64::max(1, len(paths) // 2000)] or paths:
+    probe = paths[64::max(1, len(paths) // 2000)] or paths
+    dict_raw = dict_packed = 0
+    for rel in probe:
         with open(os.path.join(args.dir, rel), "rb") as f:
             data = f.read()
         c = zlib.compressobj(6, zdict=zdict)
-        with_dict += len(c.compress(data) + c.flush())
-    dict_raw = sum(os.path.getsize(os.path.join(args.dir, rel)) for rel in (paths[64::max(1, len(paths) // 2000)] or paths))
+        dict_raw += len(data)
+        dict_packed += len(c.compress(data) + c.flush())
     sizes.sort()
     print("articles:            %d%s" % (len(paths), " (sampled)" if args.sample else ""))
     print("raw bytes:           %d (%.1f MB)" % (raw, raw / 1e6))
@@ -643,7 +645,7 @@ def cmd_stats(args):
     print("categories:          %d (%s)" % (len(cats), ", ".join("%s %d" % kv for kv in sorted(cats.items()))))
     print("zlib-6 per article:  %.3f of raw" % (per / raw))
     print("zlib-6 one stream:   %.3f of raw" % (streamed / raw))
-    print("zlib-6 naive dict:   %.3f of raw (32 KB of sample text as preset dictionary)" % (with_dict / dict_raw))
+    print("zlib-6 naive dict:   %.3f of raw (32 KB of sample text as preset dictionary)" % (dict_packed / dict_raw))
     print("(%.1f s)" % (time.monotonic() - t0))
 
 
