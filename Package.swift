@@ -140,6 +140,7 @@ let package = Package(
                 "ArticleSyncProtocol",
                 "ArticleStore",
                 "ArticleModel",
+                "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

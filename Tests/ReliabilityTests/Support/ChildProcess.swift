@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+
+/// A child process whose stdout and stderr are read line by line as they arrive, so a test can wait
+/// for an event ("listening on …", a batch committed) instead of sleeping.
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `process` is only touched from the test's task; output state is behind a Mutex.
+    let process = Process()
+    private let box = OutputBox()
+
+    private let outPipe = Pipe()
+    private let errPipe = Pipe()
+    private let readers = DispatchGroup()
+
+    /// A class around the lock so the reader threads can share it (a Mutex cannot be copied).
+    private final class OutputBox: Sendable {
+        let mutex = Mutex(Output())
+    }
+
+    private struct Output {
+        var stdoutLines: [String] = []
+        var stderrText = ""
+        var partial = ""
+        var closed = false
+    }
+
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        // Never let a developer's own settings leak into a test.
+        env["ARTICLESYNC_SERVER"] = nil
+        env["ARTICLESYNC_REPLICA"] = nil
+        env["ARTICLESYNC_TOKEN"] = nil
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        startReading(outPipe.fileHandleForReading, isStdout: true)
+        startReading(errPipe.fileHandleForReading, isStdout: false)
+    }
+
+    private func startReading(_ handle: FileHandle, isStdout: Bool) {
+        readers.enter()
+        let thread = Thread { [box, readers] in
+            let output = box
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                let text = String(decoding: data, as: UTF8.self)
+                output.mutex.withLock { output in
+                    if isStdout {
+                        output.partial += text
+                        while let newline = output.partial.firstIndex(of: "\n") {
+                            output.stdoutLines.append(String(output.partial[..<newline]))
+                            output.partial = String(output.partial[output.partial.index(after: newline)...])
+                        }
+                    } else {
+                        output.stderrText += text
+                    }
+                }
+            }
+            if isStdout {
+                output.mutex.withLock { output in
+                    if !output.partial.isEmpty { output.stdoutLines.append(output.partial) }
+                    output.partial = ""
+                    output.closed = true
+                }
+            }
+            readers.leave()
+        }
+        thread.start()
+    }
+
+    var stdoutLines: [String] { box.mutex.withLock { $0.stdoutLines } }
+    var stdout: String { stdoutLines.joined(separator: "\n") }
+    var stderr: String { box.mutex.withLock { $0.stderrText } }
+
+    /// Waits (polling the collected output, no fixed sleep) until a stdout line satisfies
+    /// `predicate`, the process ends, or `timeout` passes. Returns the line.
+    func waitForLine(timeout: Duration = .seconds(60), where predicate: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var checked = 0
+        while ContinuousClock.now < deadline {
+            let (lines, closed) = box.mutex.withLock { ($0.stdoutLines, $0.closed) }
+            while checked < lines.count {
+                if predicate(lines[checked]) { return lines[checked] }
+                checked += 1
+            }
+            if closed { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TestFailure("no matching line from \(process.executableURL?.lastPathComponent ?? "?") \(process.arguments ?? []) within \(timeout); stdout:\n\(stdout)\nstderr:\n\(stderr)")
+    }
+
+    /// Waits for the process to exit and its output to be read; returns the exit status.
+    @discardableResult
+    func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(SIGKILL)
+                throw TestFailure("\(process.arguments ?? []) did not finish within \(timeout); stderr:\n\(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        readers.wait()
+        return process.terminationStatus
+    }
+
+    func kill(_ signal: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+    }
+
+    /// Kills (if needed) and reaps: every test calls this in its cleanup.
+    func terminate() {
+        kill(SIGKILL)
+        process.waitUntilExit()
+        readers.wait()
+    }
+
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
