@@ -1,0 +1,68 @@
+import ArticleStore
+import ArticleSyncClient
+import Foundation
+import Testing
+
+/// `articlesync pull` killed with SIGKILL at many points of a long pull: the replica always opens,
+/// passes `PRAGMA integrity_check`, equals the server's store at its own cursor, and one more pull
+/// makes it equal at the head (`articlesync verify` exits 0).
+@Suite(.serialized) struct FaultClientKillTests {
+    @Test func aPullKilledAtTwentyFourPointsLeavesAnIntactReplicaEveryTime() async throws {
+        let temp = try TempDirectory()
+        defer { temp.cleanUp() }
+        // Poorly compressing articles and a 4 KiB budget: about one article per batch, so a kill
+        // after a random number of batches plus a random few milliseconds lands mid-batch (decoding)
+        // or mid-commit as often as between batches.
+        try Corpus.write(count: 900, to: temp.path + "/corpus", paragraphs: 3, noise: true)
+        let server = try await ReliabilityServer(storePath: temp.path + "/server.sqlite", importDirectory: temp.path + "/corpus")
+        let replica = temp.path + "/replica.sqlite"
+        do {
+            try await Self.killRepeatedly(server, replica)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    static func killRepeatedly(_ server: ReliabilityServer, _ replica: String) async throws {
+        var generator = SplitMix64(seed: 20)
+        var cursors: [UInt64] = []
+        var killedMidPull = 0
+        for point in 0..<24 {
+            let batches = 1 + Int(generator.next() % 12)
+            let extraMicros = UInt32(generator.next() % 15_000)
+            let child = try ChildProcess(Binaries.client, ["pull", "--json", "--budget", "4096", "--replica", replica, "--server", "\(server.address)"])
+            var seen = 0
+            let line = try await child.waitForLine { line in
+                let event = jsonObject(line)?["event"] as? String
+                if event == "batch" { seen += 1 }
+                return seen >= batches || event == "done"
+            }
+            usleep(extraMicros)
+            child.kill(SIGKILL)
+            child.terminate()
+            if jsonObject(line)?["event"] as? String == "batch" { killedMidPull += 1 }
+            guard Replica.exists(at: replica) else { continue }
+            let store = try Replica.openExisting(at: replica)
+            let integrity = try await store.integrityCheck()
+            try store.close()
+            #expect(integrity == "ok", "kill point \(point): \(integrity)")
+            let report = try await Verifier(configuration: server.configuration, replicaPath: replica).verify()
+            #expect(report.isExact, "kill point \(point) (after \(batches) batches + \(extraMicros) µs): \(report.differences)")
+            cursors.append(report.cursor)
+        }
+        #expect(killedMidPull >= 20, "only \(killedMidPull) kills landed during the pull")
+        #expect(cursors == cursors.sorted(), "a cursor moved back: \(cursors)")
+
+        let final = try ChildProcess(Binaries.client, ["pull", "--replica", replica, "--server", "\(server.address)"])
+        #expect(try await final.wait() == 0, "\(final.stderr)")
+        let verify = try ChildProcess(Binaries.client, ["verify", "--replica", replica, "--server", "\(server.address)"])
+        #expect(try await verify.wait() == 0, "\(verify.stdout) \(verify.stderr)")
+    }
+}
+
+/// Decodes one JSON line into a dictionary.
+func jsonObject(_ line: String) -> [String: Any]? {
+    (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+}
