@@ -13,7 +13,7 @@ import Testing
         // Poorly compressing articles and a 4 KiB budget: about one article per batch, so a kill
         // after a random number of batches plus a random few milliseconds lands mid-batch (decoding)
         // or mid-commit as often as between batches.
-        try Corpus.write(count: 900, to: temp.path + "/corpus", paragraphs: 3, noise: true)
+        try Corpus.write(count: 2_400, to: temp.path + "/corpus", paragraphs: 3, noise: true)
         let server = try await ReliabilityServer(storePath: temp.path + "/server.sqlite", importDirectory: temp.path + "/corpus")
         let replica = temp.path + "/replica.sqlite"
         do {
