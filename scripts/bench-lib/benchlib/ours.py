@@ -143,26 +143,38 @@ def concurrent_pulls(bins, server, replicas, mirror, log_dir, timeout=3600):
         failures = []
         peak_client = 0.0
         cpu = 0.0
-        for p, log in procs:
-            remaining = max(1.0, deadline - time.monotonic())
-            try:
-                _, status, usage = _wait4_timeout(p, remaining)
-            finally:
+        try:
+            for p, log in procs:
+                cpu, peak_client = _reap(p, log, deadline, failures, cpu, peak_client)
+        except BaseException:
+            for p, log in procs:
+                if p.returncode is None:
+                    p.kill()
+                    p.wait()
                 log.close()
-            code = os.waitstatus_to_exitcode(status)
-            p.returncode = code
-            cpu += usage.ru_utime + usage.ru_stime
-            peak_client = max(peak_client, usage.ru_maxrss / 1024.0)
-            if code != 0:
-                with open(log.name, encoding="utf-8", errors="replace") as f:
-                    last = (f.read().strip().splitlines() or ["(no output)"])[-1]
-                failures.append((log.name, code, last))
+            raise
         return {"wall": time.monotonic() - t0, "failures": failures, "client_cpu": cpu, "client_mb": peak_client}
 
     # A client that failed may have connected or not: wait for the log lines of those that succeeded.
     r, s = server.measure(run, connections=len(replicas), at_least=lambda res: len(replicas) - len(res["failures"]))
     r.update(s)
     return r
+
+
+def _reap(p, log, deadline, failures, cpu, peak_client):
+    """Wait for one of the concurrent clients; CPU and peak with its share added in."""
+    remaining = max(1.0, deadline - time.monotonic())
+    try:
+        _, status, usage = _wait4_timeout(p, remaining)
+    finally:
+        log.close()
+    code = os.waitstatus_to_exitcode(status)
+    p.returncode = code
+    if code != 0:
+        with open(log.name, encoding="utf-8", errors="replace") as f:
+            last = (f.read().strip().splitlines() or ["(no output)"])[-1]
+        failures.append((log.name, code, last))
+    return cpu + usage.ru_utime + usage.ru_stime, max(peak_client, usage.ru_maxrss / 1024.0)
 
 
 def _wait4_timeout(p, timeout):

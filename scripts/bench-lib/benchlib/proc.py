@@ -31,6 +31,11 @@ def run_measured(argv, stdout=None, stderr=None, timeout=3600, env=None, cwd=Non
     timer.start()
     try:
         _, status, usage = os.wait4(p.pid, 0)
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): leave no client behind.
+        _kill_quietly(p.pid)
+        p.wait()
+        raise
     finally:
         timer.cancel()
     wall = time.monotonic() - t0
