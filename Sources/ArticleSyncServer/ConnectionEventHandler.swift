@@ -7,6 +7,12 @@ import NIOCore
 /// Deadlines live here, not in the connection's task, because only this handler sees the moment a
 /// complete frame arrives: a frame disarms the deadline at once, so a peer trickling one byte at a
 /// time never resets it (the codec forwards nothing until the frame is whole).
+///
+/// The idle deadline starts when the response has reached the peer, not when the task finished
+/// handing it over: the task is done long before a slow reader is, with megabytes still queued in the
+/// channel and the kernel, and that time is BUSY (PROTOCOL.md §4.3). So the deadline waits for every
+/// outbound write to complete, and when it passes while the kernel still holds bytes the peer has not
+/// acknowledged, it waits for those too.
 final class ConnectionEventHandler: ChannelDuplexHandler {
     typealias InboundIn = ClientMessage
     typealias InboundOut = ConnectionEvent
@@ -19,6 +25,10 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     /// Messages forwarded so far; compared with the task's count to discard a stale arm request.
     private var framesForwarded = 0
     private var failed = false
+    /// Writes handed to the channel and not yet written to the socket.
+    private var writesInFlight = 0
+    /// The task reported READY while writes were in flight: the idle deadline starts when they are done.
+    private var idleArmPending = false
 
     init(handshakeTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.handshakeTimeout = handshakeTimeout
@@ -45,6 +55,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         disarm()
+        idleArmPending = false
         framesForwarded += 1
         let message = unwrapInboundIn(data)
         context.fireChannelRead(wrapInboundOut(.message(message)))
@@ -63,6 +74,25 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         }
     }
 
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        writesInFlight += 1
+        let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in
+            let (handler, context) = loopBound.value
+            handler.writeCompleted(context: context)
+        }
+        context.write(data, promise: written)
+    }
+
+    private func writeCompleted(context: ChannelHandlerContext) {
+        writesInFlight -= 1
+        if writesInFlight == 0, idleArmPending {
+            idleArmPending = false
+            schedule(.idle, after: idleTimeout, context: context)
+        }
+    }
+
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         guard let command = event as? ConnectionCommand else {
             context.triggerUserOutboundEvent(event, promise: promise)
@@ -71,7 +101,11 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         switch command {
         case .armIdleDeadline(let framesConsumed):
             if framesConsumed == framesForwarded, !failed {
-                schedule(.idle, after: idleTimeout, context: context)
+                if writesInFlight > 0 {
+                    idleArmPending = true
+                } else {
+                    schedule(.idle, after: idleTimeout, context: context)
+                }
             }
         case .requestShutdown:
             context.fireChannelRead(wrapInboundOut(.shutdownRequested))
@@ -90,9 +124,48 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         deadline = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = loopBound.value
             handler.deadline = nil
-            context.fireChannelRead(handler.wrapInboundOut(.deadlinePassed(kind)))
-            context.fireChannelReadComplete()
+            handler.deadlinePassed(kind, context: context)
         }
+    }
+
+    private func deadlinePassed(_ kind: ConnectionStateMachine.Deadline, context: ChannelHandlerContext) {
+        guard kind == .idle else { return report(kind, context: context) }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        PeerBacklog.check(context.channel) { peerStillReceiving in
+            let (handler, context) = loopBound.value
+            // A frame may have arrived, or the channel closed, while the kernel was asked.
+            guard handler.deadline == nil, !handler.idleArmPending, context.channel.isActive else { return }
+            if peerStillReceiving {
+                // The response is still draining to the peer: look again after a fraction of the
+                // timeout, so that the idle time starts close to when the peer has it all.
+                handler.scheduleBacklogCheck(context: context)
+            } else {
+                handler.report(.idle, context: context)
+            }
+        }
+    }
+
+    private func scheduleBacklogCheck(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let interval: TimeAmount = max(.milliseconds(10), min(.seconds(1), .nanoseconds(idleTimeout.nanoseconds / 4)))
+        deadline = context.eventLoop.scheduleTask(in: interval) {
+            let (handler, context) = loopBound.value
+            handler.deadline = nil
+            PeerBacklog.check(context.channel) { peerStillReceiving in
+                let (handler, context) = loopBound.value
+                guard handler.deadline == nil, !handler.idleArmPending, context.channel.isActive else { return }
+                if peerStillReceiving {
+                    handler.scheduleBacklogCheck(context: context)
+                } else {
+                    handler.schedule(.idle, after: handler.idleTimeout, context: context)
+                }
+            }
+        }
+    }
+
+    private func report(_ kind: ConnectionStateMachine.Deadline, context: ChannelHandlerContext) {
+        context.fireChannelRead(wrapInboundOut(.deadlinePassed(kind)))
+        context.fireChannelReadComplete()
     }
 
     private func disarm() {

@@ -70,6 +70,27 @@ struct ConnectionEventHandlerTests {
         #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.idle))
     }
 
+    @Test func theIdleDeadlineStartsOnlyWhenTheResponseHasLeftTheChannel() throws {
+        let socket = WriteHoldingHandler()
+        let channel = EmbeddedChannel(handler: socket)
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addArticleSyncServerCodec(maxFrameLength: 1 << 20)
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: Self.handshake, idleTimeout: Self.idle))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
+        try channel.writeInbound(Self.bytes(Self.hello))
+        _ = try channel.readInbound(as: ConnectionEvent.self)
+        // The task has handed over the last frame of its response, but the socket has not taken it.
+        channel.writeAndFlush(ServerMessage.caughtUp(headRevision: 9), promise: nil)
+        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
+        channel.embeddedEventLoop.advanceTime(by: Self.idle * 3)
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
+        socket.completeHeldWrites()
+        channel.embeddedEventLoop.advanceTime(by: Self.idle - .milliseconds(1))
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.idle))
+    }
+
     @Test func aFrameDisarmsTheIdleDeadline() throws {
         let channel = try Self.makeChannel()
         defer { _ = try? channel.finish() }
@@ -124,6 +145,24 @@ struct ConnectionEventHandlerTests {
         defer { _ = try? channel.finish() }
         channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.requestShutdown, promise: nil)
         #expect(try channel.readInbound(as: ConnectionEvent.self) == .shutdownRequested)
+    }
+}
+
+/// Stands for a socket whose peer reads nothing: writes stay pending until the test completes them.
+final class WriteHoldingHandler: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    private var held: [EventLoopPromise<Void>] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        held.append(promise ?? context.eventLoop.makePromise())
+    }
+
+    func flush(context: ChannelHandlerContext) {}
+
+    func completeHeldWrites() {
+        let promises = held
+        held.removeAll()
+        for promise in promises { promise.succeed() }
     }
 }
 

@@ -19,12 +19,19 @@ final class TestClient {
     }
 
     /// Connects to the server on loopback and runs `body`; the connection is closed afterwards.
-    static func with<T>(port: Int, _ body: (TestClient) async throws -> T) async throws -> T {
-        let asyncChannel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// `slowReader` shrinks the socket's receive buffer and the queue of decoded messages to almost
+    /// nothing, so whatever the test has not read yet stays on the server's side of the connection.
+    static func with<T>(port: Int, slowReader: Bool = false, _ body: (TestClient) async throws -> T) async throws -> T {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if slowReader { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4_096) }
+        let asyncChannel = try await bootstrap
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ServerMessageDecoder()))
-                    return try Channel(wrappingChannelSynchronously: channel)
+                    let backPressure = slowReader
+                        ? NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 1, highWatermark: 2)
+                        : NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 2, highWatermark: 10)
+                    return try Channel(wrappingChannelSynchronously: channel, configuration: .init(backPressureStrategy: backPressure))
                 }
             }
         return try await asyncChannel.executeThenClose { inbound, outbound in
