@@ -129,12 +129,14 @@ extension ArticleStore {
         try db.cachedStatement(sql: "DELETE FROM article WHERE rowid = ?").execute(arguments: [existing.rowid])
     }
 
-    /// Full-text search of title and body (FTS5), best first. Words are matched whole and all must
+    /// Full-text search of title and body (FTS5), best first; builds a pending index first. Words are matched whole and all must
     /// occur; a word ending in `*` matches as a prefix. `rank` is the negated bm25 score (title
     /// weighted 5:1), so larger is better.
     public func search(_ text: String, limit: Int) async throws -> [SearchHit] {
         guard hasFullTextIndex else { throw StoreError("\(path) has no full-text index: open it as a reading replica") }
         guard let query = Self.ftsQuery(text) else { return [] }
+        // A bootstrap killed before its bulk build left the index stale: never answer from it.
+        if try await isFullTextIndexPending() { try await buildFullTextIndex() }
         return try await pool.read { db in
             let rows = try Row.fetchAll(
                 db,

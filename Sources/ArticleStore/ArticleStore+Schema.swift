@@ -56,12 +56,17 @@ extension ArticleStore {
                     CREATE INDEX article_published ON article(published);
                     """)
         }
+        migrator.registerMigration("v2-fts-pending") { db in
+            // 1 while a reading replica's full-text index is still to be built in bulk (after a
+            // bootstrap, or when a mirror became a reading replica): see ArticleStore+FullTextIndex.
+            try db.execute(sql: "ALTER TABLE store_meta ADD COLUMN fts_pending INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
     static let ftsTokenizer = "unicode61 remove_diacritics 2"
 
-    /// Creates or drops the replica's full-text index and its triggers to match `enabled`.
+    /// Creates or drops the replica's full-text index to match `enabled`.
     ///
     /// FTS5 with external content (`content='article'`): the index stores no second copy of the
     /// text, and snippet() reads it from `article`. Tokenizer: unicode61 folds case for all of
@@ -69,6 +74,10 @@ extension ArticleStore {
     /// readers without a German keyboard and costs little (schon/schön meet; bm25 still ranks).
     /// ß is kept as a letter of its own (unicode61 does not fold it to "ss"), so "Straße" finds
     /// "Straße" and "STRASSE" does not.
+    ///
+    /// A new index over existing articles (a mirror opened as a reading replica) is only marked
+    /// pending here: building it takes seconds per 10,000 articles, which the caller announces
+    /// (`buildFullTextIndex`), and `search` builds it at the latest.
     static func configureFullTextIndex(_ db: Database, enabled: Bool) throws {
         let exists = try db.tableExists("article_fts")
         if enabled && !exists {
@@ -78,28 +87,52 @@ extension ArticleStore {
                         title, body, content='article', content_rowid='rowid',
                         tokenize='\(ftsTokenizer)'
                     );
-                    CREATE TRIGGER article_fts_insert AFTER INSERT ON article WHEN new.deleted = 0 BEGIN
-                        INSERT INTO article_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body);
-                    END;
-                    CREATE TRIGGER article_fts_delete AFTER DELETE ON article WHEN old.deleted = 0 BEGIN
-                        INSERT INTO article_fts(article_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
-                    END;
-                    CREATE TRIGGER article_fts_update AFTER UPDATE OF title, body, deleted ON article BEGIN
-                        INSERT INTO article_fts(article_fts, rowid, title, body)
-                            SELECT 'delete', old.rowid, old.title, old.body WHERE old.deleted = 0;
-                        INSERT INTO article_fts(rowid, title, body)
-                            SELECT new.rowid, new.title, new.body WHERE new.deleted = 0;
-                    END;
-                    INSERT INTO article_fts(rowid, title, body) SELECT rowid, title, body FROM article WHERE deleted = 0;
                     """)
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM article)") ?? false {
+                try setFullTextIndexPending(db, true)
+            } else {
+                try createFullTextTriggers(db)
+            }
         } else if !enabled && exists {
-            try db.execute(
-                sql: """
-                    DROP TRIGGER IF EXISTS article_fts_insert;
-                    DROP TRIGGER IF EXISTS article_fts_delete;
-                    DROP TRIGGER IF EXISTS article_fts_update;
-                    DROP TABLE article_fts;
-                    """)
+            try dropFullTextTriggers(db)
+            try db.execute(sql: "DROP TABLE article_fts")
+            try setFullTextIndexPending(db, false)
         }
+    }
+
+    /// Keep the index in step with `article` row by row: right for incremental pulls (few rows).
+    static func createFullTextTriggers(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TRIGGER IF NOT EXISTS article_fts_insert AFTER INSERT ON article WHEN new.deleted = 0 BEGIN
+                    INSERT INTO article_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body);
+                END;
+                CREATE TRIGGER IF NOT EXISTS article_fts_delete AFTER DELETE ON article WHEN old.deleted = 0 BEGIN
+                    INSERT INTO article_fts(article_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+                END;
+                CREATE TRIGGER IF NOT EXISTS article_fts_update AFTER UPDATE OF title, body, deleted ON article BEGIN
+                    INSERT INTO article_fts(article_fts, rowid, title, body)
+                        SELECT 'delete', old.rowid, old.title, old.body WHERE old.deleted = 0;
+                    INSERT INTO article_fts(rowid, title, body)
+                        SELECT new.rowid, new.title, new.body WHERE new.deleted = 0;
+                END;
+                """)
+    }
+
+    static func dropFullTextTriggers(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TRIGGER IF EXISTS article_fts_insert;
+                DROP TRIGGER IF EXISTS article_fts_delete;
+                DROP TRIGGER IF EXISTS article_fts_update;
+                """)
+    }
+
+    static func isFullTextIndexPending(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT fts_pending FROM store_meta") ?? false
+    }
+
+    static func setFullTextIndexPending(_ db: Database, _ pending: Bool) throws {
+        try db.execute(sql: "UPDATE store_meta SET fts_pending = ?", arguments: [pending])
     }
 }

@@ -16,6 +16,12 @@ public enum SyncEvent: Sendable {
     case rebootstrapped(RebootstrapReport)
     /// An edit came as a delta against a version we do not hold: pulling again without deltas.
     case retryingWithoutDeltas(reason: String)
+    /// The replica's search index was left unbuilt by an earlier pull that stopped; this pull builds it.
+    case searchIndexPending
+    /// The search index is being built in bulk (after a bootstrap): `done` of `total` articles.
+    case indexing(done: Int, total: Int)
+    /// The search index is complete.
+    case indexBuilt
     /// follow: the connection failed; trying again after `delay`.
     case reconnecting(after: Duration, reason: String)
 }

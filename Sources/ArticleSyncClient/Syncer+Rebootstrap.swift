@@ -21,6 +21,8 @@ extension SyncSession {
 
         let tempPath = Replica.bootstrapPath(for: path)
         var temp = try await openBootstrapReplica(at: tempPath, following: snapshot.storeID)
+        try await deferIndexIfBootstrapping(
+            temp, path: tempPath, cursor: try await replicaState(of: temp, path: tempPath).cursor, head: snapshot.headRevision)
         var acceptDeltas = connection.welcome.features.contains(.delta)
         var restarts = 0
         pulling: while true {
@@ -52,6 +54,8 @@ extension SyncSession {
                 Replica.remove(tempPath)
                 snapshot = again
                 temp = try await openBootstrapReplica(at: tempPath, following: again.storeID)
+                try await deferIndexIfBootstrapping(
+                    temp, path: tempPath, cursor: try await replicaState(of: temp, path: tempPath).cursor, head: again.headRevision)
             }
         }
 
@@ -61,6 +65,13 @@ extension SyncSession {
         if !options.force && removed > limit {
             try? temp.close()  // kept: `pull --force` finishes from it without downloading again
             throw guardRefusal(removed: removed, before: before, snapshot: snapshot, atLeast: false)
+        }
+        // The old replica stays searchable while the new one's index is built.
+        do {
+            try await buildPendingIndex(of: temp, path: tempPath)
+        } catch {
+            try? temp.close()
+            throw error
         }
         do {
             try temp.close()

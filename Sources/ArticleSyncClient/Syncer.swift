@@ -68,6 +68,7 @@ final class SyncSession {
         let state = try await replicaState(of: store, path: path)
         var report = PullReport(storeID: connection.welcome.storeID, startCursor: state.cursor, cursor: state.cursor)
         var acceptDeltas = connection.welcome.features.contains(.delta)
+        try await deferIndexIfBootstrapping(store, path: path, cursor: state.cursor, head: connection.welcome.headRevision)
         while true {
             let state = try await replicaState(of: store, path: path)
             let storeID = state.upstreamStoreID.map { StoreID(bytes: $0) } ?? .none
@@ -78,6 +79,7 @@ final class SyncSession {
             switch outcome {
             case .caughtUp(let head):
                 report.cursor = head
+                try await buildPendingIndex(of: store, path: path)
                 emit(.caughtUp(headRevision: head))
                 return report
             case .missingBase(let id):
@@ -92,6 +94,35 @@ final class SyncSession {
                 return report
             }
         }
+    }
+
+    /// A bootstrap (cursor 0) of a reading replica applies its batches at mirror speed and builds
+    /// the search index in bulk once caught up. A replica whose index is already pending (an
+    /// earlier pull stopped before building it) gets it built at the end of this pull.
+    func deferIndexIfBootstrapping(_ target: ArticleStore, path: String, cursor: UInt64, head: UInt64) async throws {
+        guard fullTextIndex else { return }
+        do {
+            if try await target.isFullTextIndexPending() {
+                if cursor > 0 { emit(.searchIndexPending) }
+            } else if cursor == 0 && head > 0 {
+                try await target.deferFullTextIndex()
+            }
+        } catch {
+            throw ClientError.replica(path, "cannot prepare its search index: \(error)")
+        }
+    }
+
+    /// Builds the search index when it is pending, in one transaction with clearing the flag.
+    func buildPendingIndex(of target: ArticleStore, path: String) async throws {
+        guard fullTextIndex else { return }
+        let onEvent = syncer.onEvent
+        do {
+            guard try await target.isFullTextIndexPending() else { return }
+            try await target.buildFullTextIndex { done, total in onEvent(.indexing(done: done, total: total)) }
+        } catch {
+            throw ClientError.replica(path, "cannot build its search index: \(error)")
+        }
+        emit(.indexBuilt)
     }
 
     enum StreamOutcome {

@@ -14,6 +14,8 @@ final class ProgressBar: Sendable {
         var lastDraw: ContinuousClock.Instant? = nil
         var visible = false
         var label = "pulling"
+        /// Set when the bar counts items (revision = items done) rather than articles and bytes.
+        var unit: String? = nil
     }
 
     private let state = Mutex(State())
@@ -23,10 +25,13 @@ final class ProgressBar: Sendable {
         self.enabled = enabled
     }
 
-    func start(label: String, from revision: UInt64, to target: UInt64) {
+    /// `unit` names what the revisions count when they are not revisions (e.g. articles indexed):
+    /// the bar then shows that count and its rate instead of articles and bytes.
+    func start(label: String, from revision: UInt64, to target: UInt64, unit: String? = nil) {
         guard enabled else { return }
         state.withLock { state in
             state.label = label
+            state.unit = unit
             state.startRevision = revision
             state.revision = revision
             state.targetRevision = max(target, revision)
@@ -74,7 +79,10 @@ final class ProgressBar: Sendable {
         } else if fraction >= 1 {
             eta = "0:00"
         }
-        let text = " \(state.label) \(state.articles) articles  \(formatBytes(state.bytes))  \(formatBytes(Int(rate)))/s  ETA \(eta)"
+        var text = " \(state.label) \(state.articles) articles  \(formatBytes(state.bytes))  \(formatBytes(Int(rate)))/s  ETA \(eta)"
+        if let unit = state.unit {
+            text = " \(state.label) \(Int(done)) \(unit)  \(Int(done / elapsed))/s  ETA \(eta)"
+        }
         let barWidth = max(10, min(30, width - text.count - 8))
         let filled = Int(fraction * Double(barWidth))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled)

@@ -35,7 +35,7 @@ struct PullCommand: AsyncParsableCommand {
     var maxDeletePercent: Double = 10
 
     @Option(name: .long, help: ArgumentHelp("Target batch size in bytes (0 = the server's default).", valueName: "bytes"))
-    var budget: UInt32 = 0
+    var budget: UInt32 = SyncOptions.defaultBudget
 
     @Option(name: .long, help: ArgumentHelp("--follow: how long each long-poll waits on the server, in seconds.", valueName: "seconds"))
     var wait: Int = 30
@@ -116,6 +116,17 @@ struct PullPrinter: Sendable {
             console.note("re-bootstrapped: the replica now holds \(report.after) articles (\(report.before) before, \(report.removed) removed)")
         case .retryingWithoutDeltas(let reason):
             console.note("\(reason); pulling again without deltas")
+        case .searchIndexPending:
+            console.note("the search index was not built (an earlier pull stopped before it); building it at the end of this pull")
+        case .indexing(let done, let total):
+            if done == 0 {
+                progress.finish()
+                progress.start(label: "building the search index…", from: 0, to: UInt64(total), unit: "articles indexed")
+            } else {
+                progress.advance(toRevision: UInt64(done), articles: 0, bytes: 0)
+            }
+        case .indexBuilt:
+            progress.finish()
         case .reconnecting(let delay, let reason):
             console.note("\(reason); reconnecting in \(String(format: "%.1f", delay.seconds)) s")
             console.emit(ReconnectJSON(reason: reason, delaySeconds: delay.seconds))

@@ -27,6 +27,9 @@ struct SearchCommand: AsyncParsableCommand {
         try await console.run {
             let store = try Replica.openExisting(at: options.replicaPath)
             defer { try? store.close() }
+            if try await store.isFullTextIndexPending() {
+                console.note("building the search index first (the last pull stopped before it was built); this takes a while once…")
+            }
             let hits = try await store.search(text.joined(separator: " "), limit: limit)
             if console.json {
                 console.emit(hits.map { HitJSON(article: SummaryJSON($0.summary), snippet: $0.snippet, rank: $0.rank) })

@@ -1,6 +1,7 @@
 import ArticleModel
 import ArticleStore
 import Foundation
+import Synchronization
 import XCTest
 
 final class ReplicaStoreTests: XCTestCase {
@@ -133,6 +134,67 @@ final class ReplicaStoreTests: XCTestCase {
         replica = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
         assertEqual(try await replica!.search("Straße", limit: 1).map(\.summary.id), ["street"])
         try replica!.close()
+    }
+
+    func testABootstrapWithTheIndexDeferredLeavesASearchableReplicaThatKeepsItsIndexAfterwards() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: true))
+        try await replica.deferFullTextIndex()
+        assertEqual(try await replica.isFullTextIndexPending(), true)
+        try await replica.applyBatch(
+            [
+                put("talks", 1, Fixture.article(title: "Gespräche in Istanbul", body: "Die diplomatische Präsenz wird gestärkt.")),
+                put("street", 2, Fixture.article(title: "Verkehr", body: "Die Straße bleibt bis Montag gesperrt.")),
+                put("other", 3, Fixture.article(title: "Wetter", body: "Sonne über ÖSTERREICH, Gespräche später.")),
+            ], upstreamStoreID: upstream, cursor: 3)
+        let reports = Mutex<[Int]>([])
+        try await replica.buildFullTextIndex { done, total in
+            XCTAssertEqual(total, 3)
+            reports.withLock { $0.append(done) }
+        }
+        assertEqual(try await replica.isFullTextIndexPending(), false)
+        XCTAssertEqual(reports.withLock { $0 }.last, 3, "progress ends at every article")
+
+        let talks = try await replica.search("Gespräche", limit: 10)
+        XCTAssertEqual(talks.map(\.summary.id), ["talks", "other"], "a title match ranks first")
+        XCTAssertEqual(talks.first?.snippet, "«Gespräche» in Istanbul")
+        assertEqual(try await replica.search("Prasenz", limit: 10).map(\.summary.id), ["talks"])
+        assertEqual(try await replica.search("Straße", limit: 10).first?.snippet, "Die «Straße» bleibt bis Montag gesperrt.")
+
+        // After the bulk build, incremental batches keep the index in step row by row again.
+        try await replica.applyBatch(
+            [put("street", 4, Fixture.article(title: "Verkehr", body: "Die Brücke bleibt gesperrt.")), .delete(id: "other", revision: 5)],
+            upstreamStoreID: upstream, cursor: 5)
+        assertEqual(try await replica.isFullTextIndexPending(), false)
+        assertEqual(try await replica.search("Straße", limit: 10).count, 0, "the old text left the index")
+        assertEqual(try await replica.search("Brücke", limit: 10).map(\.summary.id), ["street"])
+        assertEqual(try await replica.search("Gespräche", limit: 10).map(\.summary.id), ["talks"])
+        try replica.close()
+    }
+
+    func testAReplicaKilledBetweenApplyAndIndexBuildIsIndexedWhenOpenedAgainAndSearched() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("r.sqlite")
+        // What a bootstrap killed after its last batch and before the bulk build leaves on disk.
+        let killed = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        try await killed.deferFullTextIndex()
+        try await killed.applyBatch(
+            [put("street", 1, Fixture.article(title: "Straße")), put("talks", 2, Fixture.article(title: "Gespräche"))],
+            upstreamStoreID: upstream, cursor: 2)
+        try killed.close()
+
+        let reopened = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        assertEqual(try await reopened.isFullTextIndexPending(), true, "the flag survives the kill")
+        assertEqual(try await reopened.search("Straße", limit: 10).map(\.summary.id), ["street"], "search builds the index first")
+        assertEqual(try await reopened.isFullTextIndexPending(), false)
+        try await reopened.applyBatch([put("bank", 3, Fixture.article(title: "Bankenaufsicht"))], upstreamStoreID: upstream, cursor: 3)
+        assertEqual(try await reopened.search("Bankenaufsicht", limit: 10).map(\.summary.id), ["bank"])
+        try reopened.close()
+
+        // A mirror keeps no index, hence nothing pending, whatever the replica was before.
+        let mirror = try ArticleStore(path: path, role: .replica(fullTextIndex: false))
+        assertEqual(try await mirror.isFullTextIndexPending(), false)
+        try mirror.close()
     }
 
     func testDictionariesAreKeptOnlyUnderTheirOwnAdler32() async throws {

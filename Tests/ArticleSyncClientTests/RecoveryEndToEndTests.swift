@@ -147,6 +147,9 @@ final class EventLog: Sendable {
         case .rebootstrapped: name = "rebootstrapped"
         case .retryingWithoutDeltas: name = "retryingWithoutDeltas"
         case .reconnecting: name = "reconnecting"
+        case .searchIndexPending: name = "searchIndexPending"
+        case .indexing: name = "indexing"
+        case .indexBuilt: name = "indexBuilt"
         }
         events.withLock { $0.append(name) }
     }
