@@ -136,6 +136,7 @@ let package = Package(
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [
+                "ArticleSyncTestSupport",
                 "ArticleSyncClient",
                 "ArticleSyncProtocol",
                 "ArticleStore",
@@ -144,6 +145,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        // Helpers for the tests that drive the real executables (shared by client and reliability tests).
+        .target(
+            name: "ArticleSyncTestSupport",
+            path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "ZlibTests",
@@ -185,6 +191,7 @@ let package = Package(
         .testTarget(
             name: "ArticleSyncClientTests",
             dependencies: [
+                "ArticleSyncTestSupport",
                 "ArticleSyncClient",
                 "ArticleSyncServer",
                 "ArticleStore",

@@ -3,9 +3,9 @@ import Synchronization
 
 /// A child process whose stdout and stderr are read line by line as they arrive, so a test can wait
 /// for an event ("listening on …", a batch committed) instead of sleeping.
-final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: @unchecked Sendable {
     // @unchecked: `process` is only touched from the test's task; output state is behind a Mutex.
-    let process = Process()
+    public let process = Process()
     private let box = OutputBox()
 
     private let outPipe = Pipe()
@@ -24,7 +24,7 @@ final class ChildProcess: @unchecked Sendable {
         var closed = false
     }
 
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -74,13 +74,13 @@ final class ChildProcess: @unchecked Sendable {
         thread.start()
     }
 
-    var stdoutLines: [String] { box.mutex.withLock { $0.stdoutLines } }
-    var stdout: String { stdoutLines.joined(separator: "\n") }
-    var stderr: String { box.mutex.withLock { $0.stderrText } }
+    public var stdoutLines: [String] { box.mutex.withLock { $0.stdoutLines } }
+    public var stdout: String { stdoutLines.joined(separator: "\n") }
+    public var stderr: String { box.mutex.withLock { $0.stderrText } }
 
     /// Waits (polling the collected output, no fixed sleep) until a stdout line satisfies
     /// `predicate`, the process ends, or `timeout` passes. Returns the line.
-    func waitForLine(timeout: Duration = .seconds(60), where predicate: (String) -> Bool) async throws -> String {
+    public func waitForLine(timeout: Duration = .seconds(60), where predicate: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         var checked = 0
         while ContinuousClock.now < deadline {
@@ -97,7 +97,7 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Waits for the process to exit and its output to be read; returns the exit status.
     @discardableResult
-    func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
+    public func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
@@ -110,12 +110,12 @@ final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    func kill(_ signal: Int32) {
+    public func kill(_ signal: Int32) {
         if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
     }
 
     /// Kills (if needed) and reaps: every test calls this in its cleanup.
-    func terminate() {
+    public func terminate() {
         kill(SIGKILL)
         process.waitUntilExit()
         readers.wait()
@@ -129,7 +129,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

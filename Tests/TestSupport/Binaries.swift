@@ -6,8 +6,8 @@ import Foundation
 /// every product into the same directory as the test bundle, so we look there first (the bundle's
 /// own directory), then in `<package>/.build/debug` found from this file's path; the environment
 /// variable ARTICLESYNC_BIN_DIR overrides both (e.g. to test a release build).
-enum Binaries {
-    static let directory: URL = {
+public enum Binaries {
+    public static let directory: URL = {
         let manager = FileManager.default
         var candidates: [URL] = []
         if let override = ProcessInfo.processInfo.environment["ARTICLESYNC_BIN_DIR"] {
@@ -28,12 +28,12 @@ enum Binaries {
         fatalError("articlesyncd/articlesync not found in \(candidates.map(\.path)); run `swift build --build-tests` first")
     }()
 
-    static var server: URL { directory.appendingPathComponent("articlesyncd") }
-    static var client: URL { directory.appendingPathComponent("articlesync") }
+    public static var server: URL { directory.appendingPathComponent("articlesyncd") }
+    public static var client: URL { directory.appendingPathComponent("articlesync") }
 
-    /// The package root: this file is Tests/ArticleSyncClientTests/Support/Binaries.swift.
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The package root: this file is Tests/TestSupport/Binaries.swift.
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var seeds: URL { packageRoot.appendingPathComponent("seeds") }
+    public static var seeds: URL { packageRoot.appendingPathComponent("seeds") }
 }
