@@ -16,7 +16,9 @@ struct RecoveryEndToEndTests {
     }
 
     @Test func aPullKilledWithSIGKILLResumesWithNothingLostOrAppliedTwice() async throws {
-        let count = 400
+        // Enough one-article batches that the pull is still running well after the 30th, even when
+        // the test process reads the child's output late on a loaded machine.
+        let count = 1_500
         try await Sandbox.run(prepare: { try Corpus.write(count: count, to: $0.corpus, paragraphs: 3, noise: true) }) { sandbox in
             var cursors: [UInt64] = []
             // Kill right after the first committed batch, a few batches in, and further on; each
