@@ -56,12 +56,12 @@ struct ChangeDecoder {
             case .zlib:
                 let dictionaries = self.dictionaries
                 return try data.withUnsafeReadableBytes { bytes in
-                    try Zlib.inflate(bytes, exactLength: length, maxLength: length) { dictionaries[$0] }
+                    try ArticleCompression.inflateDocument(bytes, documentLength: length) { dictionaries[$0] }
                 }
             case .delta:
                 guard let base = bases[article.id] else { throw Failure.missingBase(id: article.id) }
                 return try data.withUnsafeReadableBytes { bytes in
-                    try Zlib.inflate(bytes, exactLength: length, maxLength: length) { _ in base }
+                    try ArticleCompression.inflateDocument(bytes, documentLength: length) { _ in base }
                 }
             }
         } catch let failure as Failure {
