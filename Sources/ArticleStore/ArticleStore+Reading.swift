@@ -48,30 +48,45 @@ extension ArticleStore {
 
     /// A live article with its exact source; nil for an unknown id or a tombstone.
     public func article(id: String) async throws -> StoredArticle? {
-        try await pool.read { db -> StoredArticle? in
-            guard let row = try Row.fetchOne(
-                db,
+        try await pool.read { db in try self.fetchArticle(db, id: id) }
+    }
+
+    /// Several live articles in one read (unknown ids and tombstones are left out): one
+    /// transaction and one prepared statement instead of a read per article.
+    public func articles(ids: [String]) async throws -> [String: StoredArticle] {
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var found: [String: StoredArticle] = [:]
+            for id in ids {
+                if let stored = try self.fetchArticle(db, id: id) { found[id] = stored }
+            }
+            return found
+        }
+    }
+
+    func fetchArticle(_ db: Database, id: String) throws -> StoredArticle? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(
                 sql: """
                     SELECT revision, published, category, title, body, source, content_hash, document, document_length
                     FROM article WHERE id = ? AND deleted = 0
-                    """,
-                arguments: [id])
-            else { return nil }
-            let contentHash = [UInt8](row["content_hash"] as Data)
-            let article: Article
-            if let document = row["document"] as Data? {
-                article = try self.decodeStored(db, compressed: [UInt8](document), documentLength: row["document_length"])
-            } else {
-                let published = PublicationTime(sortKey: row["published"])
-                let category: String = row["category"]
-                let title: String = row["title"]
-                let body: String = row["body"] ?? ""
-                let source = (row["source"] as Data?).map { [UInt8]($0) }
-                    ?? SeedFormat.render(published: published, category: category, title: title, body: body)
-                article = Article(published: published, category: category, title: title, body: body, source: source)
-            }
-            return StoredArticle(id: id, revision: UInt64(clamping: row["revision"] as Int64), contentHash: contentHash, article: article)
+                    """),
+            arguments: [id])
+        else { return nil }
+        let contentHash = [UInt8](row["content_hash"] as Data)
+        let article: Article
+        if let document = row["document"] as Data? {
+            article = try self.decodeStored(db, compressed: [UInt8](document), documentLength: row["document_length"])
+        } else {
+            let published = PublicationTime(sortKey: row["published"])
+            let category: String = row["category"]
+            let title: String = row["title"]
+            let body: String = row["body"] ?? ""
+            let source = (row["source"] as Data?).map { [UInt8]($0) }
+                ?? SeedFormat.render(published: published, category: category, title: title, body: body)
+            article = Article(published: published, category: category, title: title, body: body, source: source)
         }
+        return StoredArticle(id: id, revision: UInt64(clamping: row["revision"] as Int64), contentHash: contentHash, article: article)
     }
 
     /// Live articles, newest first (then by id), filtered by category and publication time.

@@ -244,13 +244,16 @@ final class SyncSession {
 
     func decode(_ batch: Batch, target: ArticleStore) async throws -> [ReplicaChange] {
         try await ensureDictionaries(ChangeDecoder.dictionaryIDs(in: batch), store: target)
-        var bases: [String: [UInt8]] = [:]
+        var baseHashes: [String: [UInt8]] = [:]
         for case .article(let article) in batch.changes {
             guard case .delta(let baseHash) = article.encoding else { continue }
+            baseHashes[article.id] = baseHash.bytes
+        }
+        // One read for the whole batch: a read per delta cost more than inflating it.
+        var bases: [String: [UInt8]] = [:]
+        for (id, stored) in try await target.articles(ids: Array(baseHashes.keys)) {
             // A missing or different base leaves `bases` without the id: the decoder reports it.
-            if let stored = try await target.article(id: article.id), stored.contentHash == baseHash.bytes {
-                bases[article.id] = stored.article.source
-            }
+            if stored.contentHash == baseHashes[id] { bases[id] = stored.article.source }
         }
         let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases)
         var changes: [ReplicaChange] = []
