@@ -134,13 +134,53 @@ public enum SeedFormat {
     }
 
     /// The canonical rendering (PROTOCOL.md §7.2): no BOM, LF only, the title repeated, no final newline.
+    /// Written as bytes into one buffer: a client renders every article it receives (twice for the
+    /// store's check), and building a String first cost more than the copy.
     public static func render(published: PublicationTime, category: String, title: String, body: String) -> [UInt8] {
-        var text = "Veröffentlichungsdatum: \(published) / \(category)\n\n\(title)\n\n\(title)"
+        var out: [UInt8] = []
+        out.reserveCapacity(48 + category.utf8.count + 2 * title.utf8.count + body.utf8.count)
+        out.append(contentsOf: "Veröffentlichungsdatum: ".utf8)
+        appendTime(published, to: &out)
+        out.append(contentsOf: " / ".utf8)
+        out.append(contentsOf: category.utf8)
+        out.append(contentsOf: "\n\n".utf8)
+        out.append(contentsOf: title.utf8)
+        out.append(contentsOf: "\n\n".utf8)
+        out.append(contentsOf: title.utf8)
         if !body.isEmpty {
-            text += "\n\n"
-            text += body
+            out.append(contentsOf: "\n\n".utf8)
+            out.append(contentsOf: body.utf8)
         }
-        return Array(text.utf8)
+        return out
+    }
+
+    /// `published.description` ("DD.MM.YYYY HH:MM"), without the intermediate Strings when every
+    /// field fits its digits; anything else takes the description itself.
+    private static func appendTime(_ time: PublicationTime, to out: inout [UInt8]) {
+        let twoDigits = 0...99
+        guard (0...9999).contains(time.year), twoDigits.contains(time.month), twoDigits.contains(time.day),
+            twoDigits.contains(time.hour), twoDigits.contains(time.minute)
+        else {
+            out.append(contentsOf: time.description.utf8)
+            return
+        }
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(time.day, 2)
+        out.append(UInt8(ascii: "."))
+        digits(time.month, 2)
+        out.append(UInt8(ascii: "."))
+        digits(time.year, 4)
+        out.append(UInt8(ascii: " "))
+        digits(time.hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(time.minute, 2)
     }
 
     public static func render(_ article: Article) -> [UInt8] {
