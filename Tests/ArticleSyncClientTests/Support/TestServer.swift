@@ -17,16 +17,12 @@ final class TestServer {
     private static func start(storePath: String, importDirectory: String?, port: Int = 0) async throws -> (ChildProcess, ServerAddress) {
         var arguments = ["serve", "--store", storePath, "--port", "\(port)", "--anonymous-write"]
         if let importDirectory { arguments += ["--import", importDirectory] }
-        let child = try ChildProcess(Binaries.server, arguments)
-        do {
-            let line = try await child.waitForLine(timeout: .seconds(120)) { $0.contains("listening on ") }
-            let text = line.components(separatedBy: "listening on ").last!.trimmingCharacters(in: .whitespaces)
-            guard let address = ServerAddress(parsing: text) else { throw TestFailure("cannot parse the server's line: \(line)") }
-            return (child, address)
-        } catch {
+        let (child, text) = try await ServerLaunch.start(arguments)
+        guard let address = ServerAddress(parsing: text) else {
             child.terminate()
-            throw error
+            throw TestFailure("cannot parse the server's address: \(text)")
         }
+        return (child, address)
     }
 
     var configuration: ClientConfiguration { ClientConfiguration(address: address) }

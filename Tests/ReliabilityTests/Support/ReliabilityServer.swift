@@ -18,16 +18,12 @@ final class ReliabilityServer {
     private static func start(storePath: String, importDirectory: String?, arguments: [String], port: Int) async throws -> (ChildProcess, ServerAddress) {
         var full = ["serve", "--store", storePath, "--port", "\(port)", "--anonymous-write", "--log-level", "error"] + arguments
         if let importDirectory { full += ["--import", importDirectory] }
-        let child = try ChildProcess(Binaries.server, full)
-        do {
-            let line = try await child.waitForLine(timeout: .seconds(120)) { $0.contains("listening on ") }
-            let text = line.components(separatedBy: "listening on ").last!.trimmingCharacters(in: .whitespaces)
-            guard let address = ServerAddress(parsing: text) else { throw TestFailure("cannot parse the server's line: \(line)") }
-            return (child, address)
-        } catch {
+        let (child, text) = try await ServerLaunch.start(full)
+        guard let address = ServerAddress(parsing: text) else {
             child.terminate()
-            throw error
+            throw TestFailure("cannot parse the server's address: \(text)")
         }
+        return (child, address)
     }
 
     var port: Int { address.port }
