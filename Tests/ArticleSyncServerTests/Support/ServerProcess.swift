@@ -44,9 +44,13 @@ final class ServerProcess: Sendable {
         self.lines = lines
         self.exited = exited
         self.process = process
+        // The exit is reported only once stderr has been read to its end, so a test that checks
+        // what a failed server printed never races the reader thread.
+        let terminated = DispatchSemaphore(value: 0)
+        let status = NIOLockedValueBox<Int32>(0)
         process.terminationHandler = { process in
-            exitSink.yield(process.terminationStatus)
-            exitSink.finish()
+            status.withLockedValue { $0 = process.terminationStatus }
+            terminated.signal()
         }
         try process.run()
 
@@ -72,6 +76,9 @@ final class ServerProcess: Sendable {
                 if data.isEmpty { break }
                 stderrText.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
             }
+            terminated.wait()
+            exitSink.yield(status.withLockedValue { $0 })
+            exitSink.finish()
         }
     }
 
