@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArticleStoreTests",
-            dependencies: ["ArticleStore", "ArticleModel"]
+            dependencies: ["ArticleStore", "ArticleModel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ArticleSyncServerTests",

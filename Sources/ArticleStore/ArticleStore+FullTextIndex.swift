@@ -1,3 +1,5 @@
+import ArticleModel
+import Foundation
 import GRDB
 
 extension ArticleStore {
@@ -31,6 +33,7 @@ extension ArticleStore {
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM article") ?? 0
             let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
             let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
+            try self.expandCompressedDocuments(db)
             // Whatever an earlier index held is stale: start empty, then add the rows in rowid
             // ranges (as fast as FTS5's own 'rebuild', and it can report progress).
             try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
@@ -51,6 +54,23 @@ extension ArticleStore {
             }
             try Self.createFullTextTriggers(db)
             try Self.setFullTextIndexPending(db, false)
+        }
+    }
+
+    /// A mirror keeps documents compressed (`replicaPut`); the index and its snippets read the
+    /// text from `article`, so a mirror that becomes a reading replica gets its text back first.
+    /// The row-by-row triggers are off while the index is pending: these updates do not fire them.
+    func expandCompressedDocuments(_ db: Database) throws {
+        // Row ids first: SQLite leaves a scan undefined when its table changes under it.
+        let rowids = try Int64.fetchAll(db, sql: "SELECT rowid FROM article WHERE document IS NOT NULL")
+        let select = try db.makeStatement(sql: "SELECT document, document_length FROM article WHERE rowid = ?")
+        let update = try db.makeStatement(
+            sql: "UPDATE article SET body = ?, source = ?, document = NULL, document_length = NULL WHERE rowid = ?")
+        for rowid in rowids {
+            guard let row = try Row.fetchOne(select, arguments: [rowid]) else { continue }
+            let article = try decodeStored(db, compressed: [UInt8](row[0] as Data), documentLength: row[1])
+            let canonical = SeedFormat.render(article) == article.source
+            try update.execute(arguments: [article.body, canonical ? nil : Data(article.source), rowid])
         }
     }
 }

@@ -22,7 +22,7 @@ extension ArticleStore {
         for change in changes {
             let id: String
             switch change {
-            case .put(let changeID, let revision, let article, let hash):
+            case .put(let changeID, let revision, let article, let hash, _):
                 id = changeID
                 guard revision <= limit else { throw StoreError("revision \(revision) is beyond what a store can record") }
                 guard hash.count == 32 else { throw StoreError("content hash of '\(changeID)' has \(hash.count) bytes, not 32") }
@@ -37,8 +37,10 @@ extension ArticleStore {
             state.upstreamStoreID = upstreamStoreID
             for change in changes {
                 switch change {
-                case .put(let id, let revision, let article, let hash):
-                    try self.replicaPut(db, id: id, revision: revision, article: article, contentHash: hash, state: &state)
+                case .put(let id, let revision, let article, let hash, let compressed):
+                    try self.replicaPut(
+                        db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
+                        state: &state)
                 case .delete(let id, _):
                     try self.replicaDelete(db, id: id, state: &state)
                 }
@@ -78,7 +80,8 @@ extension ArticleStore {
     }
 
     func replicaPut(
-        _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8], state: inout MetaState
+        _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
+        compressed: CompressedDocument?, state: inout MetaState
     ) throws {
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers
@@ -96,24 +99,35 @@ extension ArticleStore {
             state.liveCount += 1
         }
         state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
-        let rendered = SeedFormat.render(article)
+        // A mirror keeps the document as the server sent it (no search index needs the text); a
+        // reading replica, a change that came as a delta, or a document naming a dictionary the
+        // replica lacks (it could not be read back) keeps the text in clear.
+        var document: CompressedDocument? = nil
+        if let compressed, !hasFullTextIndex {
+            let dictionaryID = ArticleCompression.dictionaryID(of: compressed.bytes)
+            if try dictionaryID.map({ try self.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
+        }
+        let rendered = document == nil ? SeedFormat.render(article) : article.source
         let arguments: StatementArguments = [
-            Int64(clamping: revision), article.published.sortKey, article.category, article.title, article.body,
+            Int64(clamping: revision), article.published.sortKey, article.category, article.title,
+            document == nil ? article.body : nil,
             rendered == article.source ? nil : Data(article.source), Data(contentHash),
+            document.map { Data($0.bytes) }, document?.documentLength,
         ]
         if let existing {
             try db.cachedStatement(
                 sql: """
                     UPDATE article SET revision = ?, deleted = 0, published = ?, category = ?, title = ?, body = ?,
-                        source = ?, content_hash = ?
+                        source = ?, content_hash = ?, document = ?, document_length = ?
                     WHERE rowid = ?
                     """
             ).execute(arguments: arguments + [existing.rowid])
         } else {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO article (id, revision, deleted, published, category, title, body, source, content_hash)
-                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO article (
+                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
+                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [id] + arguments)
         }

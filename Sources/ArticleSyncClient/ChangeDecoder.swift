@@ -19,6 +19,8 @@ struct ChangeDecoder {
     var dictionaries: [UInt32: [UInt8]]
     /// Sources of the delta bases, by article id (already checked against the batch's baseHash).
     var bases: [String: [UInt8]]
+    /// A mirror keeps documents as sent (ReplicaChange.put's `compressed`).
+    var keepCompressed = false
 
     func decode(_ change: Change) throws(Failure) -> ReplicaChange {
         switch change {
@@ -36,7 +38,11 @@ struct ChangeDecoder {
             guard hash == article.contentHash.bytes else {
                 throw .invalid("article \(article.id) at revision \(article.revision) does not match its content hash")
             }
-            return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash)
+            // Only a ZLIB document is the store's own compressed form; a delta needs its base.
+            let compressed = keepCompressed && article.encoding == .zlib
+                ? CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength))
+                : nil
+            return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash, compressed: compressed)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArticleStore
+import Foundation
 import ArticleSyncProtocol
 import NIOCore
 
@@ -255,14 +256,30 @@ final class SyncSession {
             // A missing or different base leaves `bases` without the id: the decoder reports it.
             if stored.contentHash == baseHashes[id] { bases[id] = stored.article.source }
         }
-        let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases)
-        var changes: [ReplicaChange] = []
-        changes.reserveCapacity(batch.changes.count)
-        for change in batch.changes {
-            changes.append(try decoder.decode(change))
-        }
-        return changes
+        let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: !fullTextIndex)
+        return try await Self.decode(batch.changes, with: decoder)
     }
+
+    /// Inflating and hashing is most of a bootstrap's CPU: a large batch is split into one slice per
+    /// core, decoded in parallel (while the previous batch commits), and put back in order.
+    static func decode(_ changes: [Change], with decoder: ChangeDecoder) async throws -> [ReplicaChange] {
+        let slices = min(decodeParallelism, changes.count / minimumSlice)
+        guard slices > 1 else { return try changes.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) } }
+        let sliceLength = (changes.count + slices - 1) / slices
+        return try await withThrowingTaskGroup(of: (Int, [ReplicaChange]).self) { group in
+            for start in stride(from: 0, to: changes.count, by: sliceLength) {
+                let slice = changes[start..<min(start + sliceLength, changes.count)]
+                group.addTask { (start, try slice.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) }) }
+            }
+            var decoded: [(Int, [ReplicaChange])] = []
+            for try await part in group { decoded.append(part) }
+            return decoded.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+    }
+
+    static let decodeParallelism = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+    /// Below this many changes per slice a task costs more than it saves.
+    static let minimumSlice = 32
 
     /// Loads dictionaries from the replica, else fetches them. A PULL response is still streaming on
     /// the main connection and requests are strictly sequential, so the fetch uses a second,
@@ -300,7 +317,7 @@ func replicaState(of store: ArticleStore, path: String) async throws -> ReplicaS
 extension ReplicaChange {
     var summary: AppliedChange {
         switch self {
-        case .put(let id, let revision, let article, _): return AppliedChange(revision: revision, id: id, kind: .put(title: article.title))
+        case .put(let id, let revision, let article, _, _): return AppliedChange(revision: revision, id: id, kind: .put(title: article.title))
         case .delete(let id, let revision): return AppliedChange(revision: revision, id: id, kind: .delete)
         }
     }

@@ -1,6 +1,7 @@
 import ArticleModel
 import ArticleStore
 import Foundation
+import GRDB
 import Synchronization
 import XCTest
 
@@ -45,6 +46,67 @@ final class ReplicaStoreTests: XCTestCase {
         assertEqual(try await replica.liveCount(), 2)
         assertEqual(try await replica.article(id: "m")?.article.source, messy.source, "the exact bytes are kept")
         assertEqual(try await replica.article(id: "a")?.article.source, Fixture.article(title: "A").source)
+    }
+
+    func testAMirrorKeepsTheServersCompressedDocumentsAndGivesBackEveryByte() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try ArticleStore(path: directory.file("server.sqlite"), role: .canonical)
+        let dictionary = Array(String(repeating: "Die Bundesregierung und der Bundestag beraten über Gespräche. ", count: 40).utf8)
+        let dictionaryID = try await server.installDictionary(dictionary)
+        let messy = try SeedFormat.parse(Array(("\u{FEFF}" + Fixture.source(title: "Unordentlich") + "\r\n").utf8))
+        _ = try await server.apply([Fixture.put("a", Fixture.article(title: "Gespräche über Banken")), Fixture.put("m", messy)])
+
+        func changes(from store: ArticleStore) async throws -> [ReplicaChange] {
+            var changes: [ReplicaChange] = []
+            for change in try await server.changes(after: 0, limit: 100, includeTombstones: true) {
+                guard case .article(let document) = change.kind else { continue }
+                XCTAssertEqual(ArticleCompression.dictionaryID(of: document.compressed), dictionaryID)
+                let article = try ArticleDocument.decode(try await server.inflateDocument(document))
+                changes.append(
+                    .put(
+                        id: change.id, revision: change.revision, article: article, contentHash: document.contentHash,
+                        compressed: CompressedDocument(bytes: document.compressed, documentLength: document.documentLength)))
+            }
+            return changes
+        }
+
+        let path = directory.file("mirror.sqlite")
+        let mirror = try ArticleStore(path: path, role: .replica(fullTextIndex: false))
+        try await mirror.saveDictionary(id: dictionaryID, bytes: dictionary)
+        try await mirror.applyBatch(try await changes(from: server), upstreamStoreID: server.storeID, cursor: try await server.head())
+        let mirrorDigest = try await mirror.digest()
+        let serverDigest = try await server.digest()
+        XCTAssertEqual(mirrorDigest, serverDigest)
+        assertEqual(try await mirror.article(id: "m")?.article, messy, "a non-canonical source survives compressed")
+        assertEqual(try await mirror.article(id: "a")?.article, try await server.article(id: "a")?.article)
+        assertEqual(try await mirror.list(ListFilter()).map(\.title).sorted(), ["Gespräche über Banken", "Unordentlich"])
+        try mirror.close()
+        XCTAssertEqual(try Self.rowsKeptCompressed(path), 2)
+
+        // Opened as a reading replica, the text comes back for the index and its snippets.
+        let reading = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        assertEqual(try await reading.search("Banken", limit: 10).map(\.summary.id), ["a"])
+        assertEqual(try await reading.article(id: "m")?.article, messy)
+        assertEqual(try await reading.integrityCheck(), "ok")
+        try reading.close()
+        XCTAssertEqual(try Self.rowsKeptCompressed(path), 0)
+
+        // A replica without the named dictionary could not read the bytes back: it keeps the text.
+        let lacking = try ArticleStore(path: directory.file("lacking.sqlite"), role: .replica(fullTextIndex: false))
+        try await lacking.applyBatch(try await changes(from: server), upstreamStoreID: server.storeID, cursor: try await server.head())
+        assertEqual(try await lacking.article(id: "m")?.article, messy)
+        try lacking.close()
+        XCTAssertEqual(try Self.rowsKeptCompressed(directory.file("lacking.sqlite")), 0)
+    }
+
+    static func rowsKeptCompressed(_ path: String) throws -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? database.close() }
+        return try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM article WHERE document IS NOT NULL AND body IS NULL") ?? -1
+        }
     }
 
     func testUpdatesAndDeletesKeepTheRunningDigestExact() async throws {

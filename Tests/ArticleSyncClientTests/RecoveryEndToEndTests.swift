@@ -24,16 +24,10 @@ struct RecoveryEndToEndTests {
             // Kill right after the first committed batch, a few batches in, and further on; each
             // time the next batch is usually mid-commit (decoding and committing overlap).
             for killAfter in [1, 4, 12, 30] {
-                let child = try sandbox.startClient(["pull", "--json", "--budget", "4096"])
-                var seen = 0
-                let line = try await child.waitForLine { line in
-                    let object = jsonObject(line)
-                    if object?["event"] as? String == "batch" { seen += 1 }
-                    return seen >= killAfter || object?["event"] as? String == "done"
-                }
-                child.kill(SIGKILL)
-                child.terminate()
-                #expect(jsonObject(line)?["event"] as? String == "batch", "the pull finished before it could be killed")
+                let trigger = ChildProcess.Trigger(afterLine: killAfter) { jsonObject($0)?["event"] as? String == "batch" }
+                let child = try sandbox.startClient(["pull", "--json", "--budget", "4096"], trigger: trigger)
+                try await child.wait()
+                #expect(child.signalledAt != nil, "the pull finished before it could be killed")
                 cursors.append(try await Self.expectExactAtCursor(sandbox, "after SIGKILL at batch \(killAfter)"))
             }
             #expect(cursors == cursors.sorted(), "the cursor never moves back: \(cursors)")

@@ -32,17 +32,12 @@ import Testing
         for point in 0..<24 {
             let batches = 1 + Int(generator.next() % 12)
             let extraMicros = UInt32(generator.next() % 15_000)
-            let child = try ChildProcess(Binaries.client, ["pull", "--json", "--budget", "4096", "--replica", replica, "--server", "\(server.address)"])
-            var seen = 0
-            let line = try await child.waitForLine { line in
-                let event = jsonObject(line)?["event"] as? String
-                if event == "batch" { seen += 1 }
-                return seen >= batches || event == "done"
-            }
-            usleep(extraMicros)
-            child.kill(SIGKILL)
-            child.terminate()
-            if jsonObject(line)?["event"] as? String == "batch" { killedMidPull += 1 }
+            let trigger = ChildProcess.Trigger(afterLine: batches, delayMicros: extraMicros) { jsonObject($0)?["event"] as? String == "batch" }
+            let child = try ChildProcess(
+                Binaries.client, ["pull", "--json", "--budget", "4096", "--replica", replica, "--server", "\(server.address)"],
+                trigger: trigger)
+            try await child.wait()
+            if child.signalledAt != nil { killedMidPull += 1 }
             guard Replica.exists(at: replica) else { continue }
             let store = try Replica.openExisting(at: replica)
             let integrity = try await store.integrityCheck()

@@ -22,9 +22,31 @@ public final class ChildProcess: @unchecked Sendable {
         var stderrText = ""
         var partial = ""
         var closed = false
+        var matches = 0
+        var signalledAt: String?
     }
 
-    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// A signal sent from the thread that reads stdout, as soon as the `count`-th line satisfying
+    /// `predicate` arrives (after `delayMicros`): it lands a few microseconds after the child printed
+    /// the line, however late the test's own task gets to run on a loaded machine.
+    public struct Trigger: Sendable {
+        public var count: Int
+        public var delayMicros: UInt32
+        public var signal: Int32
+        public var predicate: @Sendable (String) -> Bool
+
+        public init(afterLine count: Int, delayMicros: UInt32 = 0, signal: Int32 = SIGKILL, where predicate: @escaping @Sendable (String) -> Bool) {
+            self.count = count
+            self.delayMicros = delayMicros
+            self.signal = signal
+            self.predicate = predicate
+        }
+    }
+
+    /// The line that fired the trigger; nil when the child ended before it did.
+    public var signalledAt: String? { box.mutex.withLock { $0.signalledAt } }
+
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], trigger: Trigger? = nil) throws {
         process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -38,11 +60,11 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = errPipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        startReading(outPipe.fileHandleForReading, isStdout: true)
-        startReading(errPipe.fileHandleForReading, isStdout: false)
+        startReading(outPipe.fileHandleForReading, isStdout: true, trigger: trigger, pid: process.processIdentifier)
+        startReading(errPipe.fileHandleForReading, isStdout: false, trigger: nil, pid: process.processIdentifier)
     }
 
-    private func startReading(_ handle: FileHandle, isStdout: Bool) {
+    private func startReading(_ handle: FileHandle, isStdout: Bool, trigger: Trigger?, pid: Int32) {
         readers.enter()
         let thread = Thread { [box, readers] in
             let output = box
@@ -50,16 +72,30 @@ public final class ChildProcess: @unchecked Sendable {
                 let data = handle.availableData
                 if data.isEmpty { break }
                 let text = String(decoding: data, as: UTF8.self)
-                output.mutex.withLock { output in
-                    if isStdout {
-                        output.partial += text
-                        while let newline = output.partial.firstIndex(of: "\n") {
-                            output.stdoutLines.append(String(output.partial[..<newline]))
-                            output.partial = String(output.partial[output.partial.index(after: newline)...])
-                        }
-                    } else {
+                let fired: Bool = output.mutex.withLock { output in
+                    guard isStdout else {
                         output.stderrText += text
+                        return false
                     }
+                    output.partial += text
+                    var fired = false
+                    while let newline = output.partial.firstIndex(of: "\n") {
+                        let line = String(output.partial[..<newline])
+                        output.stdoutLines.append(line)
+                        output.partial = String(output.partial[output.partial.index(after: newline)...])
+                        if let trigger, output.signalledAt == nil, trigger.predicate(line) {
+                            output.matches += 1
+                            if output.matches == trigger.count {
+                                output.signalledAt = line
+                                fired = true
+                            }
+                        }
+                    }
+                    return fired
+                }
+                if fired, let trigger {
+                    if trigger.delayMicros > 0 { usleep(trigger.delayMicros) }
+                    Foundation.kill(pid, trigger.signal)
                 }
             }
             if isStdout {

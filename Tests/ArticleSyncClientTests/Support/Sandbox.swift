@@ -50,10 +50,12 @@ final class Sandbox {
     }
 
     /// Starts `articlesync ARGS --server … --replica …` as a child process.
-    func startClient(_ arguments: [String], replica: String? = nil, server: Bool = true) throws -> ChildProcess {
+    func startClient(
+        _ arguments: [String], replica: String? = nil, server: Bool = true, trigger: ChildProcess.Trigger? = nil
+    ) throws -> ChildProcess {
         var full = arguments + ["--replica", replica ?? self.replica]
         if server { full += ["--server", "\(self.server.address)"] }
-        let child = try ChildProcess(Binaries.client, full)
+        let child = try ChildProcess(Binaries.client, full, trigger: trigger)
         children.append(child)
         return child
     }
