@@ -37,6 +37,9 @@ extension ArticleStore {
             // Whatever an earlier index held is stale: start empty, then add the rows in rowid
             // ranges (as fast as FTS5's own 'rebuild', and it can report progress).
             try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
+            // No incremental merging during the bulk build: a fifth less time at 100,000 articles,
+            // and searching the unmerged segments measured as fast. Restored before the commit.
+            try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
             progress(0, total)
             let insert = try db.makeStatement(
                 sql: """
@@ -52,10 +55,14 @@ extension ArticleStore {
                 lower += step
                 progress(min(done, total), total)
             }
+            try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', \(Self.ftsAutomerge))")
             try Self.createFullTextTriggers(db)
             try Self.setFullTextIndexPending(db, false)
         }
     }
+
+    /// FTS5's default: merge once 4 segments of a level exist, as row-by-row updates add them.
+    static let ftsAutomerge = 4
 
     /// A mirror keeps documents compressed (`replicaPut`); the index and its snippets read the
     /// text from `article`, so a mirror that becomes a reading replica gets its text back first.
