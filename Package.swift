@@ -192,6 +192,7 @@ let package = Package(
             name: "ArticleSyncClientTests",
             dependencies: [
                 "ArticleSyncTestSupport",
+                "ArticleModel",
                 "ArticleSyncClient",
                 "ArticleSyncServer",
                 "ArticleStore",

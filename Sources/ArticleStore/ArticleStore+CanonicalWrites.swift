@@ -95,10 +95,13 @@ extension ArticleStore {
     func inflateStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> [UInt8] {
         var missing: UInt32?
         do {
-            return try ArticleCompression.inflateDocument(compressed, documentLength: documentLength) { id in
-                if let bytes = try? self.dictionary(db, id: id) { return bytes }
-                missing = id
-                return nil
+            // The preset path: zlib's own re-checks the 32 KiB dictionary's Adler-32 every time.
+            return try compressed.withUnsafeBytes { bytes in
+                try ArticleCompression.inflateDocument(bytes, documentLength: documentLength) { id in
+                    if let bytes = try? self.dictionary(db, id: id) { return bytes }
+                    missing = id
+                    return nil
+                }
             }
         } catch {
             if let missing {

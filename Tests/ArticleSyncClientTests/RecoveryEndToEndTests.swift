@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncClient
 import ArticleSyncProtocol
@@ -98,6 +99,36 @@ struct RecoveryEndToEndTests {
             let verify = try await sandbox.client(["verify", "--json"])
             #expect(verify.status == 0)
             #expect(jsonObject(verify.stdout)?["articles"] as? Int == 15)
+        }
+    }
+
+    @Test func aDeltaWhoseBaseTheReplicaDoesNotHoldIsPulledAgainWhole() async throws {
+        try await Sandbox.run(prepare: { try Corpus.write(count: 40, to: $0.corpus) }) { sandbox in
+            let first = try await sandbox.syncer().pull()
+            // The replica's copy of article 7 is not the version the server has (a damaged or
+            // hand-edited replica): a delta against the server's version cannot apply to it.
+            let store = try Replica.openExisting(at: sandbox.replica)
+            let held = try #require(try await store.article(id: Corpus.id(7)))
+            let altered = try SeedFormat.parse(Array(Corpus.article(7, edit: 5).utf8))
+            try await store.applyBatch(
+                [.put(id: Corpus.id(7), revision: held.revision, article: altered, contentHash: StoreDigest.contentHash(of: altered.source))],
+                upstreamStoreID: first.storeID.bytes, cursor: first.cursor)
+            try store.close()
+
+            let edited = Array(Corpus.article(7, edit: 1).utf8)
+            let pusher = Pusher(configuration: sandbox.configuration, replicaPath: sandbox.replica)
+            let pushed = try await pusher.push([PushItem(id: Corpus.id(7), source: edited)])
+            #expect(pushed.outcomes.map(\.status) == [.applied])
+
+            let events = EventLog()
+            let second = try await sandbox.syncer(onEvent: events.record).pull()
+            #expect(events.names.contains("retryingWithoutDeltas"), "\(events.names)")
+            #expect(second.cursor == pushed.headRevision)
+            let reopened = try Replica.openExisting(at: sandbox.replica)
+            #expect(try await reopened.article(id: Corpus.id(7))?.article.source == edited)
+            try reopened.close()
+            let report = try await Verifier(configuration: sandbox.configuration, replicaPath: sandbox.replica).verify()
+            #expect(report.isExact, "\(report.differences)")
         }
     }
 
