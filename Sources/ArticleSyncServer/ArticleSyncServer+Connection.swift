@@ -1,3 +1,4 @@
+import ArticleStore
 import ArticleSyncProtocol
 import Logging
 import NIOCore
@@ -32,7 +33,7 @@ extension ArticleSyncServer {
                         maxFrameLength: configuration.maxFrameLength, rejectsTLSHandshake: configuration.tlsContext == nil)
                     try pipeline.addHandler(ConnectionEventHandler(
                         handshakeTimeout: TimeAmount(configuration.handshakeTimeout),
-                        idleTimeout: TimeAmount(configuration.idleTimeout)))
+                        idleTimeout: TimeAmount(configuration.idleTimeout), logger: context.logger))
                     return Accepted(channel: try ChildChannel(wrappingChannelSynchronously: channel), counters: counters)
                 }
             }
@@ -65,6 +66,7 @@ extension ArticleSyncServer {
         defer {
             context.registry.deregister(channel)
             context.statistics.update { $0.activeConnections -= 1 }
+            Allocator.releaseFreeMemory()
         }
 
         // The conversation runs beside a watcher of the channel's close: when the peer goes away in the

@@ -1,4 +1,5 @@
 import ArticleSyncProtocol
+import Logging
 import NIOCore
 
 /// Sits after the codec. Wraps each decoded message as a `ConnectionEvent`, turns decoding errors into
@@ -13,6 +14,11 @@ import NIOCore
 /// channel and the kernel, and that time is BUSY (PROTOCOL.md §4.3). So the deadline waits for every
 /// outbound write to complete, and when it passes while the kernel still holds bytes the peer has not
 /// acknowledged, it waits for those too.
+///
+/// A peer that takes nothing of a response keeps the channel unwritable and the connection's task
+/// suspended in its write, where no deadline event can reach it. So a channel that stays unwritable
+/// for the idle timeout is closed here: the peer has read less than NIO's low watermark (32 KiB) in
+/// all that time, and holds a connection slot and a batch of server memory.
 final class ConnectionEventHandler: ChannelDuplexHandler {
     typealias InboundIn = ClientMessage
     typealias InboundOut = ConnectionEvent
@@ -21,7 +27,10 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     private let handshakeTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let logger: Logger
     private var deadline: Scheduled<Void>?
+    /// Armed while the channel is not writable.
+    private var stall: Scheduled<Void>?
     /// Messages forwarded so far; compared with the task's count to discard a stale arm request.
     private var framesForwarded = 0
     private var failed = false
@@ -30,9 +39,10 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     /// The task reported READY while writes were in flight: the idle deadline starts when they are done.
     private var idleArmPending = false
 
-    init(handshakeTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(handshakeTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger = Logger(label: "articlesyncd")) {
         self.handshakeTimeout = handshakeTimeout
         self.idleTimeout = idleTimeout
+        self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -46,11 +56,34 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         disarm()
+        disarmStall()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
+        disarmStall()
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            disarmStall()
+        } else if stall == nil {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            stall = context.eventLoop.scheduleTask(in: idleTimeout) {
+                let (handler, context) = loopBound.value
+                handler.stall = nil
+                guard !context.channel.isWritable, context.channel.isActive else { return }
+                handler.logger.warning(
+                    "closing a connection whose peer took nothing of the response",
+                    metadata: [
+                        "peer": "\(context.channel.remoteAddress?.loggable ?? "unknown")",
+                        "seconds": "\(handler.idleTimeout.nanoseconds / 1_000_000_000)",
+                    ])
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -171,5 +204,10 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     private func disarm() {
         deadline?.cancel()
         deadline = nil
+    }
+
+    private func disarmStall() {
+        stall?.cancel()
+        stall = nil
     }
 }

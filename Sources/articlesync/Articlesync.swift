@@ -1,9 +1,6 @@
 import ArgumentParser
+import ArticleStore
 import ArticleSyncClient
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @main
 struct Articlesync: AsyncParsableCommand {
@@ -30,17 +27,7 @@ struct Articlesync: AsyncParsableCommand {
     )
 
     static func main() async {
-        #if canImport(Glibc)
-        // glibc gives each thread that mallocs its own 64 MB arena; NIO's, the store's and the
-        // decoding threads each kept several MB of freed batch buffers in theirs. Two arenas
-        // cut a 100,000-article pull's peak by about 10 MB at no measurable cost in time.
-        // mallopt lives in <malloc.h>, which the Glibc module does not import: looked up by name.
-        if let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") {
-            let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-            let arenaMax: Int32 = -8  // M_ARENA_MAX
-            _ = mallopt(arenaMax, 2)
-        }
-        #endif
+        Allocator.limitArenas()
         await main(nil)
     }
 }

@@ -28,7 +28,7 @@ struct PullCommand: AsyncParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Keep a mirror replica without the full-text index (faster; no `search`), or with --no-mirror a reading replica with it. Default: a new replica reads, an existing one stays what it is.")
+        help: "Keep a mirror replica: articles stay compressed as sent, no full-text index (faster, a third of the size; no `search`), or with --no-mirror a reading replica with it. Default: a new replica reads, an existing one stays what it is.")
     var mirror: Bool? = nil
 
     @Option(name: .long, help: ArgumentHelp("The mass-deletion guard's limit, in percent of the replica's articles.", valueName: "percent"))

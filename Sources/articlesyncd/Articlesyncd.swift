@@ -1,4 +1,5 @@
 import ArgumentParser
+import ArticleStore
 
 /// The articlesync server's command line. Parsing and wiring only: the server itself lives in the
 /// ArticleSyncServer library, the store and its importer in ArticleStore.
@@ -13,4 +14,9 @@ struct Articlesyncd: AsyncParsableCommand {
             """,
         subcommands: [ServeCommand.self, ImportCommand.self, PurgeTombstonesCommand.self, TokenCommand.self, CertCommand.self]
     )
+
+    static func main() async {
+        Allocator.limitArenas()
+        await main(nil)
+    }
 }

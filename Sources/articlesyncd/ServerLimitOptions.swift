@@ -13,7 +13,7 @@ struct ServerLimitOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to send its HELLO.", valueName: "seconds"))
     var handshakeTimeout: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp("Seconds an idle connection may wait before its next request.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds an idle connection may wait before its next request, and a peer may go without reading any of a response.", valueName: "seconds"))
     var idleTimeout: Double = 120
 
     @Option(name: .long, help: ArgumentHelp("Batch size for pulls that ask for the server's default, in bytes.", valueName: "bytes"))

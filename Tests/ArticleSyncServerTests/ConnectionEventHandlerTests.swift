@@ -34,6 +34,28 @@ struct ConnectionEventHandlerTests {
         #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.handshake))
     }
 
+    @Test func aPeerThatTakesNothingOfAResponseForTheIdleTimeoutIsClosed() throws {
+        let channel = try Self.makeChannel()
+        defer { _ = try? channel.finish() }
+        try channel.writeInbound(Self.bytes(Self.hello))
+        _ = try channel.readInbound(as: ConnectionEvent.self)
+        // Unwritable for a while, then writable again: a slow reader, not a stalled one.
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: Self.idle - .seconds(1))
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(channel.isActive)
+        // Unwritable for the whole idle timeout: closed, although the task never asked for a deadline.
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: Self.idle - .milliseconds(1))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive)
+    }
+
     @Test func aHelloTrickledByteByByteDoesNotResetTheDeadline() throws {
         let channel = try Self.makeChannel()
         defer { _ = try? channel.finish() }

@@ -223,6 +223,28 @@ import Testing
         }
     }
 
+    @Test func aPeerThatReadsNothingOfAResponseIsClosedAfterTheIdleTimeout() async throws {
+        let arguments = ["--idle-timeout", "1", "--log-level", "warning"]
+        try await Self.withServer(articles: 1_500, noise: true, paragraphs: 8, arguments: arguments) { server, temp in
+            let peer = try RawPeer(port: server.port)
+            peer.send(Wire.hello())
+            #expect(peer.readFrame()?.type == 0x81)
+            peer.send(Wire.pullBootstrap(budget: 65_536))
+            // Wait for the server to say it closed the stalled connection (polling its log, no sleep).
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !server.child.stderr.contains("took nothing of the response"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(server.child.stderr.contains("took nothing of the response"), "\(server.child.stderr)")
+            // What was already in the kernel's buffers still arrives, then the end of the stream.
+            let rest = peer.readUntilClosed(timeout: .seconds(20))
+            let (closed, received) = (rest.closed, rest.bytes.count)
+            #expect(closed)
+            #expect(received < 6 * 1_048_576, "the server went on streaming: \(received) bytes")
+            try await Self.wellBehavedPull(server, temp, expecting: 1_500)
+        }
+    }
+
     static func raiseFileLimit(to wanted: rlim_t) throws {
         var limit = rlimit()
         getrlimit(RLIMIT_NOFILE_VALUE, &limit)
