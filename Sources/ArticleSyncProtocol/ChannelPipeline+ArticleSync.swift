@@ -21,7 +21,9 @@ extension ChannelPipeline.SynchronousOperations {
                 ClientMessageDecoder(
                     maxFrameLength: maxFrameLength, maxHelloFrameLength: maxHelloFrameLength,
                     rejectsTLSHandshake: rejectsTLSHandshake)))
-        try addHandler(MessageToByteHandler(ServerMessageEncoder()))
+        // Without a desired capacity the encoder keeps its largest buffer (a whole BATCH) for the
+        // life of the connection: half a megabyte per idle client.
+        try addHandler(MessageToByteHandler(ServerMessageEncoder(), desiredBufferCapacity: 4_096))
     }
 
     /// Adds the client side of the codec: inbound `ServerMessage`, outbound `ClientMessage`, ready for

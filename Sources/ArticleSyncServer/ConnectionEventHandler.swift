@@ -15,10 +15,10 @@ import NIOCore
 /// outbound write to complete, and when it passes while the kernel still holds bytes the peer has not
 /// acknowledged, it waits for those too.
 ///
-/// A peer that takes nothing of a response keeps the channel unwritable and the connection's task
-/// suspended in its write, where no deadline event can reach it. So a channel that stays unwritable
-/// for the idle timeout is closed here: the peer has read less than NIO's low watermark (32 KiB) in
-/// all that time, and holds a connection slot and a batch of server memory.
+/// A peer that takes nothing of a response keeps the connection's task suspended in its write, where
+/// no deadline event can reach it. So a connection whose pending writes see none completed for the
+/// idle timeout is closed here: the peer has not made room for one more frame in all that time, and
+/// holds a connection slot and a batch of server memory.
 final class ConnectionEventHandler: ChannelDuplexHandler {
     typealias InboundIn = ClientMessage
     typealias InboundOut = ConnectionEvent
@@ -29,7 +29,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     private let idleTimeout: TimeAmount
     private let logger: Logger
     private var deadline: Scheduled<Void>?
-    /// Armed while the channel is not writable.
+    /// Armed while writes are pending; restarted whenever one completes.
     private var stall: Scheduled<Void>?
     /// Messages forwarded so far; compared with the task's count to discard a stale arm request.
     private var framesForwarded = 0
@@ -65,25 +65,23 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            disarmStall()
-        } else if stall == nil {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            stall = context.eventLoop.scheduleTask(in: idleTimeout) {
-                let (handler, context) = loopBound.value
-                handler.stall = nil
-                guard !context.channel.isWritable, context.channel.isActive else { return }
-                handler.logger.warning(
-                    "closing a connection whose peer took nothing of the response",
-                    metadata: [
-                        "peer": "\(context.channel.remoteAddress?.loggable ?? "unknown")",
-                        "seconds": "\(handler.idleTimeout.nanoseconds / 1_000_000_000)",
-                    ])
-                context.close(promise: nil)
-            }
+    /// (Re)starts the stall deadline while writes are pending: it passes only when none completes.
+    private func armStall(context: ChannelHandlerContext) {
+        disarmStall()
+        guard writesInFlight > 0 else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        stall = context.eventLoop.scheduleTask(in: idleTimeout) {
+            let (handler, context) = loopBound.value
+            handler.stall = nil
+            guard handler.writesInFlight > 0, context.channel.isActive else { return }
+            handler.logger.warning(
+                "closing a connection whose peer took nothing of the response",
+                metadata: [
+                    "peer": "\(context.channel.remoteAddress?.loggable ?? "unknown")",
+                    "seconds": "\(handler.idleTimeout.nanoseconds / 1_000_000_000)",
+                ])
+            context.close(promise: nil)
         }
-        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -109,6 +107,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         writesInFlight += 1
+        if stall == nil { armStall(context: context) }
         let written = promise ?? context.eventLoop.makePromise(of: Void.self)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         written.futureResult.whenComplete { _ in
@@ -120,6 +119,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     private func writeCompleted(context: ChannelHandlerContext) {
         writesInFlight -= 1
+        armStall(context: context)
         if writesInFlight == 0, idleArmPending {
             idleArmPending = false
             schedule(.idle, after: idleTimeout, context: context)

@@ -39,17 +39,16 @@ struct ConnectionEventHandlerTests {
         defer { _ = try? channel.finish() }
         try channel.writeInbound(Self.bytes(Self.hello))
         _ = try channel.readInbound(as: ConnectionEvent.self)
-        // Unwritable for a while, then writable again: a slow reader, not a stalled one.
-        channel.isWritable = false
-        channel.pipeline.fireChannelWritabilityChanged()
+        let message = ServerMessage.caughtUp(headRevision: 1)
+        // Written frames that reach the socket in time: a slow reader, not a stalled one.
+        channel.write(message, promise: nil)
         channel.embeddedEventLoop.advanceTime(by: Self.idle - .seconds(1))
-        channel.isWritable = true
-        channel.pipeline.fireChannelWritabilityChanged()
+        channel.flush()
         channel.embeddedEventLoop.advanceTime(by: .seconds(5))
         #expect(channel.isActive)
-        // Unwritable for the whole idle timeout: closed, although the task never asked for a deadline.
-        channel.isWritable = false
-        channel.pipeline.fireChannelWritabilityChanged()
+        // A frame that never leaves (EmbeddedChannel completes a write only at its flush): closed
+        // after the idle timeout, although the task never asked for a deadline.
+        channel.write(message, promise: nil)
         channel.embeddedEventLoop.advanceTime(by: Self.idle - .milliseconds(1))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
@@ -104,7 +103,8 @@ struct ConnectionEventHandlerTests {
         // The task has handed over the last frame of its response, but the socket has not taken it.
         channel.writeAndFlush(ServerMessage.caughtUp(headRevision: 9), promise: nil)
         channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: Self.idle * 3)
+        // (Held for the whole idle timeout, it would be a stalled reader: see the test above.)
+        channel.embeddedEventLoop.advanceTime(by: Self.idle - .seconds(1))
         #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
         socket.completeHeldWrites()
         channel.embeddedEventLoop.advanceTime(by: Self.idle - .milliseconds(1))
