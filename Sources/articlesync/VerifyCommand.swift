@@ -21,7 +21,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 serverDigest: report.server.status == .ok ? report.server.digest.description : nil,
                 differences: report.differences))
             if report.isExact {
-                console.say("exact: \(plural(Int(report.localCount), "article")) at revision \(report.cursor) match the server (digest \(report.localDigest.description.prefix(16))…)")
+                console.say("exact: \(plural(Int(report.localCount), "article")) at revision \(report.cursor) \(report.localCount == 1 ? "matches" : "match") the server (digest \(report.localDigest.description.prefix(16))…)")
                 return .ok
             }
             console.say("MISMATCH at revision \(report.cursor):")
