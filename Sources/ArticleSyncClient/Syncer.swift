@@ -1,6 +1,6 @@
 import ArticleStore
-import Foundation
 import ArticleSyncProtocol
+import Foundation
 import NIOCore
 
 /// The pull engine: brings a replica up to date with a server (PROTOCOL.md §5.3-§5.6, §7.4).

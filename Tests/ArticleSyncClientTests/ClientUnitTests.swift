@@ -1,5 +1,9 @@
+import ArticleModel
+import ArticleStore
 @testable import ArticleSyncClient
 import ArticleSyncProtocol
+import Crypto
+import NIOCore
 import Testing
 
 @Suite("client pieces without a server")
@@ -43,6 +47,31 @@ struct ClientUnitTests {
         #expect(throws: ClientError.self) { try SyncSession.check(Batch(fromRevision: 6, toRevision: 7, changes: [tomb(7)]), cursor: 5) }
         #expect(throws: ClientError.self) { try SyncSession.check(Batch(fromRevision: 5, toRevision: 7, changes: [tomb(7), tomb(6)]), cursor: 5) }
         #expect(throws: ClientError.self) { try SyncSession.check(Batch(fromRevision: 5, toRevision: 8, changes: [tomb(6), tomb(7)]), cursor: 5) }
+    }
+
+    @Test func aLargeBatchDecodedInSlicesKeepsItsOrderAndItsFailures() async throws {
+        func change(_ index: Int, corrupt: Bool = false) -> Change {
+            let source = Array("Veröffentlichungsdatum: 01.02.2025 10:00 / Politik\n\nTitel \(index)\n\nTitel \(index)\n\nText \(index).\n".utf8)
+            let article = try! SeedFormat.parse(source)
+            let document = ArticleDocument.encode(article)
+            var hash = Array(SHA256.hash(data: source))
+            if corrupt { hash[0] ^= 0xFF }
+            return .article(ArticleChange(
+                revision: UInt64(index), id: "a\(index)", contentHash: Hash32(bytes: hash), encoding: .zlib,
+                documentLength: UInt32(document.count),
+                data: ByteBuffer(bytes: ArticleCompression.compressDocument(document, dictionary: nil))))
+        }
+        let decoder = ChangeDecoder(dictionaries: [:], bases: [:], keepCompressed: true)
+        let changes = (1...300).map { $0 % 50 == 0 ? Change.tombstone(revision: UInt64($0), id: "t\($0)") : change($0) }
+        let decoded = try await SyncSession.decode(changes, with: decoder)
+        #expect(decoded.map(\.summary.revision) == Array(1...300).map(UInt64.init), "slices are put back in order")
+        for case .put(let id, _, let article, _, let compressed) in decoded {
+            #expect(article.title == "Titel \(id.dropFirst())")
+            #expect(compressed != nil, "a mirror keeps the ZLIB bytes")
+        }
+        var broken = changes
+        broken[250] = change(251, corrupt: true)
+        await #expect(throws: ChangeDecoder.Failure.self) { try await SyncSession.decode(broken, with: decoder) }
     }
 
     @Test func theExitCodeTableNamesEveryCode() {
