@@ -107,12 +107,13 @@ extension ArticleStore {
             let dictionaryID = ArticleCompression.dictionaryID(of: compressed.bytes)
             if try dictionaryID.map({ try self.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
         }
-        let rendered = document == nil ? SeedFormat.render(article) : article.source
+        // In clear, the source is kept only when it is not the canonical rendering (as the document
+        // does); a compressed document carries it already.
+        let body: String? = document == nil ? article.body : nil
+        let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
         let arguments: StatementArguments = [
-            Int64(clamping: revision), article.published.sortKey, article.category, article.title,
-            document == nil ? article.body : nil,
-            rendered == article.source ? nil : Data(article.source), Data(contentHash),
-            document.map { Data($0.bytes) }, document?.documentLength,
+            Int64(clamping: revision), article.published.sortKey, article.category, article.title, body, source,
+            Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
         ]
         if let existing {
             try db.cachedStatement(

@@ -65,25 +65,6 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    /// (Re)starts the stall deadline while writes are pending: it passes only when none completes.
-    private func armStall(context: ChannelHandlerContext) {
-        disarmStall()
-        guard writesInFlight > 0 else { return }
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        stall = context.eventLoop.scheduleTask(in: idleTimeout) {
-            let (handler, context) = loopBound.value
-            handler.stall = nil
-            guard handler.writesInFlight > 0, context.channel.isActive else { return }
-            handler.logger.warning(
-                "closing a connection whose peer took nothing of the response",
-                metadata: [
-                    "peer": "\(context.channel.remoteAddress?.loggable ?? "unknown")",
-                    "seconds": "\(handler.idleTimeout.nanoseconds / 1_000_000_000)",
-                ])
-            context.close(promise: nil)
-        }
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         disarm()
         idleArmPending = false
@@ -204,6 +185,25 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     private func disarm() {
         deadline?.cancel()
         deadline = nil
+    }
+
+    /// (Re)starts the stall deadline while writes are pending: it passes only when none completes.
+    private func armStall(context: ChannelHandlerContext) {
+        disarmStall()
+        guard writesInFlight > 0 else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        stall = context.eventLoop.scheduleTask(in: idleTimeout) {
+            let (handler, context) = loopBound.value
+            handler.stall = nil
+            guard handler.writesInFlight > 0, context.channel.isActive else { return }
+            handler.logger.warning(
+                "closing a connection whose peer took nothing of the response",
+                metadata: [
+                    "peer": "\(context.channel.remoteAddress?.loggable ?? "unknown")",
+                    "seconds": "\(handler.idleTimeout.nanoseconds / 1_000_000_000)",
+                ])
+            context.close(promise: nil)
+        }
     }
 
     private func disarmStall() {
