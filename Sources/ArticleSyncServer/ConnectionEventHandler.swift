@@ -144,15 +144,22 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     private func deadlinePassed(_ kind: ConnectionStateMachine.Deadline, context: ChannelHandlerContext) {
         guard kind == .idle else { return report(kind, context: context) }
+        checkBacklog(context: context, restartingIdle: false)
+    }
+
+    /// Asks the kernel whether the peer is still receiving the response. If it is, the idle time has
+    /// not begun: look again after a fraction of the timeout, so that it starts close to when the peer
+    /// has it all. If not, the idle deadline has passed, or, after such a wait, starts afresh.
+    private func checkBacklog(context: ChannelHandlerContext, restartingIdle: Bool) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         PeerBacklog.check(context.channel) { peerStillReceiving in
             let (handler, context) = loopBound.value
             // A frame may have arrived, or the channel closed, while the kernel was asked.
             guard handler.deadline == nil, !handler.idleArmPending, context.channel.isActive else { return }
             if peerStillReceiving {
-                // The response is still draining to the peer: look again after a fraction of the
-                // timeout, so that the idle time starts close to when the peer has it all.
                 handler.scheduleBacklogCheck(context: context)
+            } else if restartingIdle {
+                handler.schedule(.idle, after: handler.idleTimeout, context: context)
             } else {
                 handler.report(.idle, context: context)
             }
@@ -165,15 +172,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         deadline = context.eventLoop.scheduleTask(in: interval) {
             let (handler, context) = loopBound.value
             handler.deadline = nil
-            PeerBacklog.check(context.channel) { peerStillReceiving in
-                let (handler, context) = loopBound.value
-                guard handler.deadline == nil, !handler.idleArmPending, context.channel.isActive else { return }
-                if peerStillReceiving {
-                    handler.scheduleBacklogCheck(context: context)
-                } else {
-                    handler.schedule(.idle, after: handler.idleTimeout, context: context)
-                }
-            }
+            handler.checkBacklog(context: context, restartingIdle: true)
         }
     }
 
