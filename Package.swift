@@ -157,12 +157,13 @@ let package = Package(
         ),
         .testTarget(
             name: "ArticleModelTests",
-            dependencies: ["ArticleModel"]
+            dependencies: ["ArticleModel", "ArticleSyncTestSupport"]
         ),
         .testTarget(
             name: "ArticleSyncProtocolTests",
             dependencies: [
                 "ArticleSyncProtocol",
+                "ArticleSyncTestSupport",
                 "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -176,6 +177,7 @@ let package = Package(
         .testTarget(
             name: "ArticleSyncServerTests",
             dependencies: [
+                "ArticleSyncTestSupport",
                 "ArticleSyncServer",
                 "ArticleSyncProtocol",
                 "ArticleStore",

@@ -1,4 +1,5 @@
 import ArticleModel
+import ArticleSyncTestSupport
 import XCTest
 
 final class ArticleDocumentTests: XCTestCase {
@@ -85,7 +86,7 @@ final class ArticleDocumentTests: XCTestCase {
     func testDictionaryBuilderKeepsTheMostCommonMaterialAndHelpsCompression() throws {
         // Samples sharing boilerplate: the dictionary must pick it up and shrink every article.
         let boilerplate = "Die Bundesregierung teilte am Donnerstag in Berlin mit, dass die Gespräche fortgesetzt werden. "
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let samples: [[UInt8]] = (0..<300).map { index in
             var text = "Artikel \(index): "
             for _ in 0..<20 { text += "Wort\(generator.next() % 5000) " }
@@ -100,18 +101,5 @@ final class ArticleDocumentTests: XCTestCase {
         let without = samples.reduce(0) { $0 + ArticleCompression.compressDocument($1, dictionary: nil).count }
         XCTAssertLessThan(Double(withDictionary), Double(without) * 0.85)
         XCTAssertEqual(DictionaryBuilder.build(samples: samples, maxSize: 4096), dictionary, "deterministic")
-    }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import ArticleSyncProtocol
+import ArticleSyncTestSupport
 import Foundation
 import Testing
 
@@ -13,15 +14,14 @@ struct ServeProcessTests {
             try Data(Fixtures.source(index: index)).write(to: URL(fileURLWithPath: seeds + "/story-\(index).txt"))
         }
 
-        let server = try ServerProcess([
+        let (server, address) = try await ServerLaunch.start([
             "serve", "--store", directory + "/store.sqlite", "--port", "0", "--import", seeds,
             "--stats-file", directory + "/stats.json",
         ])
-        defer { server.kill() }
+        defer { server.terminate() }
 
-        let line = try #require(await server.waitForLine(startingWith: "listening on ", within: .seconds(60)), "stderr: \(server.stderr)")
-        let port = try #require(Int(line.split(separator: ":").last ?? ""))
-        #expect(line == "listening on 127.0.0.1:\(port)")
+        let port = try #require(Int(address.split(separator: ":").last ?? ""))
+        #expect(server.stdoutLines.contains("listening on 127.0.0.1:\(port)"), "stdout: \(server.stdout)")
 
         try await TestClient.with(port: port) { client in
             let welcome = try await client.handshake()
@@ -31,8 +31,8 @@ struct ServeProcessTests {
             #expect(response.caughtUpAt == 5)
         }
 
-        server.signal(SIGTERM)
-        let status = await server.waitForExit(within: .seconds(30))
+        server.kill(SIGTERM)
+        let status = try await server.wait(timeout: .seconds(30))
         #expect(status == 0, "stderr: \(server.stderr)")
         #expect(server.stderr.contains("connection closed peer=127.0.0.1:"))
         let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/stats.json"))) as? [String: Any]
@@ -41,11 +41,10 @@ struct ServeProcessTests {
     }
 
     @Test func serveHelpDocumentsTheListeningLineTheAnonymousWriteFlagAndTheLimits() async throws {
-        let help = try ServerProcess(["serve", "--help"])
-        defer { help.kill() }
-        var text = ""
-        for await line in help.lines { text += line + "\n" }
-        #expect(await help.waitForExit(within: .seconds(30)) == 0)
+        let help = try ChildProcess(Binaries.server, ["serve", "--help"])
+        defer { help.terminate() }
+        #expect(try await help.wait(timeout: .seconds(30)) == 0)
+        let text = help.stdout
         for expected in ["listening on HOST:PORT", "--anonymous-write", "--idle-timeout", "--handshake-timeout", "--max-connections", "--stats-file", "bytesIn="] {
             #expect(text.contains(expected), "missing \(expected)")
         }
@@ -55,9 +54,10 @@ struct ServeProcessTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("articlesyncd-process-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try ServerProcess(["serve", "--store", directory + "/s.sqlite", "--port", "0", "--import", directory + "/missing"])
-        defer { server.kill() }
-        let status = await server.waitForExit(within: .seconds(30))
+        let server = try ChildProcess(
+            Binaries.server, ["serve", "--store", directory + "/s.sqlite", "--port", "0", "--import", directory + "/missing"])
+        defer { server.terminate() }
+        let status = try await server.wait(timeout: .seconds(30))
         #expect(status == 1)
         #expect(server.stderr.contains("no such file or directory"))
     }
