@@ -33,7 +33,8 @@ extension ArticleSyncServer {
                         maxFrameLength: configuration.maxFrameLength, rejectsTLSHandshake: configuration.tlsContext == nil)
                     try pipeline.addHandler(ConnectionEventHandler(
                         handshakeTimeout: TimeAmount(configuration.handshakeTimeout),
-                        idleTimeout: TimeAmount(configuration.idleTimeout), logger: context.logger))
+                        idleTimeout: TimeAmount(configuration.idleTimeout), stallTimeout: TimeAmount(configuration.stallTimeout),
+                        logger: context.logger))
                     return Accepted(channel: try ChildChannel(wrappingChannelSynchronously: channel), counters: counters)
                 }
             }

@@ -17,7 +17,7 @@ import NIOCore
 ///
 /// A peer that takes nothing of a response keeps the connection's task suspended in its write, where
 /// no deadline event can reach it. So a connection whose pending writes see none completed for the
-/// idle timeout is closed here: the peer has not made room for one more frame in all that time, and
+/// stall timeout is closed here: the peer has not made room for one more frame in all that time, and
 /// holds a connection slot and a batch of server memory.
 final class ConnectionEventHandler: ChannelDuplexHandler {
     typealias InboundIn = ClientMessage
@@ -27,6 +27,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
 
     private let handshakeTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let stallTimeout: TimeAmount
     private let logger: Logger
     private var deadline: Scheduled<Void>?
     /// Armed while writes are pending; restarted whenever one completes.
@@ -39,9 +40,13 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     /// The task reported READY while writes were in flight: the idle deadline starts when they are done.
     private var idleArmPending = false
 
-    init(handshakeTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger = Logger(label: "articlesyncd")) {
+    init(
+        handshakeTimeout: TimeAmount, idleTimeout: TimeAmount, stallTimeout: TimeAmount? = nil,
+        logger: Logger = Logger(label: "articlesyncd")
+    ) {
         self.handshakeTimeout = handshakeTimeout
         self.idleTimeout = idleTimeout
+        self.stallTimeout = stallTimeout ?? idleTimeout
         self.logger = logger
     }
 
@@ -191,7 +196,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
         disarmStall()
         guard writesInFlight > 0 else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        stall = context.eventLoop.scheduleTask(in: idleTimeout) {
+        stall = context.eventLoop.scheduleTask(in: stallTimeout) {
             let (handler, context) = loopBound.value
             handler.stall = nil
             guard handler.writesInFlight > 0, context.channel.isActive else { return }
@@ -199,7 +204,7 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
                 "closing a connection whose peer took nothing of the response",
                 metadata: [
                     "peer": "\(context.channel.remoteAddress?.loggable ?? "unknown")",
-                    "seconds": "\(handler.idleTimeout.nanoseconds / 1_000_000_000)",
+                    "seconds": "\(handler.stallTimeout.nanoseconds / 1_000_000_000)",
                 ])
             context.close(promise: nil)
         }

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// In READY the next complete request must arrive within this time. Default 120 s.
     public var idleTimeout: Duration = .seconds(120)
+    /// In BUSY a peer that lets no frame of the response reach the network for this long is closed
+    /// (PROTOCOL.md §4.3, stalled reader). Default 120 s.
+    public var stallTimeout: Duration = .seconds(120)
 
     /// Batch budget used when a PULL asks for 0. Default 1 MiB (PROTOCOL.md §5.3).
     public var defaultBatchBudget: UInt32 = ProtocolLimits.defaultBudget

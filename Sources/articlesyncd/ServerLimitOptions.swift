@@ -13,8 +13,11 @@ struct ServerLimitOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to send its HELLO.", valueName: "seconds"))
     var handshakeTimeout: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp("Seconds an idle connection may wait before its next request, and a peer may go without reading any of a response.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds an idle connection may wait before its next request.", valueName: "seconds"))
     var idleTimeout: Double = 120
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a peer may go without reading any of a response before it is closed.", valueName: "seconds"))
+    var stallTimeout: Double = 120
 
     @Option(name: .long, help: ArgumentHelp("Batch size for pulls that ask for the server's default, in bytes.", valueName: "bytes"))
     var batchBudget: UInt32 = ServerConfiguration().defaultBatchBudget
@@ -36,7 +39,7 @@ struct ServerLimitOptions: ParsableArguments {
             throw ValidationError("--max-frame-length must be between 6 and \(ProtocolLimits.maxFrameLength)")
         }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
-        for (name, value) in [("--handshake-timeout", handshakeTimeout), ("--idle-timeout", idleTimeout), ("--max-long-poll", maxLongPoll)] {
+        for (name, value) in [("--handshake-timeout", handshakeTimeout), ("--idle-timeout", idleTimeout), ("--stall-timeout", stallTimeout), ("--max-long-poll", maxLongPoll)] {
             guard value > 0, value <= 86_400 else { throw ValidationError("\(name) must be a number of seconds above 0 and at most 86400") }
         }
         guard shutdownGrace >= 0, shutdownGrace <= 3_600 else { throw ValidationError("--shutdown-grace must be between 0 and 3600 seconds") }
@@ -56,6 +59,7 @@ struct ServerLimitOptions: ParsableArguments {
         configuration.maxConnections = maxConnections
         configuration.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.idleTimeout = .seconds(idleTimeout)
+        configuration.stallTimeout = .seconds(stallTimeout)
         configuration.defaultBatchBudget = batchBudget
         configuration.maxBatchBudget = maxBatchBudget
         configuration.maxLongPoll = .seconds(min(maxLongPoll, 300))

@@ -8,11 +8,12 @@ import Testing
 struct ConnectionEventHandlerTests {
     static let handshake = TimeAmount.seconds(10)
     static let idle = TimeAmount.seconds(120)
+    static let stall = TimeAmount.seconds(60)
 
     static func makeChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addArticleSyncServerCodec(maxFrameLength: 1 << 20)
-        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: handshake, idleTimeout: idle))
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: handshake, idleTimeout: idle, stallTimeout: stall))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
         return channel
     }
@@ -34,7 +35,7 @@ struct ConnectionEventHandlerTests {
         #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.handshake))
     }
 
-    @Test func aPeerThatTakesNothingOfAResponseForTheIdleTimeoutIsClosed() throws {
+    @Test func aPeerThatTakesNothingOfAResponseForTheStallTimeoutIsClosed() throws {
         let channel = try Self.makeChannel()
         defer { _ = try? channel.finish() }
         try channel.writeInbound(Self.bytes(Self.hello))
@@ -42,14 +43,14 @@ struct ConnectionEventHandlerTests {
         let message = ServerMessage.caughtUp(headRevision: 1)
         // Written frames that reach the socket in time: a slow reader, not a stalled one.
         channel.write(message, promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: Self.idle - .seconds(1))
+        channel.embeddedEventLoop.advanceTime(by: Self.stall - .seconds(1))
         channel.flush()
         channel.embeddedEventLoop.advanceTime(by: .seconds(5))
         #expect(channel.isActive)
         // A frame that never leaves (EmbeddedChannel completes a write only at its flush): closed
-        // after the idle timeout, although the task never asked for a deadline.
+        // after the stall timeout, although the task never asked for a deadline.
         channel.write(message, promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: Self.idle - .milliseconds(1))
+        channel.embeddedEventLoop.advanceTime(by: Self.stall - .milliseconds(1))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
         #expect(!channel.isActive)

@@ -223,8 +223,8 @@ import Testing
         }
     }
 
-    @Test func aPeerThatReadsNothingOfAResponseIsClosedAfterTheIdleTimeout() async throws {
-        let arguments = ["--idle-timeout", "1", "--log-level", "warning"]
+    @Test func aPeerThatReadsNothingOfAResponseIsClosedAfterTheStallTimeout() async throws {
+        let arguments = ["--stall-timeout", "2", "--log-level", "warning"]
         try await Self.withServer(articles: 1_500, noise: true, paragraphs: 8, arguments: arguments) { server, temp in
             let peer = try RawPeer(port: server.port)
             peer.send(Wire.hello())
