@@ -15,10 +15,14 @@ extension ArticleSyncServer {
 
     func bind(context: ServerContext) async throws -> NIOAsyncChannel<Accepted, Never> {
         let configuration = self.configuration
-        return try await ServerBootstrap(group: eventLoopGroup)
+        var bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        if let size = configuration.sendBufferSize {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+        }
+        return try await bootstrap
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let counters = ConnectionCounters(server: context.statistics)

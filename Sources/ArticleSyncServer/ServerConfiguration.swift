@@ -21,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     /// In BUSY a peer that lets no frame of the response reach the network for this long is closed
     /// (PROTOCOL.md §4.3, stalled reader). Default 120 s.
     public var stallTimeout: Duration = .seconds(120)
+    /// Each connection's kernel send buffer (SO_SNDBUF), in bytes; the kernel caps it at
+    /// `net.core.wmem_max`. nil, the default, leaves it to the kernel's autotuning, which suits most
+    /// links; a fixed size makes how much of a response can wait in the kernel predictable.
+    public var sendBufferSize: Int? = nil
 
     /// Batch budget used when a PULL asks for 0. Default 1 MiB (PROTOCOL.md §5.3).
     public var defaultBatchBudget: UInt32 = ProtocolLimits.defaultBudget
