@@ -33,11 +33,12 @@ import Testing
         #expect(verify.isExact, "replica differs: \(verify.differences)")
     }
 
-    /// Runs `hostile` while a well-behaved client pulls; returns what `hostile` returns.
+    /// Runs `hostile`, which blocks on raw sockets, on a thread of its own while a well-behaved client
+    /// pulls; returns what `hostile` returns.
     static func alongsidePull<T: Sendable>(
-        _ server: ReliabilityServer, _ temp: TempDirectory, articles: Int, _ hostile: @escaping @Sendable () async throws -> T
+        _ server: ReliabilityServer, _ temp: TempDirectory, articles: Int, _ hostile: @escaping @Sendable () throws -> T
     ) async throws -> T {
-        async let result = hostile()
+        async let result = onDedicatedThread(hostile)
         try await wellBehavedPull(server, temp, expecting: articles)
         return try await result
     }
@@ -177,17 +178,20 @@ import Testing
         try await Self.withServer(arguments: ["--handshake-timeout", "60", "--idle-timeout", "60", "--max-connections", "1100"]) { server, temp in
             try Self.raiseFileLimit(to: 4_096)
             let before = server.memory.rss
-            var peers: [RawPeer] = []
-            for index in 0..<1_000 {
-                let peer = try RawPeer(port: server.port)
-                // Half complete the handshake and idle in READY, half never say anything.
-                if index % 2 == 0 { peer.send(Wire.hello()) }
-                peers.append(peer)
+            let port = server.port
+            var (peers, answered) = try await onDedicatedThread {
+                var peers: [RawPeer] = []
+                for index in 0..<1_000 {
+                    let peer = try RawPeer(port: port)
+                    // Half complete the handshake and idle in READY, half never say anything.
+                    if index % 2 == 0 { peer.send(Wire.hello()) }
+                    peers.append(peer)
+                }
+                // Every handshake answered: the server has taken all of them.
+                let answered = peers.enumerated().filter { $0.offset % 2 == 0 && $0.element.readFrame()?.type == 0x81 }.count
+                return (peers, answered)
             }
-            // Every handshake answered: the server has taken all of them.
-            for peer in peers.enumerated() where peer.offset % 2 == 0 {
-                #expect(peer.element.readFrame()?.type == 0x81)
-            }
+            #expect(answered == 500)
             try await Self.wellBehavedPull(server, temp, expecting: 200)
             let growth = server.memory.rss - before
             // An idle NIO connection costs a channel, a handler pipeline and its timers: allow 64 KiB each.
@@ -203,22 +207,28 @@ import Testing
         try await Self.withServer(articles: 1_500, noise: true, paragraphs: 8, arguments: []) { server, temp in
             try await Self.wellBehavedPull(server, temp, expecting: 1_500)
             let before = server.memory.rss
-            var stalled: [RawPeer] = []
-            for _ in 0..<24 {
-                let peer = try RawPeer(port: server.port)
-                peer.setReceiveBuffer(4_096)
-                peer.send(Wire.hello())
-                #expect(peer.readFrame()?.type == 0x81)
-                peer.send(Wire.pullBootstrap(budget: 65_536))
-                stalled.append(peer)
+            let port = server.port
+            let (stalled, welcomed) = try await onDedicatedThread {
+                var stalled: [RawPeer] = []
+                var welcomed = 0
+                for _ in 0..<24 {
+                    let peer = try RawPeer(port: port)
+                    peer.setReceiveBuffer(4_096)
+                    peer.send(Wire.hello())
+                    if peer.readFrame()?.type == 0x81 { welcomed += 1 }
+                    peer.send(Wire.pullBootstrap(budget: 65_536))
+                    stalled.append(peer)
+                }
+                return (stalled, welcomed)
             }
+            #expect(welcomed == 24)
             // The well-behaved pull takes long enough for stalled streams to have filled every buffer.
             try await Self.wellBehavedPull(server, temp, expecting: 1_500)
             let growth = server.memory.rss - before
             #expect(growth < 64 * 1024, "\(growth) KiB with 24 stalled readers")
             // And a stalled reader that starts reading gets its stream where it stopped.
             let first = stalled[0]
-            let frames = (0..<8).compactMap { _ in first.readFrame()?.type }
+            let frames = try await onDedicatedThread { (0..<8).compactMap { _ in first.readFrame()?.type } }
             #expect(frames == [UInt8](repeating: 0x82, count: 8))
         }
     }
@@ -226,10 +236,15 @@ import Testing
     @Test func aPeerThatReadsNothingOfAResponseIsClosedAfterTheStallTimeout() async throws {
         let arguments = ["--stall-timeout", "2", "--log-level", "warning"]
         try await Self.withServer(articles: 1_500, noise: true, paragraphs: 8, arguments: arguments) { server, temp in
-            let peer = try RawPeer(port: server.port)
-            peer.send(Wire.hello())
-            #expect(peer.readFrame()?.type == 0x81)
-            peer.send(Wire.pullBootstrap(budget: 65_536))
+            let port = server.port
+            let (peer, welcomed) = try await onDedicatedThread {
+                let peer = try RawPeer(port: port)
+                peer.send(Wire.hello())
+                let welcomed = peer.readFrame()?.type == 0x81
+                peer.send(Wire.pullBootstrap(budget: 65_536))
+                return (peer, welcomed)
+            }
+            #expect(welcomed)
             // Wait for the server to say it closed the stalled connection (polling its log, no sleep).
             let deadline = ContinuousClock.now + .seconds(30)
             while !server.child.stderr.contains("took nothing of the response"), ContinuousClock.now < deadline {
@@ -237,7 +252,7 @@ import Testing
             }
             #expect(server.child.stderr.contains("took nothing of the response"), "\(server.child.stderr)")
             // What was already in the kernel's buffers still arrives, then the end of the stream.
-            let rest = peer.readUntilClosed(timeout: .seconds(20))
+            let rest = try await onDedicatedThread { peer.readUntilClosed(timeout: .seconds(20)) }
             let (closed, received) = (rest.closed, rest.bytes.count)
             #expect(closed)
             #expect(received < 6 * 1_048_576, "the server went on streaming: \(received) bytes")

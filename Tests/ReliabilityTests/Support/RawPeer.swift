@@ -1,8 +1,9 @@
 import Foundation
 
 /// A plain blocking TCP socket to 127.0.0.1 that can misbehave at will: write any bytes, stall,
-/// never read. Closed on deinit.
-final class RawPeer {
+/// never read. Closed on deinit. Its calls block: tests make them through `onDedicatedThread`, and a
+/// peer is used by one thread at a time.
+final class RawPeer: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int) throws {
