@@ -99,6 +99,29 @@ final class ReplicaStoreTests: XCTestCase {
         XCTAssertEqual(try Self.rowsKeptCompressed(directory.file("lacking.sqlite")), 0)
     }
 
+    /// A mirror is updated in place, a page per edited article, so small pages; bulk-read stores pack
+    /// their rows into large ones. An existing file keeps the page size it was created with.
+    func testMirrorsAreCreatedWithSmallPagesAndOtherStoresWithLargeOnes() throws {
+        let directory = try TemporaryDirectory()
+        let roles: [(String, StoreRole, Int)] = [
+            ("server.sqlite", .canonical, 16_384), ("reading.sqlite", .replica(fullTextIndex: true), 16_384),
+            ("mirror.sqlite", .replica(fullTextIndex: false), 4_096),
+        ]
+        for (name, role, expected) in roles {
+            try ArticleStore(path: directory.file(name), role: role).close()
+            XCTAssertEqual(try Self.pageSize(directory.file(name)), expected, name)
+        }
+        // The mirror opened as a reading replica stays as it was made.
+        try ArticleStore(path: directory.file("mirror.sqlite"), role: .replica(fullTextIndex: true)).close()
+        XCTAssertEqual(try Self.pageSize(directory.file("mirror.sqlite")), 4_096)
+    }
+
+    static func pageSize(_ path: String) throws -> Int {
+        let database = try DatabaseQueue(path: path)
+        defer { try? database.close() }
+        return try database.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? -1 }
+    }
+
     static func rowsKeptCompressed(_ path: String) throws -> Int {
         var configuration = Configuration()
         configuration.readonly = true
