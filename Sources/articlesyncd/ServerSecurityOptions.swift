@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ArticleSyncServer
 import Logging
 
@@ -18,6 +19,13 @@ struct ServerSecurityOptions: ParsableArguments {
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "path"))
     var tlsKey: String?
 
+    @Option(
+        name: .customLong("tls-key-passphrase-file"),
+        help: ArgumentHelp(
+            "A file whose first line is the passphrase of an encrypted --tls-key (a file, not a flag: flags show in the process list).",
+            valueName: "path"))
+    var tlsKeyPassphraseFile: String?
+
     @Flag(
         name: .customLong("insecure-open"),
         help: "Without --tokens, serve read-only to anyone who can reach --host, even off loopback.")
@@ -26,6 +34,9 @@ struct ServerSecurityOptions: ParsableArguments {
     func validate() throws {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if tlsKeyPassphraseFile != nil, tlsKey == nil {
+            throw ValidationError("--tls-key-passphrase-file is for an encrypted --tls-key")
         }
         if tokenFile != nil, insecureOpen {
             throw ValidationError("--insecure-open is for a server without --tokens")
@@ -64,8 +75,9 @@ struct ServerSecurityOptions: ParsableArguments {
 
         var tls: ServerConfiguration = ServerConfiguration()
         if let tlsCertificate, let tlsKey {
+            let passphrase = try tlsKeyPassphraseFile.map(Self.readPassphrase)
             do {
-                tls.tlsContext = try ServerTLS.makeContext(certificatePath: tlsCertificate, keyPath: tlsKey)
+                tls.tlsContext = try ServerTLS.makeContext(certificatePath: tlsCertificate, keyPath: tlsKey, keyPassphrase: passphrase)
             } catch {
                 throw CommandFailure(error.description)
             }
@@ -75,5 +87,16 @@ struct ServerSecurityOptions: ParsableArguments {
             configuration.authenticator = authenticator
             configuration.tlsContext = context
         }
+    }
+
+    /// The first line of `path`, without its line ending.
+    static func readPassphrase(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure("cannot read the passphrase file \(path)")
+        }
+        let line = data.prefix { $0 != UInt8(ascii: "\n") }
+        let passphrase = [UInt8](line.last == UInt8(ascii: "\r") ? line.dropLast() : line)
+        guard !passphrase.isEmpty else { throw CommandFailure("the passphrase file \(path) is empty") }
+        return passphrase
     }
 }

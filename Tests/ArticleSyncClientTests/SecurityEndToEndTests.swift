@@ -172,6 +172,22 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertTrue(known.contains("\(address) \(pin)"), known)
     }
 
+    func testAServerWithAnEncryptedKeyStartsOnlyWithItsPassphraseFile() async throws {
+        let fixtures = Binaries.packageRoot.appendingPathComponent("Tests/Fixtures/tls").path
+        let tls = ["--tls-cert", fixtures + "/cert.pem", "--tls-key", fixtures + "/key-pkcs8-encrypted.pem"]
+
+        let refused = try await run(Binaries.server, ["serve", "--store", root + "/refused.sqlite", "--port", "0"] + tls)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("is encrypted: give its passphrase with --tls-key-passphrase-file"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/refused.sqlite"), "the store was created before TLS was set up")
+
+        let address = try await startServer(tls + ["--tls-key-passphrase-file", fixtures + "/passphrase.txt"], importing: 20)
+        let pulled = try await run(
+            Binaries.client,
+            ["pull", "--server", "\(address)", "--replica", root + "/replica.sqlite", "--tls", "--ca-file", fixtures + "/cert.pem"])
+        XCTAssertEqual(pulled.status, 0, pulled.stderr)
+    }
+
     func testAServerWithoutTokensRefusesToListenOffLoopbackUnlessToldInsecureOpen() async throws {
         let refused = try await run(Binaries.server, ["serve", "--store", root + "/open.sqlite", "--host", "0.0.0.0", "--port", "0"])
         XCTAssertNotEqual(refused.status, 0)

@@ -251,6 +251,38 @@ final class SecurityTLSTests: XCTestCase {
         }
     }
 
+    // MARK: encrypted keys
+
+    private static let fixtures = Binaries.packageRoot.appendingPathComponent("Tests/Fixtures/tls").path
+
+    func testAnEncryptedServerKeyServesWithItsPassphraseInEitherPEMForm() async throws {
+        let passphrase = Array("correct horse battery staple".utf8)
+        for key in ["key-pkcs8-encrypted.pem", "key-legacy-encrypted.pem"] {
+            let certificate = Self.fixtures + "/cert.pem"
+            let context = try ServerTLS.makeContext(
+                certificatePath: certificate, keyPath: Self.fixtures + "/" + key, keyPassphrase: passphrase)
+            let server = try await SecurityTLSEchoServer(tlsContext: context)
+            servers.append(server)
+            let attempt = try ClientTLS(trust: .certificateAuthorities(caFile: certificate), address: server.address).makeAttempt()
+            let reply = try await securityExchange(attempt, address: server.address)
+            XCTAssertEqual(reply, "ping", key)
+        }
+    }
+
+    func testAnEncryptedServerKeyWithoutOrWithAWrongPassphraseIsRefusedSayingWhich() throws {
+        let certificate = Self.fixtures + "/cert.pem"
+        let key = Self.fixtures + "/key-pkcs8-encrypted.pem"
+        XCTAssertThrowsError(try ServerTLS.makeContext(certificatePath: certificate, keyPath: key)) {
+            XCTAssertTrue("\($0)".contains("is encrypted: give its passphrase with --tls-key-passphrase-file"), "\($0)")
+        }
+        XCTAssertThrowsError(try ServerTLS.makeContext(certificatePath: certificate, keyPath: key, keyPassphrase: Array("wrong".utf8))) {
+            XCTAssertTrue("\($0)".contains("wrong passphrase"), "\($0)")
+        }
+        // A passphrase given for a key that is not encrypted is not needed, and does no harm.
+        let leaf = try pki.makeLeaf(issuer: nil)
+        XCTAssertNoThrow(try ServerTLS.makeContext(certificatePath: leaf.certificatePath, keyPath: leaf.keyPath, keyPassphrase: Array("x".utf8)))
+    }
+
     private func assertThrows<T>(_ body: @autoclosure () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async {
         do {
             _ = try await body()
