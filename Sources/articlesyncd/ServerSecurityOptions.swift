@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import ArticleSyncServer
+import Foundation
 import Logging
 
 /// Who may use the server, and over what (PROTOCOL.md §10): tokens, TLS, and the explicit choice to

@@ -61,10 +61,9 @@ public enum ServerTLS {
     private static func isEncrypted(_ path: String) -> Bool {
         guard let handle = fopen(path, "r") else { return false }
         defer { fclose(handle) }
-        var head = [CChar](repeating: 0, count: 4_096)
-        let count = fread(&head, 1, head.count - 1, handle)
-        let text = String(decoding: head.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return text.contains("ENCRYPTED")
+        var head = [UInt8](repeating: 0, count: 4_096)
+        let count = fread(&head, 1, head.count, handle)
+        return String(decoding: head.prefix(count), as: UTF8.self).contains("ENCRYPTED")
     }
 
     private static func reason(_ error: any Error) -> String {
