@@ -41,12 +41,12 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     private var idleArmPending = false
 
     init(
-        handshakeTimeout: TimeAmount, idleTimeout: TimeAmount, stallTimeout: TimeAmount? = nil,
+        handshakeTimeout: TimeAmount, idleTimeout: TimeAmount, stallTimeout: TimeAmount,
         logger: Logger = Logger(label: "articlesyncd")
     ) {
         self.handshakeTimeout = handshakeTimeout
         self.idleTimeout = idleTimeout
-        self.stallTimeout = stallTimeout ?? idleTimeout
+        self.stallTimeout = stallTimeout
         self.logger = logger
     }
 

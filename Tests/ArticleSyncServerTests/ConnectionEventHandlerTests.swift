@@ -97,14 +97,15 @@ struct ConnectionEventHandlerTests {
         let channel = EmbeddedChannel(handler: socket)
         defer { _ = try? channel.finish() }
         try channel.pipeline.syncOperations.addArticleSyncServerCodec(maxFrameLength: 1 << 20)
-        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: Self.handshake, idleTimeout: Self.idle))
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: Self.handshake, idleTimeout: Self.idle, stallTimeout: Self.idle))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
         try channel.writeInbound(Self.bytes(Self.hello))
         _ = try channel.readInbound(as: ConnectionEvent.self)
         // The task has handed over the last frame of its response, but the socket has not taken it.
         channel.writeAndFlush(ServerMessage.caughtUp(headRevision: 9), promise: nil)
         channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
-        // (Held for the whole idle timeout, it would be a stalled reader: see the test above.)
+        // (Held for the whole stall timeout, here the idle timeout, it would be a stalled reader: see
+        // the test above.)
         channel.embeddedEventLoop.advanceTime(by: Self.idle - .seconds(1))
         #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
         socket.completeHeldWrites()
@@ -195,7 +196,7 @@ struct ServerPipelineTests {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(TransportSniffingHandler(tlsContext: nil))
         try channel.pipeline.syncOperations.addArticleSyncServerCodec(rejectsTLSHandshake: false)
-        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: .seconds(10), idleTimeout: .seconds(10)))
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: .seconds(10), idleTimeout: .seconds(10), stallTimeout: .seconds(10)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01]))
         let frame = try #require(try channel.readOutbound(as: ByteBuffer.self))
