@@ -12,10 +12,16 @@ public struct ClientConfiguration: Sendable {
     /// How long a response may stay silent before the connection counts as dead. Must exceed any
     /// long-poll we ask for, so `follow` adds its wait on top.
     public var readTimeout: Duration
+    /// How long one frame may take to arrive once its first byte came. Any byte resets the silence
+    /// rule above, so without this a server trickling a byte a second would hold a pull forever.
+    /// A long poll waits before its answer's first byte, so `follow` leaves this one alone.
+    public var frameTimeout: Duration
     /// Compress PUSH frames (sources are text: zlib roughly halves them).
     public var compressPushes: Bool
     /// TLS and how to trust the server (Security/); nil speaks plain TCP.
     public var tls: ClientTLSOptions?
+
+    public static let defaultReadTimeout: Duration = .seconds(120)
 
     public init(
         address: ServerAddress,
@@ -23,7 +29,8 @@ public struct ClientConfiguration: Sendable {
         agent: String = "articlesync/1.0",
         features: Features = .all,
         connectTimeout: Duration = .seconds(10),
-        readTimeout: Duration = .seconds(120),
+        readTimeout: Duration = ClientConfiguration.defaultReadTimeout,
+        frameTimeout: Duration? = nil,
         compressPushes: Bool = true,
         tls: ClientTLSOptions? = nil
     ) {
@@ -33,7 +40,22 @@ public struct ClientConfiguration: Sendable {
         self.features = features
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
+        self.frameTimeout = frameTimeout ?? readTimeout
         self.compressPushes = compressPushes
         self.tls = tls
+    }
+
+    /// `ARTICLESYNC_READ_TIMEOUT`: seconds (a decimal number, 0.1 to 86,400) for both the silence and
+    /// the frame deadline. For scripts that would rather give up sooner than the default 120 s, and
+    /// for tests.
+    public static let readTimeoutVariable = "ARTICLESYNC_READ_TIMEOUT"
+
+    /// The read timeout `environment` asks for, or the default.
+    public static func readTimeout(environment: [String: String]) throws(ClientError) -> Duration {
+        guard let text = environment[readTimeoutVariable], !text.isEmpty else { return defaultReadTimeout }
+        guard let seconds = Double(text), seconds >= 0.1, seconds <= 86_400 else {
+            throw ClientError(.usage, "$\(readTimeoutVariable) must be a number of seconds from 0.1 to 86400, not '\(text)'")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 }

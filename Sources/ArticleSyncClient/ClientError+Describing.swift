@@ -17,6 +17,9 @@ extension ClientError {
         if error is ReadTimeoutHandler.Timeout {
             return .connectionLost(address, "the server stopped answering")
         }
+        if let error = error as? ReadTimeoutHandler.FrameTooSlow {
+            return .connectionLost(address, error.description)
+        }
         if let error = error as? IOError {
             return .connectionLost(address, errnoText(error.errnoCode))
         }

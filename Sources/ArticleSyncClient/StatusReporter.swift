@@ -10,6 +10,8 @@ public struct ReplicaStatus: Sendable {
     /// nil when the server was not asked or could not be reached.
     public var server: Welcome?
     public var serverError: String?
+    /// The exit code that `serverError` maps to: `status` reports the replica and still fails.
+    public var serverErrorStatus: ExitStatus?
 
     /// How many revisions the replica lags, when the server is reachable and holds the same store.
     public var behind: UInt64? {
@@ -40,6 +42,7 @@ public enum StatusReporter {
                 status.server = try await SyncConnection.withConnection(configuration) { $0.welcome }
             } catch let error as ClientError {
                 status.serverError = error.message
+                status.serverErrorStatus = error.status
             }
         }
         return status

@@ -13,6 +13,9 @@ public final class SyncConnection {
     private let outbound: NIOAsyncChannelOutboundWriter<ClientMessage>
     /// PINGs that arrived during a response; answered once it is complete (PROTOCOL.md §4.1).
     private var pendingPings: [UInt64] = []
+    /// A server never sends PING in version 1, so a few are plenty; more during one response is a
+    /// flood whose PONGs would pile up in memory until the response ends, and ends the connection.
+    static let maximumQueuedPongs = 8
     /// Set after a fatal error or a lost connection: nothing more may be sent.
     private var isBroken = false
 
@@ -80,6 +83,7 @@ public final class SyncConnection {
     private static func connect(_ configuration: ClientConfiguration, tls: TLSAttempt?) async throws -> NIOAsyncChannel<ServerMessage, ClientMessage> {
         let address = configuration.address
         let readTimeout = TimeAmount(configuration.readTimeout)
+        let frameTimeout = TimeAmount(configuration.frameTimeout)
         let compressPushes = configuration.compressPushes
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -90,7 +94,7 @@ public final class SyncConnection {
                         try tls?.installHandlers(on: channel)
                         try channel.pipeline.syncOperations.addHandlers([
                             IdleStateHandler(readTimeout: readTimeout),
-                            ReadTimeoutHandler(),
+                            ReadTimeoutHandler(frameTimeout: frameTimeout),
                         ])
                         try SyncConnection.installCodec(on: channel, compressPushes: compressPushes)
                         return try NIOAsyncChannel<ServerMessage, ClientMessage>(
@@ -133,6 +137,11 @@ public final class SyncConnection {
                 isBroken = true
                 throw ClientError.connectionLost(address, "the server closed the connection")
             case .ping(let nonce)?:
+                guard pendingPings.count < Self.maximumQueuedPongs else {
+                    isBroken = true
+                    throw ClientError.protocolViolation(
+                        "more than \(Self.maximumQueuedPongs) PINGs during one response (a server sends none, PROTOCOL.md §4.1)")
+                }
                 pendingPings.append(nonce)
             case .error(let error)?:
                 if error.isFatal { isBroken = true }
@@ -165,8 +174,10 @@ public final class SyncConnection {
         let message = try await receive()
         switch message {
         case .batch(let batch):
+            try checkRevision(batch.toRevision, of: "BATCH")
             return .batch(batch)
         case .caughtUp(let head):
+            try checkRevision(head, of: "CAUGHT_UP")
             try await responseComplete()
             return .caughtUp(headRevision: head)
         case .snapshotRequired(let snapshot):
@@ -176,6 +187,14 @@ public final class SyncConnection {
             isBroken = true
             throw ClientError.protocolViolation("expected BATCH, CAUGHT_UP or SNAPSHOT_REQUIRED, got \(message.name)")
         }
+    }
+
+    /// Revisions are u64 on the wire, but no store (SQLite's signed integers) can record one above
+    /// 2^63-1: such a value is bad data from the server, not a failure of the replica.
+    private func checkRevision(_ revision: UInt64, of message: String) throws {
+        guard revision > UInt64(Int64.max) else { return }
+        isBroken = true
+        throw ClientError.protocolViolation("\(message) at revision \(revision), beyond the largest revision a store can hold (\(Int64.max))")
     }
 
     public func push(_ push: Push) async throws -> PushResult {
@@ -201,7 +220,22 @@ public final class SyncConnection {
             throw ClientError.protocolViolation("expected VERIFY_RESULT, got \(message.name)")
         }
         try await responseComplete()
+        try Self.check(result, answers: revision)
         return result
+    }
+
+    /// PROTOCOL.md §5.10: OK describes the revision asked for (any revision when asked for the head);
+    /// AHEAD_OF_HEAD names a head below it. A count or digest of another revision would make a
+    /// verify or the mass-deletion guard compare the wrong things.
+    static func check(_ result: VerifyResult, answers revision: UInt64) throws {
+        switch result.status {
+        case .ok where revision != VerifyResult.headRevision && result.revision != revision:
+            throw ClientError.protocolViolation("VERIFY_RESULT describes revision \(result.revision), not revision \(revision) that was asked for")
+        case .aheadOfHead where result.revision >= revision:
+            throw ClientError.protocolViolation("VERIFY_RESULT says revision \(revision) is ahead of the head, but names head \(result.revision)")
+        default:
+            return
+        }
     }
 
     /// Fetches a store dictionary and checks that its Adler-32 is the id (PROTOCOL.md §5.12).

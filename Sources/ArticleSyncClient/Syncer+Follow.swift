@@ -2,8 +2,8 @@ import ArticleSyncProtocol
 
 extension Syncer {
     /// Stays connected and applies new revisions as they land (long-poll), until the task is
-    /// cancelled. A lost or refused connection is retried with exponential backoff and jitter;
-    /// errors that retrying cannot fix (bad data, the guard, access) end the loop.
+    /// cancelled. A lost or refused connection is retried with exponential backoff and jitter, growing
+    /// until a pull succeeds; errors that retrying cannot fix (bad data, the guard, access) end the loop.
     public func follow() async throws {
         var session: SyncSession? = nil
         defer { session?.close() }
@@ -15,11 +15,13 @@ extension Syncer {
             do {
                 try await SyncConnection.withConnection(followConfiguration) { connection in
                     self.onEvent(.connected(connection.welcome))
-                    backoff.reset()
                     let current = try session ?? SyncSession(syncer: self)
                     session = current
                     while !Task.isCancelled {
                         _ = try await current.catchUp(on: connection, waitMillis: self.options.followWaitMillis)
+                        // Only a pull that got through shows the server works again: one that
+                        // welcomes and then fails must not bring the delay back to its minimum.
+                        backoff.reset()
                     }
                 }
             } catch let error as ClientError where error.status == .unavailable {

@@ -14,8 +14,9 @@ extension SyncSession {
         // no download can make the swap acceptable.
         if !options.force && before > 0 {
             let atHead = try await connection.verify(atRevision: VerifyResult.headRevision)
-            if atHead.status == .ok, before - Int(atHead.articleCount) > limit {
-                throw guardRefusal(removed: before - Int(atHead.articleCount), before: before, snapshot: snapshot, atLeast: true)
+            // A count beyond Int holds more than we do: no early refusal (and no trap on a wire value).
+            if atHead.status == .ok, let serverCount = Int(exactly: atHead.articleCount), before - serverCount > limit {
+                throw guardRefusal(removed: before - serverCount, before: before, snapshot: snapshot, atLeast: true)
             }
         }
 

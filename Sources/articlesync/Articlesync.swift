@@ -15,6 +15,7 @@ struct Articlesync: AsyncParsableCommand {
               ARTICLESYNC_SERVER   default for --server: HOST[:PORT] (port 7420)
               ARTICLESYNC_REPLICA  default for --replica
               ARTICLESYNC_TOKEN    access token (or --token-file)
+              ARTICLESYNC_READ_TIMEOUT  seconds a server may stay silent, or take over one frame (default 120)
 
             EXIT CODES:
             \(ExitStatus.table)

@@ -41,7 +41,9 @@ struct GlobalOptions: ParsableArguments {
         guard let address = try serverAddressIfConfigured() else {
             throw ValidationError("no server given: pass --server HOST:PORT or set ARTICLESYNC_SERVER")
         }
-        return ClientConfiguration(address: address, token: try token(), tls: security.tlsOptions(environment: environment))
+        return ClientConfiguration(
+            address: address, token: try token(), readTimeout: try ClientConfiguration.readTimeout(environment: environment),
+            tls: security.tlsOptions(environment: environment))
     }
 
     func clientConfigurationIfConfigured() throws -> ClientConfiguration? {

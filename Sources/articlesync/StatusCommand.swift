@@ -5,7 +5,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the replica's store, cursor and article count, and how far behind the server it is.",
-        discussion: "The server part is skipped when no server is configured, and reported (not fatal) when it cannot be reached."
+        discussion: "The server part is skipped when no server is configured. When the server cannot be reached, or the client or the server refuses the connection (a changed certificate, a missing token), the replica's part is still shown and the exit code says what failed (69, 77, …)."
     )
 
     @OptionGroup var options: GlobalOptions
@@ -36,7 +36,8 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 console.say("server:   not configured (--server or ARTICLESYNC_SERVER)")
             }
-            return .ok
+            // A script must not read "fine" from a status that could not talk to the server.
+            return status.serverError == nil ? .ok : status.serverErrorStatus ?? .failure
         }
     }
 }
