@@ -32,7 +32,9 @@ public struct ClientError: Error, Sendable, CustomStringConvertible, Equatable {
             status = .dataError
         }
         let name = error.code.map { "\($0)" } ?? "error \(error.rawCode)"
-        let text = error.message.isEmpty ? name : error.message
+        // The server's sentence goes to a terminal: no control characters, and on one line, so it
+        // cannot pose as lines of our own.
+        let text = error.message.isEmpty ? name : TerminalText.escaped(error.message, keepingLineBreaks: false)
         return ClientError(status, "server refused: \(text)")
     }
 

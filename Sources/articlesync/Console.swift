@@ -10,6 +10,10 @@ import Darwin
 
 /// Where output goes: people get sentences on stdout (errors on stderr), `--json` gets JSON on
 /// stdout. Writes go straight to the file descriptor so a pipe sees each line when it happens.
+///
+/// Everything for people passes `TerminalText.escaped` here, once: titles, ids and messages come
+/// from a server and must not reach a terminal (or a log someone views in one) as control
+/// sequences. JSON output keeps JSON's own escaping.
 struct Console: Sendable {
     var json: Bool
     var quiet: Bool
@@ -17,13 +21,20 @@ struct Console: Sendable {
     /// A line for people (suppressed by --json and --quiet).
     func say(_ text: String) {
         guard !json && !quiet else { return }
-        Self.write(text + "\n", to: STDOUT_FILENO)
+        Self.write(TerminalText.escaped(text) + "\n", to: STDOUT_FILENO)
+    }
+
+    /// A line for people in bold on a terminal (the only escape sequence we send ourselves).
+    func say(bold text: String) {
+        guard !json && !quiet else { return }
+        let (on, off) = Self.stdoutIsTerminal ? ("\u{1B}[1m", "\u{1B}[0m") : ("", "")
+        Self.write(on + TerminalText.escaped(text) + off + "\n", to: STDOUT_FILENO)
     }
 
     /// A note on stderr (suppressed by --quiet).
     func note(_ text: String) {
         guard !quiet else { return }
-        Self.write(text + "\n", to: STDERR_FILENO)
+        Self.write(TerminalText.escaped(text) + "\n", to: STDERR_FILENO)
     }
 
     /// One JSON value on its own line (only with --json).
@@ -33,7 +44,7 @@ struct Console: Sendable {
     }
 
     func error(_ message: String, status: ExitStatus) {
-        Self.write("articlesync: \(message)\n", to: STDERR_FILENO)
+        Self.write("articlesync: \(TerminalText.escaped(message))\n", to: STDERR_FILENO)
         if json { Self.write(Self.encode(ErrorJSON(error: message, exitCode: status.rawValue)) + "\n", to: STDOUT_FILENO) }
     }
 

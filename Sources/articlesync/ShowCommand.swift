@@ -35,14 +35,15 @@ struct ShowCommand: AsyncParsableCommand {
                 return .ok
             }
             if source {
-                if !console.quiet { Console.write(String(decoding: article.source, as: UTF8.self), to: 1) }
+                // Byte for byte into a pipe or a file; on a terminal, control characters are escaped.
+                let text = String(decoding: article.source, as: UTF8.self)
+                if !console.quiet { Console.write(Console.stdoutIsTerminal ? TerminalText.escaped(text) : text, to: 1) }
                 return .ok
             }
             let width = min(100, Console.stdoutIsTerminal ? Console.width : 80)
-            let bold = Console.stdoutIsTerminal ? ("\u{1B}[1m", "\u{1B}[0m") : ("", "")
             console.say("\(article.published) · \(article.category)")
             console.say("")
-            for line in wrap(article.title, width: width) { console.say(bold.0 + line + bold.1) }
+            for line in wrap(article.title, width: width) { console.say(bold: line) }
             console.say(String(repeating: "─", count: min(width, article.title.count)))
             for paragraph in article.paragraphs {
                 console.say("")
