@@ -15,13 +15,22 @@ struct ClientSecurityOptions: ParsableArguments {
     @Option(
         name: .customLong("pin"),
         help: ArgumentHelp(
-            "Trust the server's certificate by its SHA-256 fingerprint, as `articlesyncd cert generate` prints it (implies --tls; remembered in known_servers).",
+            "Trust the server's certificate by its SHA-256 fingerprint, as `articlesyncd cert generate` prints it (implies --tls; remembered in known_servers; a different remembered one needs --replace-pin).",
             valueName: "SHA256:…"))
     var pin: String?
+
+    @Flag(
+        name: .customLong("replace-pin"),
+        help: ArgumentHelp(
+            "With --pin: replace the certificate remembered for this server (after it was changed on purpose). Without it, a --pin that differs from the remembered one is refused. Check the new fingerprint on the server itself, never from an error message."))
+    var replacePin = false
 
     func validate() throws {
         if let pin, CertificateFingerprint(parsing: pin) == nil {
             throw ValidationError("--pin must be a SHA-256 fingerprint: SHA256: and 32 hex pairs, e.g. the line `articlesyncd cert generate` printed")
+        }
+        if replacePin && pin == nil {
+            throw ValidationError("--replace-pin needs --pin with the server's new fingerprint")
         }
     }
 
@@ -32,6 +41,7 @@ struct ClientSecurityOptions: ParsableArguments {
         return ClientTLSOptions(
             caFile: caFile,
             pin: pin.flatMap(CertificateFingerprint.init(parsing:)),
+            replacesRememberedPin: replacePin,
             knownServersPath: KnownServers.defaultPath(environment: environment),
             prompt: TerminalTrustPrompt()
         )

@@ -170,6 +170,16 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         let known = try String(contentsOfFile: root + "/data/articlesync/known_servers", encoding: .utf8)
         XCTAssertTrue(known.contains("\(address) \(pin)"), known)
+
+        // Another --pin does not quietly replace the remembered one; --replace-pin is its own act.
+        let replaced = try await run(Binaries.client, ["pull", "--tls", "--pin", wrongPin] + common, environment: environment)
+        XCTAssertEqual(replaced.status, ExitStatus.permissionDenied.rawValue, replaced.stderr)
+        XCTAssertTrue(replaced.stderr.contains("does not match the certificate remembered") && replaced.stderr.contains("--replace-pin"), replaced.stderr)
+        XCTAssertEqual(try String(contentsOfFile: root + "/data/articlesync/known_servers", encoding: .utf8), known)
+        let alone = try await run(Binaries.client, ["pull", "--tls", "--replace-pin"] + common, environment: environment)
+        XCTAssertEqual(alone.status, ExitStatus.usage.rawValue, alone.stderr)
+        let help = try await run(Binaries.client, ["pull", "--help"])
+        XCTAssertTrue(help.stdout.contains("--replace-pin"), help.stdout)
     }
 
     func testAServerWithAnEncryptedKeyStartsOnlyWithItsPassphraseFile() async throws {

@@ -121,7 +121,69 @@ final class SecurityTLSTests: XCTestCase {
         let message = TrustedConnector.describe(attempt.failure!, trust: trust, address: server.address, presented: nil).message
         XCTAssertTrue(message.contains("HAS CHANGED"), message)
         XCTAssertTrue(message.contains("\(fingerprint(leaf))") && message.contains("\(fingerprint(other))"), message)
-        XCTAssertTrue(message.contains("line 3 of /x/known_servers"), message)
+        XCTAssertTrue(message.contains("/x/known_servers line 3"), message)
+        // The presented fingerprint is there to compare, never offered as a flag to copy.
+        XCTAssertTrue(message.contains("presented by the server (unverified, to compare only): \(fingerprint(leaf))"), message)
+        XCTAssertFalse(message.contains("--pin \(fingerprint(leaf))"), message)
+        XCTAssertTrue(message.contains("--replace-pin"), message)
+    }
+
+    func testAChangedCertificateOfARememberedServerIsRefusedWithoutAPinToCopy() async throws {
+        let old = try pki.makeLeaf(issuer: nil)
+        let new = try pki.makeLeaf(issuer: nil)
+        let server = try await serve(new)
+        let path = pki.directory + "/known_servers"
+        var known = try KnownServers(path: path)
+        try known.remember(fingerprint(old), for: server.address)
+
+        do {
+            _ = try await TrustedConnector.run(ClientTLSOptions(knownServersPath: path), address: server.address) { attempt in
+                try await securityExchange(attempt, address: server.address)
+            }
+            XCTFail("a changed certificate must be refused")
+        } catch let error as ClientError {
+            XCTAssertEqual(error.status, .permissionDenied)
+            XCTAssertTrue(error.message.contains("HAS CHANGED"), error.message)
+            XCTAssertFalse(error.message.contains("--pin \(fingerprint(new))"), error.message)
+        }
+        XCTAssertEqual(try KnownServers(path: path).entry(for: server.address)?.fingerprint, fingerprint(old))
+    }
+
+    func testAnExplicitPinThatDiffersFromTheRememberedOneIsRefusedUnlessReplacingIt() async throws {
+        let old = try pki.makeLeaf(issuer: nil)
+        let new = try pki.makeLeaf(issuer: nil)
+        let server = try await serve(new)
+        let path = pki.directory + "/known_servers"
+        var known = try KnownServers(path: path)
+        try known.remember(fingerprint(old), for: server.address)
+
+        var connected = false
+        do {
+            _ = try await TrustedConnector.run(ClientTLSOptions(pin: fingerprint(new), knownServersPath: path), address: server.address) { attempt in
+                connected = true
+                return try await securityExchange(attempt, address: server.address)
+            }
+            XCTFail("a --pin that differs from the remembered one must be refused")
+        } catch let error as ClientError {
+            XCTAssertEqual(error.status, .permissionDenied)
+            XCTAssertTrue(error.message.contains("does not match the certificate remembered for \(server.address)"), error.message)
+            XCTAssertTrue(error.message.contains("--replace-pin"), error.message)
+        }
+        XCTAssertFalse(connected, "refused before connecting")
+        XCTAssertEqual(try KnownServers(path: path).entry(for: server.address)?.fingerprint, fingerprint(old))
+
+        let replacing = ClientTLSOptions(pin: fingerprint(new), replacesRememberedPin: true, knownServersPath: path)
+        let reply = try await TrustedConnector.run(replacing, address: server.address) { attempt in
+            try await securityExchange(attempt, address: server.address)
+        }
+        XCTAssertEqual(reply, "ping")
+        XCTAssertEqual(try KnownServers(path: path).entry(for: server.address)?.fingerprint, fingerprint(new))
+
+        // The same pin as the remembered one needs nothing more.
+        let same = try await TrustedConnector.run(ClientTLSOptions(pin: fingerprint(new), knownServersPath: path), address: server.address) { attempt in
+            try await securityExchange(attempt, address: server.address)
+        }
+        XCTAssertEqual(same, "ping")
     }
 
     // MARK: trust on first use

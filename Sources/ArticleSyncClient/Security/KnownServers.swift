@@ -10,7 +10,8 @@ import Darwin
 ///
 /// A text file, one server per line, `HOST:PORT SHA256:FINGERPRINT`; `#` starts a comment. Default
 /// place: `$XDG_DATA_HOME/articlesync/known_servers`, else `~/.local/share/articlesync/known_servers`.
-/// To trust a server's new certificate, delete its line.
+/// A server's new certificate is trusted with `--pin NEW --replace-pin` (after checking NEW on the
+/// server), or by deleting its line and trusting on first use again.
 public struct KnownServers: Sendable {
     public struct Entry: Hashable, Sendable {
         public var server: String
@@ -58,7 +59,7 @@ public struct KnownServers: Sendable {
         entries.append(Entry(server: server.description, fingerprint: fingerprint, line: 0))
         var text = """
             # articlesync known servers: TLS certificates trusted on first use (like ssh's known_hosts).
-            # HOST:PORT SHA256:FINGERPRINT. Delete a server's line to trust a new certificate for it.
+            # HOST:PORT SHA256:FINGERPRINT. To trust a server's new certificate: --pin NEW --replace-pin.
 
             """
         for entry in entries {

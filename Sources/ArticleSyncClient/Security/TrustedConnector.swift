@@ -17,6 +17,9 @@ public enum TrustedConnector {
         var known = try options.knownServersPath.map { path throws(ClientError) in try KnownServers(path: path) }
         let trust: ServerTrust
         if let pin = options.pin {
+            if let entry = known?.entry(for: address), entry.fingerprint != pin, !options.replacesRememberedPin {
+                throw rememberedPinDiffers(pin, entry: entry, path: known?.path ?? "known_servers", address: address)
+            }
             trust = .pinned(pin, source: .commandLine)
         } else if let caFile = options.caFile {
             trust = .certificateAuthorities(caFile: caFile)
@@ -30,8 +33,9 @@ public enum TrustedConnector {
         do {
             let result = try await body(attempt)
             if case .pinned(let pin, .commandLine) = trust, known?.entry(for: address)?.fingerprint != pin {
-                // An explicit pin that worked is remembered, so the next run needs no flag. Best
-                // effort: the work is done, and an unwritable folder only costs the flag next time.
+                // An explicit pin that worked is remembered (replacing another only with
+                // --replace-pin, checked above), so the next run needs no flag. Best effort: the
+                // work is done, and an unwritable folder only costs the flag next time.
                 try? known?.remember(pin, for: address)
             }
             return result
@@ -56,6 +60,21 @@ public enum TrustedConnector {
         }
     }
 
+    /// An explicit `--pin` that is not the remembered certificate: replacing one is its own act.
+    static func rememberedPinDiffers(
+        _ pin: CertificateFingerprint, entry: KnownServers.Entry, path: String, address: ServerAddress
+    ) -> ClientError {
+        ClientError(
+            .permissionDenied,
+            """
+            --pin does not match the certificate remembered for \(address) (\(path) line \(entry.line)). NOT CONNECTING.
+              remembered: \(entry.fingerprint)
+              --pin:      \(pin)
+            A remembered certificate is replaced only on purpose. If the server's certificate was replaced, check the new fingerprint on the server itself (`articlesyncd cert generate` printed it), then add --replace-pin to the same command to trust it from now on.
+            """
+        )
+    }
+
     private static func probeIfUseful(_ failure: TLSFailure, address: ServerAddress) async throws -> CertificateProbe.Presented? {
         switch failure {
         case .untrusted, .hostnameMismatch:
@@ -75,15 +94,17 @@ public enum TrustedConnector {
         switch failure {
         case .pinMismatch(let actual):
             guard case .pinned(let pin, let source) = trust else { break }
+            // The presented fingerprint is shown only to compare with the server's own, never as a
+            // flag to copy: after a real attack that would pin the attacker for good.
             let origin: String
             let remedy: String
             switch source {
             case .commandLine:
                 origin = "--pin"
-                remedy = "If the server's certificate was replaced on purpose, pass its new fingerprint with --pin."
+                remedy = "Check the fingerprint on the server itself (`articlesyncd cert generate` printed it) before pinning anything."
             case .knownServers(let path, let line):
                 origin = "\(path) line \(line)"
-                remedy = "If the server's certificate was replaced on purpose, delete line \(line) of \(path) and connect again to review the new one."
+                remedy = "If the server's certificate was replaced on purpose, read its new fingerprint on the server itself (`articlesyncd cert generate` printed it), never from this message, and pass that with --pin and --replace-pin."
             case .firstUse:
                 origin = "the certificate you just accepted"
                 remedy = "Connect again and review the certificate."
@@ -93,7 +114,7 @@ public enum TrustedConnector {
                 """
                 WARNING: THE CERTIFICATE OF \(address) HAS CHANGED. NOT CONNECTING.
                   expected (\(origin)): \(pin)
-                  presented by the server: \(actual)
+                  presented by the server (unverified, to compare only): \(actual)
                 Someone may be intercepting this connection (a man-in-the-middle attack), or the server's certificate was replaced.
                 \(remedy)
                 """
