@@ -88,8 +88,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                // Only to tell a mirror replica from a reading one without converting it (Replica.swift).
-                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .executableTarget(

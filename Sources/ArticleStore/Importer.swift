@@ -16,10 +16,10 @@ public struct Importer: Sendable {
     /// PROTOCOL.md §9 MAX_SOURCE: a larger file could never be pushed or served as a source.
     public static let maxSourceLength = 4_194_304
 
-    public let store: ArticleStore
+    public let store: SQLiteCanonicalStore
     public let options: ImportOptions
 
-    public init(store: ArticleStore, options: ImportOptions = ImportOptions()) {
+    public init(store: SQLiteCanonicalStore, options: ImportOptions = ImportOptions()) {
         self.store = store
         self.options = options
     }
@@ -37,15 +37,14 @@ public struct Importer: Sendable {
 
     /// The import on the calling thread.
     public func runBlocking(paths: [String], progress: (@Sendable (ImportProgress) -> Void)? = nil) throws -> ImportReport {
-        try store.requireCanonical("importing seed files")
         // A table of the ids seen in this run: finds two files with one id, and tells
         // --delete-missing what is gone, without holding every id in memory.
         let seenTable = "import_seen_\(UInt32.random(in: 0...UInt32.max))"
-        try store.pool.writeWithoutTransaction { db in
+        try store.file.pool.writeWithoutTransaction { db in
             try db.execute(sql: "CREATE TEMP TABLE \(seenTable) (id TEXT PRIMARY KEY, path TEXT NOT NULL)")
         }
         defer {
-            try? store.pool.writeWithoutTransaction { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(seenTable)") }
+            try? store.file.pool.writeWithoutTransaction { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(seenTable)") }
         }
 
         let shared = SharedState()
@@ -73,13 +72,7 @@ public struct Importer: Sendable {
                 if fresh.count >= options.dictionaryThreshold {
                     let samples = fresh.map { ArticleDocument.encode($0) }
                     let bytes = DictionaryBuilder.build(samples: samples)
-                    let id = try store.pool.write { db in
-                        let id = try store.insertDictionary(db, bytes: bytes)
-                        var state = try MetaState.load(db)
-                        state.dictionaryID = id
-                        try state.save(db)
-                        return id
-                    }
+                    let id = try store.file.pool.write { db in try store.makeCurrent(db, dictionary: bytes) }
                     let primed = PresetDeflater(dictionary: bytes)
                     store.currentDeflater.withLock { $0 = primed }
                     deflater = primed
@@ -121,7 +114,7 @@ public struct Importer: Sendable {
                 }
             }
         }
-        let head = try store.pool.read { db in try MetaState.load(db).head }
+        let head = try store.file.pool.read { db in try MetaState.load(db).head }
         return shared.report.withLock { report in
             report.head = head
             return report
@@ -177,7 +170,7 @@ public struct Importer: Sendable {
     /// idempotent re-import compresses nothing. The write re-checks under its transaction.
     private func markUnchanged(_ entries: inout [Entry]) throws {
         let ids = entries.map { $0.article == nil ? nil : $0.id }
-        let stored: [[UInt8]?] = try store.pool.read { db in
+        let stored: [[UInt8]?] = try store.file.pool.read { db in
             let statement = try db.cachedStatement(sql: "SELECT content_hash FROM article WHERE id = ? AND deleted = 0")
             return try ids.map { id in
                 guard let id else { return nil }
@@ -194,7 +187,7 @@ public struct Importer: Sendable {
         _ entries: [Entry], seenTable: String, deflater: PresetDeflater?, shared: SharedState
     ) throws -> ImportProgress {
         var counts = ImportReport()
-        try store.pool.write { db in
+        try store.file.pool.write { db in
             counts = ImportReport()
             var state = try MetaState.load(db)
             let remember = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.\(seenTable) (id, path) VALUES (?, ?)")
@@ -240,7 +233,7 @@ public struct Importer: Sendable {
 
     /// Tombstones every live article whose id no file of this run had, in one transaction.
     private func deleteMissing(seenTable: String, shared: SharedState) throws {
-        let deleted = try store.pool.write { db in
+        let deleted = try store.file.pool.write { db in
             var state = try MetaState.load(db)
             let gone = try String.fetchAll(
                 db, sql: "SELECT id FROM article WHERE deleted = 0 AND id NOT IN (SELECT id FROM temp.\(seenTable)) ORDER BY id")
@@ -252,14 +245,5 @@ public struct Importer: Sendable {
             return gone.count
         }
         shared.report.withLock { $0.deleted = deleted }
-    }
-}
-
-extension ArticleStore {
-    /// Imports seed files and directories (recursively) into this canonical store.
-    public func importFiles(
-        _ paths: [String], options: ImportOptions = ImportOptions(), progress: (@Sendable (ImportProgress) -> Void)? = nil
-    ) async throws -> ImportReport {
-        try await Importer(store: self, options: options).run(paths: paths, progress: progress)
     }
 }

@@ -156,7 +156,7 @@ public struct Pusher: Sendable {
         guard Replica.exists(at: replicaPath) else { return [:] }
         let store = try Replica.open(at: replicaPath, fullTextIndex: nil)
         defer { try? store.close() }
-        let state = try await replicaState(of: store, path: replicaPath)
+        let state = try await replicaSnapshot(of: store, path: replicaPath)
         if let upstream = state.upstreamStoreID, upstream != serverStore.bytes {
             throw ClientError(
                 .failure,

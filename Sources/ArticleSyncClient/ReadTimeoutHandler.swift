@@ -70,7 +70,7 @@ final class ReadTimeoutHandler: ChannelInboundHandler {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             if frameStarted == nil {
-                frameStarted = .now()
+                frameStarted = context.eventLoop.now
                 headerBytesSeen = 0
                 frameLength = 0
                 receivedOfFrame = 0
@@ -103,7 +103,7 @@ final class ReadTimeoutHandler: ChannelInboundHandler {
         check = nil
         guard let started = frameStarted else { return }
         let deadline = started + frameTimeout
-        guard NIODeadline.now() >= deadline else {
+        guard context.eventLoop.now >= deadline else {
             schedule(at: deadline, context: context)
             return
         }

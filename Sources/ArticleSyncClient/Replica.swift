@@ -1,9 +1,6 @@
 import ArticleStore
 import ArticleSyncProtocol
 import Foundation
-// Only to tell a mirror from a reading replica without opening it through the store (which would
-// convert it); see hasFullTextIndex(at:).
-import GRDB
 
 /// Where replicas live and how they are opened, created and swapped.
 public enum Replica {
@@ -23,7 +20,7 @@ public enum Replica {
     /// Opens the replica at `path`, creating it (and its directory) when missing. `fullTextIndex`
     /// nil keeps an existing replica's kind (a new one gets the index): the store builds or drops
     /// the index to match the role it is opened with, which a reading command must never cause.
-    public static func open(at path: String, fullTextIndex: Bool?) throws -> ArticleStore {
+    public static func open(at path: String, fullTextIndex: Bool?) throws -> ReplicaStore {
         let fullTextIndex = try fullTextIndex ?? (exists(at: path) ? hasFullTextIndex(at: path) : true)
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -34,14 +31,14 @@ public enum Replica {
             }
         }
         do {
-            return try ArticleStore(path: path, role: .replica(fullTextIndex: fullTextIndex))
+            return try ReplicaStore(path: path, fullTextIndex: fullTextIndex)
         } catch {
             throw ClientError.replica(path, "cannot open: \(error)")
         }
     }
 
     /// Opens an existing replica for reading commands; a missing one is a clear error, not a new file.
-    public static func openExisting(at path: String) throws -> ArticleStore {
+    public static func openExisting(at path: String) throws -> ReplicaStore {
         guard exists(at: path) else {
             throw ClientError(.failure, "no replica at \(path): run `articlesync pull` first (or pass --replica PATH)")
         }
@@ -51,24 +48,18 @@ public enum Replica {
     /// Moves every commit from the WAL into the database file and removes the WAL.
     static func checkpoint(_ path: String) throws {
         do {
-            let queue = try DatabaseQueue(path: path)
-            _ = try queue.writeWithoutTransaction { try $0.checkpoint(.truncate) }
-            try queue.close()
+            try ReplicaStore.checkpoint(at: path)
         } catch {
-            throw ClientError.replica(path, "cannot checkpoint before the swap: \(error)")
+            throw ClientError.replica(path, "\(error)")
         }
     }
 
     /// Whether the replica at `path` keeps the full-text index (a reading replica) or not (a mirror).
     public static func hasFullTextIndex(at path: String) throws -> Bool {
         do {
-            var configuration = Configuration()
-            configuration.readonly = true
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? queue.close() }
-            return try queue.read { try $0.tableExists("article_fts") }
+            return try ReplicaStore.hasFullTextIndex(at: path)
         } catch {
-            throw ClientError.replica(path, "cannot be read: \(error)")
+            throw ClientError.replica(path, "\(error)")
         }
     }
 

@@ -32,10 +32,10 @@ public enum StatusReporter {
         if status.exists {
             let store = try Replica.openExisting(at: replicaPath)
             defer { try? store.close() }
-            let state = try await replicaState(of: store, path: replicaPath)
+            let state = try await replicaSnapshot(of: store, path: replicaPath)
             status.storeID = state.upstreamStoreID.map { StoreID(bytes: $0) }
             status.cursor = state.cursor
-            status.articleCount = try await store.liveCount()
+            status.articleCount = Int(state.articleCount)
         }
         if let configuration {
             do {

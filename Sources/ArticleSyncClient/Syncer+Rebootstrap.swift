@@ -7,7 +7,7 @@ extension SyncSession {
     /// next pull resumes the half-built copy (it records the store it follows).
     func rebootstrap(on connection: SyncConnection, snapshot first: SnapshotRequired, report: inout PullReport) async throws -> RebootstrapReport {
         var snapshot = first
-        let before = try await store.liveCount()
+        let before = Int(try await replicaSnapshot(of: store, path: path).articleCount)
         let limit = Int((Double(before) * options.deletionGuardFraction).rounded(.down))
 
         // Cheap early refusal: if the server holds fewer articles than the guard allows us to keep,
@@ -23,11 +23,11 @@ extension SyncSession {
         let tempPath = Replica.bootstrapPath(for: path)
         var temp = try await openBootstrapReplica(at: tempPath, following: snapshot.storeID)
         try await deferIndexIfBootstrapping(
-            temp, path: tempPath, cursor: try await replicaState(of: temp, path: tempPath).cursor, head: snapshot.headRevision)
+            temp, path: tempPath, cursor: try await replicaSnapshot(of: temp, path: tempPath).cursor, head: snapshot.headRevision)
         var acceptDeltas = connection.welcome.features.contains(.delta)
         var restarts = 0
         pulling: while true {
-            let state = try await replicaState(of: temp, path: tempPath)
+            let state = try await replicaSnapshot(of: temp, path: tempPath)
             emit(.pulling(fromRevision: state.cursor, headRevision: snapshot.headRevision, rebootstrap: true))
             let outcome: StreamOutcome
             do {
@@ -56,7 +56,7 @@ extension SyncSession {
                 snapshot = again
                 temp = try await openBootstrapReplica(at: tempPath, following: again.storeID)
                 try await deferIndexIfBootstrapping(
-                    temp, path: tempPath, cursor: try await replicaState(of: temp, path: tempPath).cursor, head: again.headRevision)
+                    temp, path: tempPath, cursor: try await replicaSnapshot(of: temp, path: tempPath).cursor, head: again.headRevision)
             }
         }
 
@@ -88,10 +88,10 @@ extension SyncSession {
     }
 
     /// The half-built copy from an interrupted re-bootstrap is resumed when it follows the same store.
-    private func openBootstrapReplica(at tempPath: String, following storeID: StoreID) async throws -> ArticleStore {
+    private func openBootstrapReplica(at tempPath: String, following storeID: StoreID) async throws -> ReplicaStore {
         if Replica.exists(at: tempPath) {
             let existing = try Replica.open(at: tempPath, fullTextIndex: fullTextIndex)
-            if let state = try? await existing.replicaState(), state.upstreamStoreID == storeID.bytes {
+            if let state = try? await existing.snapshot(), state.upstreamStoreID == storeID.bytes {
                 return existing
             }
             try? existing.close()

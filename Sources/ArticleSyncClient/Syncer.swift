@@ -44,7 +44,7 @@ public struct Syncer: Sendable {
 /// Confined to the task that runs the sync.
 final class SyncSession {
     let syncer: Syncer
-    var store: ArticleStore
+    var store: ReplicaStore
     var dictionaries: [UInt32: [UInt8]] = [:]
     /// Whether the replica (and a re-bootstrapped copy of it) keeps the full-text index.
     let fullTextIndex: Bool
@@ -66,12 +66,12 @@ final class SyncSession {
 
     /// Pulls until CAUGHT_UP, re-bootstrapping when the server cannot resume our cursor.
     func catchUp(on connection: SyncConnection, waitMillis: UInt32) async throws -> PullReport {
-        let state = try await replicaState(of: store, path: path)
+        let state = try await replicaSnapshot(of: store, path: path)
         var report = PullReport(storeID: connection.welcome.storeID, startCursor: state.cursor, cursor: state.cursor)
         var acceptDeltas = connection.welcome.features.contains(.delta)
         try await deferIndexIfBootstrapping(store, path: path, cursor: state.cursor, head: connection.welcome.headRevision)
         while true {
-            let state = try await replicaState(of: store, path: path)
+            let state = try await replicaSnapshot(of: store, path: path)
             let storeID = state.upstreamStoreID.map { StoreID(bytes: $0) } ?? .none
             emit(.pulling(fromRevision: state.cursor, headRevision: connection.welcome.headRevision, rebootstrap: false))
             let outcome = try await stream(
@@ -100,7 +100,7 @@ final class SyncSession {
     /// A bootstrap (cursor 0) of a reading replica applies its batches at mirror speed and builds
     /// the search index in bulk once caught up. A replica whose index is already pending (an
     /// earlier pull stopped before building it) gets it built at the end of this pull.
-    func deferIndexIfBootstrapping(_ target: ArticleStore, path: String, cursor: UInt64, head: UInt64) async throws {
+    func deferIndexIfBootstrapping(_ target: ReplicaStore, path: String, cursor: UInt64, head: UInt64) async throws {
         guard fullTextIndex else { return }
         do {
             if try await target.isFullTextIndexPending() {
@@ -114,7 +114,7 @@ final class SyncSession {
     }
 
     /// Builds the search index when it is pending, in one transaction with clearing the flag.
-    func buildPendingIndex(of target: ArticleStore, path: String) async throws {
+    func buildPendingIndex(of target: ReplicaStore, path: String) async throws {
         guard fullTextIndex else { return }
         let onEvent = syncer.onEvent
         do {
@@ -134,7 +134,7 @@ final class SyncSession {
 
     /// Sends one PULL and applies its whole response to `target`.
     func stream(
-        into target: ArticleStore,
+        into target: ReplicaStore,
         on connection: SyncConnection,
         storeID: StoreID,
         since: UInt64,
@@ -195,7 +195,7 @@ final class SyncSession {
                         throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
                     }
                     // Also records the upstream store when nothing was sent (an empty store).
-                    let state = try await replicaState(of: target, path: path)
+                    let state = try await replicaSnapshot(of: target, path: path)
                     if head != state.cursor || state.upstreamStoreID != upstream.bytes {
                         do {
                             try await target.applyBatch([], upstreamStoreID: upstream.bytes, cursor: head)
@@ -243,7 +243,7 @@ final class SyncSession {
         }
     }
 
-    func decode(_ batch: Batch, target: ArticleStore) async throws -> [ReplicaChange] {
+    func decode(_ batch: Batch, target: ReplicaStore) async throws -> [ReplicaChange] {
         try await ensureDictionaries(ChangeDecoder.dictionaryIDs(in: batch), store: target)
         var baseHashes: [String: [UInt8]] = [:]
         for case .article(let article) in batch.changes {
@@ -284,7 +284,7 @@ final class SyncSession {
     /// Loads dictionaries from the replica, else fetches them. A PULL response is still streaming on
     /// the main connection and requests are strictly sequential, so the fetch uses a second,
     /// short-lived connection (dictionaries are rare: one per store generation).
-    func ensureDictionaries(_ ids: Set<UInt32>, store target: ArticleStore) async throws {
+    func ensureDictionaries(_ ids: Set<UInt32>, store target: ReplicaStore) async throws {
         var missing: [UInt32] = []
         for id in ids where dictionaries[id] == nil {
             if let bytes = try await target.dictionary(id: id) {
@@ -306,9 +306,9 @@ final class SyncSession {
     }
 }
 
-func replicaState(of store: ArticleStore, path: String) async throws -> ReplicaState {
+func replicaSnapshot(of store: ReplicaStore, path: String) async throws -> ReplicaSnapshot {
     do {
-        return try await store.replicaState()
+        return try await store.snapshot()
     } catch {
         throw ClientError.replica(path, "cannot read its state: \(error)")
     }

@@ -26,8 +26,9 @@ public struct Verifier: Sendable {
     public func verify() async throws -> VerifyReport {
         let store = try Replica.openExisting(at: replicaPath)
         defer { try? store.close() }
-        let state = try await replicaState(of: store, path: replicaPath)
-        let local = try await store.digest()
+        // Cursor, count and digest from one read: a pull committing meanwhile cannot mix two states.
+        let state = try await replicaSnapshot(of: store, path: replicaPath)
+        let local = state.digestState
         return try await SyncConnection.withConnection(configuration) { connection in
             let result = try await connection.verify(atRevision: state.cursor)
             var differences: [String] = []

@@ -17,7 +17,7 @@ public final class ArticleSyncServer: Service, Sendable {
     /// outside the server (an import); pushes publish by themselves.
     public let notifier: RevisionNotifier
 
-    private let store: ArticleStore
+    private let store: any CanonicalStore
     let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let onListening: @Sendable (SocketAddress) async -> Void
@@ -27,7 +27,7 @@ public final class ArticleSyncServer: Service, Sendable {
     /// connection is accepted.
     public init(
         configuration: ServerConfiguration,
-        store: ArticleStore,
+        store: any CanonicalStore,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "articlesyncd"),
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
@@ -37,7 +37,7 @@ public final class ArticleSyncServer: Service, Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.onListening = onListening
-        self.notifier = RevisionNotifier(head: try await store.head())
+        self.notifier = RevisionNotifier(head: try await store.snapshot().head)
     }
 
     /// The bound address once `run()` listens.
@@ -104,7 +104,7 @@ public final class ArticleSyncServer: Service, Sendable {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
-                notifier.publish(head: try await store.head())
+                notifier.publish(head: try await store.snapshot().head)
             } catch is CancellationError {
                 return
             } catch {

@@ -6,8 +6,8 @@ extension Connection {
     /// PROTOCOL.md §5.3. At most one batch is being written while the next is read from the store
     /// (`streamChanges`): a slow client holds about two batches of server memory.
     func performPull(_ pull: Pull, session: ConnectionStateMachine.Session, outbound: Outbound) async throws {
-        let head = try await storeCall { try await server.store.head() }
-        let horizon = try await storeCall { try await server.store.horizon() }
+        let snapshot = try await storeCall { try await server.store.snapshot() }
+        let (head, horizon) = (snapshot.head, snapshot.horizon)
         switch PullDecision.decide(pull, storeID: server.storeID, head: head, horizon: horizon) {
         case .snapshotRequired(let reason):
             logger.debug("snapshot required", metadata: ["reason": "\(reason)", "since": "\(pull.sinceRevision)"])
@@ -28,7 +28,7 @@ extension Connection {
         case .stream:
             break
         }
-        try await streamChanges(pull, session: session, outbound: outbound)
+        try await streamChanges(pull, startHead: head, session: session, outbound: outbound)
         server.statistics.update { $0.pulls += 1 }
     }
 
@@ -38,12 +38,16 @@ extension Connection {
     /// yet marked the channel unwritable (with 50 clients on 2 cores, several per connection). The
     /// messages around the batches go through `outbound` only when no batch is in flight, so the
     /// order on the wire is the order of the code.
-    private func streamChanges(_ pull: Pull, session: ConnectionStateMachine.Session, outbound: Outbound) async throws {
+    ///
+    /// A bootstrap leaves out the tombstones at or below `startHead`, the head its decision read: the
+    /// client holds none of what they delete. Later ones are sent, for articles sent early and
+    /// deleted while the bootstrap streams.
+    private func streamChanges(_ pull: Pull, startHead: UInt64, session: ConnectionStateMachine.Session, outbound: Outbound) async throws {
         let encoder = ChangeEncoder(session: session, pull: pull)
         var reader = BatchReader(
             budget: server.configuration.batchBudget(requested: pull.budget),
             cursor: pull.sinceRevision,
-            includeTombstones: pull.sinceRevision != 0)
+            tombstonesAfter: pull.sinceRevision == 0 ? startHead : 0)
         var inFlight: EventLoopFuture<Void>? = nil
         func finishWrite() async throws {
             if let write = inFlight {
@@ -71,6 +75,13 @@ extension Connection {
                     try await finishWrite()
                     try await outbound.write(.caughtUp(headRevision: head))
                     return
+                case .purged(let snapshot):
+                    try await finishWrite()
+                    logger.debug("snapshot required", metadata: ["reason": "purged while streaming", "cursor": "\(reader.cursor)"])
+                    try await outbound.write(.snapshotRequired(SnapshotRequired(
+                        reason: .belowHorizon, storeID: server.storeID, headRevision: snapshot.head, horizon: snapshot.horizon,
+                        message: PullDecision.purgedWhileStreaming(cursor: reader.cursor, horizon: snapshot.horizon))))
+                    return
                 }
             }
         } catch {
@@ -81,45 +92,55 @@ extension Connection {
     }
 }
 
-/// Reads the changes of one pull from the store, one budget-sized batch at a time.
+/// Reads the changes of one pull from the store, one budget-sized batch at a time. Every read
+/// brings the store's snapshot of the same transaction, so a purge that lands mid-stream is seen
+/// by the first read after it.
 struct BatchReader {
     enum Step {
         /// A batch; `caughtUpAt` is set when the store held nothing more when it was read.
         case batch(Batch, caughtUpAt: UInt64?)
         case caughtUp(head: UInt64)
+        /// The horizon passed what the stream still owes: tombstones it had to send are gone, so the
+        /// pull ends in SNAPSHOT_REQUIRED (BELOW_HORIZON).
+        case purged(StoreSnapshot)
     }
 
     let budget: Int
     private(set) var cursor: UInt64
-    let includeTombstones: Bool
+    /// Tombstones at or below this revision are not sent (a bootstrap's starting head; 0 otherwise).
+    let tombstonesAfter: UInt64
     /// Running estimate of one change's payload size, to ask the store for about a batch of rows.
     private var averageChangeSize = 2_048
 
     static let maxRowsPerRead = 2_000
 
-    init(budget: Int, cursor: UInt64, includeTombstones: Bool) {
+    init(budget: Int, cursor: UInt64, tombstonesAfter: UInt64) {
         self.budget = budget
         self.cursor = cursor
-        self.includeTombstones = includeTombstones
+        self.tombstonesAfter = tombstonesAfter
     }
 
     mutating func next(encoder: ChangeEncoder, connection: Connection) async throws(RequestFailure) -> Step {
-        // The head is read before the changes: when the read finds nothing more, every change up to this
-        // head has been sent, so CAUGHT_UP may name it (§5.5).
-        let head = try await connection.storeCall { try await connection.server.store.head() }
         var changes: [Change] = []
         // The whole frame stays within the budget: a budget that is a power of two (the client's
         // default) then fills NIO's buffers, which are powers of two, instead of just overflowing them.
         var size = Frame.lengthFieldSize + Frame.headerSize + ChangeEncoder.batchHeaderSize
         var after = cursor
-        var storeExhausted = false
+        // The head of the read that found nothing more: every change up to it has been read, so
+        // CAUGHT_UP may name it (§5.5).
+        var exhaustedAt: UInt64? = nil
         filling: while true {
             let limit = min(Self.maxRowsPerRead, max(1, (budget - size) / max(1, averageChangeSize) + 1))
-            let rows = try await connection.storeCall {
-                try await connection.server.store.changes(after: after, limit: limit, includeTombstones: includeTombstones)
+            let page = try await connection.storeCall {
+                try await connection.server.store.changes(after: after, limit: limit, tombstonesAfter: tombstonesAfter)
             }
+            // Tombstones above max(after, tombstonesAfter) are owed; at or below the horizon they are gone.
+            if page.snapshot.horizon > max(after, tombstonesAfter) {
+                return .purged(page.snapshot)
+            }
+            let rows = page.changes
             if rows.isEmpty {
-                storeExhausted = true
+                exhaustedAt = page.snapshot.head
                 break
             }
             try await connection.loadDictionaries(for: rows, encoder: encoder)
@@ -141,16 +162,16 @@ struct BatchReader {
                 after = row.revision
             }
             if rows.count < limit {
-                storeExhausted = true
+                exhaustedAt = page.snapshot.head
                 break
             }
         }
         guard let last = changes.last else {
-            return .caughtUp(head: max(head, cursor))
+            return .caughtUp(head: max(exhaustedAt ?? cursor, cursor))
         }
         let batch = Batch(fromRevision: cursor, toRevision: last.revision, changes: Self.compacted(changes))
         cursor = last.revision
-        return .batch(batch, caughtUpAt: storeExhausted ? max(head, cursor) : nil)
+        return .batch(batch, caughtUpAt: exhaustedAt.map { max($0, last.revision) })
     }
 }
 

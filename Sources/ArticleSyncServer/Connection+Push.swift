@@ -4,8 +4,10 @@ import ArticleSyncProtocol
 import NIOCore
 
 extension Connection {
-    /// PROTOCOL.md §5.7. Entries the server can judge alone (bad id, repeated id, bad source) are INVALID;
-    /// the others go to the store in one transaction, and the answer leaves only after it committed.
+    /// PROTOCOL.md §5.7. Each entry is judged on its own: the server refuses a bad id, a repeated id or a
+    /// bad source, the store a document it cannot hold (INVALID, that entry alone). The others go to the
+    /// store in one transaction, and the answer leaves only after it committed; only a failing store
+    /// makes the whole push an INTERNAL_ERROR.
     func performPush(_ push: Push, outbound: Outbound) async throws {
         var results = [PushResult.Entry?](repeating: nil, count: push.entries.count)
         var writes: [StoreWrite] = []
@@ -40,7 +42,7 @@ extension Connection {
 
         let head: UInt64
         if writes.isEmpty {
-            head = try await storeCall { try await server.store.head() }
+            head = try await storeCall { try await server.store.snapshot().head }
         } else {
             let applied = try await storeCall { try await server.store.apply(writes) }
             guard applied.outcomes.count == writes.count else {
@@ -54,9 +56,9 @@ extension Connection {
             }
         }
         // An INVALID entry reports the article's current revision (0 when not live).
-        for (index, id) in invalidLiveIDs {
-            let current = try await storeCall { try await server.store.article(id: id) }
-            results[index]?.revision = current?.revision ?? 0
+        if !invalidLiveIDs.isEmpty {
+            let current = try await storeCall { try await server.store.liveRevisions(of: invalidLiveIDs.map(\.id)) }
+            for (index, id) in invalidLiveIDs { results[index]?.revision = current[id] ?? 0 }
         }
         server.notifier.publish(head: head)
         server.statistics.update { $0.pushes += 1 }
@@ -68,18 +70,15 @@ extension Connection {
 
     /// PROTOCOL.md §5.9.
     func performVerify(atRevision requested: UInt64, outbound: Outbound) async throws {
-        let head = try await storeCall { try await server.store.head() }
-        let horizon = try await storeCall { try await server.store.horizon() }
-        let revision = requested == VerifyResult.headRevision ? head : requested
+        let revision = requested == VerifyResult.headRevision ? nil : requested
+        let read = try await storeCall { try await server.store.digest(at: revision) }
+        let head = read.snapshot.head
         let result: VerifyResult
-        if revision > head {
-            result = VerifyResult(status: .aheadOfHead, revision: head, articleCount: 0, digest: .zero)
-        } else if revision < horizon {
-            result = VerifyResult(status: .belowHorizon, revision: head, articleCount: 0, digest: .zero)
-        } else if let state = try await storeCall({ try await server.store.digest(at: revision) }) {
+        if let state = read.digest {
             result = VerifyResult(status: .ok, revision: state.revision, articleCount: state.articleCount, digest: Hash32(bytes: state.digest))
+        } else if let revision, revision > head {
+            result = VerifyResult(status: .aheadOfHead, revision: head, articleCount: 0, digest: .zero)
         } else {
-            // The horizon moved between the reads (a purge): the revision is gone.
             result = VerifyResult(status: .belowHorizon, revision: head, articleCount: 0, digest: .zero)
         }
         try await outbound.write(.verifyResult(result))
@@ -93,6 +92,7 @@ extension StoreWriteOutcome.Status {
         case .unchanged: return .unchanged
         case .conflict: return .conflict
         case .notFound: return .notFound
+        case .invalid: return .invalid
         }
     }
 
@@ -102,6 +102,7 @@ extension StoreWriteOutcome.Status {
         case .unchanged: return "the article is already stored with this content"
         case .conflict: return revision == 0 ? "the article is not live on the server" : "the article is at revision \(revision) on the server"
         case .notFound: return "no live article has this id"
+        case .invalid(let reason): return reason
         }
     }
 }

@@ -106,11 +106,10 @@ struct Connection {
     }
 
     private func makeWelcome(_ session: ConnectionStateMachine.Session) async throws(RequestFailure) -> Welcome {
-        let head = try await storeCall { try await server.store.head() }
-        let horizon = try await storeCall { try await server.store.horizon() }
+        let snapshot = try await storeCall { try await server.store.snapshot() }
         return Welcome(
-            version: session.version, features: session.features, storeID: server.storeID, headRevision: head,
-            horizon: horizon, maxFrameLength: server.configuration.maxFrameLength, role: session.role,
+            version: session.version, features: session.features, storeID: server.storeID, headRevision: snapshot.head,
+            horizon: snapshot.horizon, maxFrameLength: server.configuration.maxFrameLength, role: session.role,
             agent: server.configuration.agent)
     }
 

@@ -4,10 +4,10 @@ import NIOConcurrencyHelpers
 /// Store dictionaries by id. A dictionary never changes (PROTOCOL.md §7.3), so once read it is kept:
 /// inflating documents for clients without the DICTIONARY feature then costs no store read.
 final class DictionaryCache: Sendable {
-    private let store: ArticleStore
+    private let store: any CanonicalStore
     private let cache = NIOLockedValueBox([UInt32: [UInt8]]())
 
-    init(store: ArticleStore) {
+    init(store: any CanonicalStore) {
         self.store = store
     }
 

@@ -37,4 +37,10 @@ public enum PullDecision: Sendable, Hashable {
             return "revision \(pull.sinceRevision) is below the horizon \(horizon) (old deletions were purged); bootstrap again"
         }
     }
+
+    /// The sentence of a SNAPSHOT_REQUIRED (BELOW_HORIZON) that ends a stream: a purge removed
+    /// deletions the stream had yet to send after `cursor`.
+    public static func purgedWhileStreaming(cursor: UInt64, horizon: UInt64) -> String {
+        "deletions after revision \(cursor) were purged while this pull streamed (the horizon is now \(horizon)); bootstrap again"
+    }
 }

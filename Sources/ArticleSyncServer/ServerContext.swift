@@ -5,7 +5,7 @@ import Logging
 /// What every connection of one server shares.
 struct ServerContext: Sendable {
     let configuration: ServerConfiguration
-    let store: ArticleStore
+    let store: any CanonicalStore
     let storeID: StoreID
     let notifier: RevisionNotifier
     let statistics: ServerStatistics

@@ -45,9 +45,9 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let articleStore: ArticleStore
+        let articleStore: SQLiteCanonicalStore
         do {
-            articleStore = try ArticleStore(path: store, role: .canonical)
+            articleStore = try SQLiteCanonicalStore(path: store)
         } catch {
             throw CommandFailure("\(error)")
         }

@@ -11,7 +11,8 @@ struct PurgeTombstonesCommand: AsyncParsableCommand {
             Removes the tombstones (records of deleted articles) whose revision is below REVISION \
             and raises the store's horizon to REVISION - 1. Clients whose cursor is at least the new \
             horizon keep resuming; older ones are told to bootstrap again (SNAPSHOT_REQUIRED, \
-            BELOW_HORIZON). Safe while the server runs.
+            BELOW_HORIZON). Safe while the server runs: a pull that still had a purged deletion to \
+            send ends in BELOW_HORIZON too, and its client bootstraps again.
             """
     )
 
@@ -29,21 +30,20 @@ struct PurgeTombstonesCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: store) else {
             throw CommandFailure("there is no store at \(store)")
         }
-        let articleStore: ArticleStore
+        let articleStore: SQLiteCanonicalStore
         do {
-            articleStore = try ArticleStore(path: store, role: .canonical)
+            articleStore = try SQLiteCanonicalStore(path: store)
         } catch {
             throw CommandFailure("\(error)")
         }
         defer { try? articleStore.close() }
-        let head = try await articleStore.head()
+        let snapshot = try await articleStore.snapshot()
         let upTo = olderThan - 1
-        guard upTo <= head else {
-            throw CommandFailure("revision \(olderThan) is beyond the store's head \(head); nothing that old exists")
+        guard upTo <= snapshot.head else {
+            throw CommandFailure("revision \(olderThan) is beyond the store's head \(snapshot.head); nothing that old exists")
         }
-        let horizon = try await articleStore.horizon()
-        guard upTo > horizon else {
-            print("nothing to purge: the horizon is already \(horizon)")
+        guard upTo > snapshot.horizon else {
+            print("nothing to purge: the horizon is already \(snapshot.horizon)")
             return
         }
         let purged = try await articleStore.purgeTombstones(upTo: upTo)

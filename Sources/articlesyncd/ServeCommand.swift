@@ -14,7 +14,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a store to articlesync clients.",
         discussion: """
             Creates the store when it does not exist, imports every --import folder into it, then \
-            listens. Once listening it prints exactly one line to standard output, \
+            listens. One server serves a store: a second `serve` on the same store refuses to start \
+            (the lock is the file STORE.lock beside it); `articlesyncd import` into a served store \
+            works, and the server's clients see the import's changes. Once listening it prints exactly one line to standard output, \
             `listening on HOST:PORT` (with the port chosen when --port is 0); everything else is \
             logged to standard error.
 
@@ -71,13 +73,19 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "articlesyncd")
         let applySecurity = try security.prepare(host: host, anonymousWrite: anonymousWrite, logger: logger)
 
-        let store: ArticleStore
+        // One server per store, claimed before the store is opened or imported into; held until exit.
+        let lock: StoreLock
+        let store: SQLiteCanonicalStore
         do {
-            store = try ArticleStore(path: self.store, role: .canonical)
+            lock = try StoreLock(storeAt: self.store)
+            store = try SQLiteCanonicalStore(path: self.store)
         } catch {
             throw CommandFailure("\(error)")
         }
-        defer { try? store.close() }
+        defer {
+            try? store.close()
+            lock.release()
+        }
 
         if !importFolders.isEmpty {
             try await importFolders(into: store, logger: logger)
@@ -104,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Imports before listening, so the first client already sees the folders' articles. Files that
     /// are not in the seed format are logged and skipped; the server starts all the same.
-    private func importFolders(into store: ArticleStore, logger: Logger) async throws {
+    private func importFolders(into store: SQLiteCanonicalStore, logger: Logger) async throws {
         for folder in importFolders where !FileManager.default.fileExists(atPath: folder) {
             throw CommandFailure("cannot import \(folder): no such file or directory")
         }

@@ -58,13 +58,13 @@ final class ImportCrashTests: XCTestCase {
         XCTAssertTrue(output.contains("progress: "), "the import printed no progress before ending: \(output)")
         XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the child was killed, it did not finish")
 
-        let store = try ArticleStore(path: storePath, role: .canonical)
+        let store = try SQLiteCanonicalStore(path: storePath)
         assertEqual(try await store.integrityCheck(), "ok")
-        let stored = try await store.liveCount()
+        let stored = Int(try await store.snapshot().articleCount)
         XCTAssertGreaterThan(stored, 0, "at least the chunk that reported progress is committed")
         XCTAssertLessThan(stored, total, "the kill came before the end")
-        assertEqual(try await store.head(), UInt64(stored), "one revision per stored file, none half-written")
-        assertEqual(try await store.digest().digest, try await store.recomputedDigest())
+        assertEqual(try await store.snapshot().head, UInt64(stored), "one revision per stored file, none half-written")
+        assertEqual(try await store.snapshot().digest, try await store.recomputedDigest())
         for id in try await store.allIDs() {
             let number = Int(id.dropFirst())!
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.file("in/\(number / 500)/\(id).txt"))))
@@ -74,8 +74,8 @@ final class ImportCrashTests: XCTestCase {
         let report = try await store.importFiles([directory.file("in")])
         XCTAssertEqual(report.unchanged, stored)
         XCTAssertEqual(report.added, total - stored)
-        assertEqual(try await store.liveCount(), total)
-        assertEqual(try await store.digest().digest, try await store.recomputedDigest())
+        assertEqual(Int(try await store.snapshot().articleCount), total)
+        assertEqual(try await store.snapshot().digest, try await store.recomputedDigest())
         try store.close()
     }
 }

@@ -16,7 +16,7 @@ final class ImporterTests: XCTestCase {
             "seeds/canonical.txt": Array(canonical.utf8),
         ]
         for (path, bytes) in files { try directory.write(path, bytes) }
-        let store = try ArticleStore(path: directory.file("s.sqlite"), role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         let report = try await store.importFiles([directory.file("seeds")])
         XCTAssertEqual(report.added, 6)
         XCTAssertEqual(report.refused, 0)
@@ -29,10 +29,10 @@ final class ImporterTests: XCTestCase {
         }
         assertEqual(try await store.article(id: "norepeat")?.article.title, "Nur einmal")
         assertEqual(try await store.article(id: "norepeat")?.article.body, "Text.")
-        assertEqual(try await store.digest().digest, try await store.recomputedDigest())
+        assertEqual(try await store.snapshot().digest, try await store.recomputedDigest())
 
         // The canonical one travels without its source, the messy ones with it.
-        for change in try await store.changes(after: 0, limit: 10, includeTombstones: false) {
+        for change in try await store.changes(after: 0, limit: 10, tombstonesAfter: .max).changes {
             guard case .article(let document) = change.kind else { continue }
             let raw = try await store.inflateDocument(document)
             XCTAssertEqual(raw[1] & ArticleDocument.hasSourceFlag != 0, change.id != "canonical", change.id)
@@ -47,7 +47,7 @@ final class ImporterTests: XCTestCase {
         try directory.write("in/nodate.txt", "Ein Titel\n\nEin Absatz.")
         try directory.write("in/baddate.txt", "Veröffentlichungsdatum: 30.02.2024 10:00 / Politik\n\nTitel")
         try directory.write("in/notitle.txt", "Veröffentlichungsdatum: 10.04.2025 10:00 / Politik\n\n")
-        let store = try ArticleStore(path: directory.file("s.sqlite"), role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         let report = try await store.importFiles([directory.file("in"), directory.file("missing")])
         XCTAssertEqual(report.added, 1)
         XCTAssertEqual(report.refused, 6)
@@ -68,18 +68,18 @@ final class ImporterTests: XCTestCase {
     func testReimportIsIdempotentAndEditsAreUpdates() async throws {
         let directory = try TemporaryDirectory()
         for index in 0..<10 { try directory.write("in/a\(index).txt", Fixture.source(title: "Artikel \(index)")) }
-        let store = try ArticleStore(path: directory.file("s.sqlite"), role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         let options = ImportOptions(chunkSize: 3)
         let progress = ProgressLog()
         var report = try await store.importFiles([directory.file("in")], options: options) { progress.append($0) }
         XCTAssertEqual(report.added, 10)
         XCTAssertEqual(progress.steps.map(\.files), [3, 6, 9, 10], "one step per committed chunk")
-        let digest = try await store.digest()
+        let digest = try await store.snapshot().digestState
 
         report = try await store.importFiles([directory.file("in")], options: options)
         XCTAssertEqual(report.unchanged, 10)
         XCTAssertEqual(report.head, 10, "no revision taken")
-        assertEqual(try await store.digest(), digest)
+        assertEqual(try await store.snapshot().digestState, digest)
 
         try directory.write("in/a3.txt", Fixture.source(title: "Artikel 3", body: "Geändert."))
         report = try await store.importFiles([directory.file("in")], options: options)
@@ -91,7 +91,7 @@ final class ImporterTests: XCTestCase {
     func testDeleteMissingTurnsVanishedFilesIntoTombstones() async throws {
         let directory = try TemporaryDirectory()
         for index in 0..<4 { try directory.write("in/a\(index).txt", Fixture.source(title: "Artikel \(index)")) }
-        let store = try ArticleStore(path: directory.file("s.sqlite"), role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         _ = try await store.importFiles([directory.file("in")])
         try FileManager.default.removeItem(atPath: directory.file("in/a1.txt"))
 
@@ -105,14 +105,14 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(report.deleted, 1)
         XCTAssertEqual(report.head, 5)
         assertEqual(try await store.allIDs(), ["a0", "a2", "a3"])
-        assertEqual(try await store.changes(after: 4, limit: 10, includeTombstones: true).map(\.kind), [.tombstone])
+        assertEqual(try await store.changes(after: 4, limit: 10, tombstonesAfter: 0).changes.map(\.kind), [.tombstone])
     }
 
     func testTwoFilesWithOneIDAreNotBothImported() async throws {
         let directory = try TemporaryDirectory()
         try directory.write("in/a/same.txt", Fixture.source(title: "Erster"))
         try directory.write("in/b/same.txt", Fixture.source(title: "Zweiter"))
-        let store = try ArticleStore(path: directory.file("s.sqlite"), role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         let report = try await store.importFiles([directory.file("in")])
         XCTAssertEqual(report.added, 1)
         XCTAssertEqual(report.refused, 1)
@@ -128,11 +128,11 @@ final class ImporterTests: XCTestCase {
         for index in 0..<60 {
             try directory.write("in/a\(index).txt", Fixture.source(title: "Meldung \(index)", body: "\(prose) Nummer \(index * 7919)."))
         }
-        let store = try ArticleStore(path: directory.file("s.sqlite"), role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         let report = try await store.importFiles([directory.file("in")], options: ImportOptions(dictionaryThreshold: 50))
         let dictionaryID = try XCTUnwrap(report.builtDictionaryID)
         assertEqual(try await store.currentDictionaryID(), dictionaryID)
-        let changes = try await store.changes(after: 0, limit: 100, includeTombstones: false)
+        let changes = try await store.changes(after: 0, limit: 100, tombstonesAfter: .max).changes
         XCTAssertEqual(changes.count, 60)
         for change in changes {
             guard case .article(let document) = change.kind else { return XCTFail("no tombstones expected") }

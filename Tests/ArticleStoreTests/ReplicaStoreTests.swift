@@ -14,9 +14,9 @@ final class ReplicaStoreTests: XCTestCase {
 
     func testABatchAndItsCursorAreAppliedTogetherAndTheDigestMatchesTheServers() async throws {
         let directory = try TemporaryDirectory()
-        let server = try ArticleStore(path: directory.file("server.sqlite"), role: .canonical)
-        let replica = try ArticleStore(path: directory.file("replica.sqlite"), role: .replica(fullTextIndex: false))
-        assertEqual(try await replica.replicaState(), ReplicaState(upstreamStoreID: nil, cursor: 0))
+        let server = try SQLiteCanonicalStore(path: directory.file("server.sqlite"))
+        let replica = try ReplicaStore(path: directory.file("replica.sqlite"), fullTextIndex: false)
+        assertEqual(try await replica.snapshot(), ReplicaSnapshot(upstreamStoreID: nil, cursor: 0, articleCount: 0, digest: StoreDigest.zero.bytes))
 
         let messy = try SeedFormat.parse(Array(("\u{FEFF}" + Fixture.source(title: "Unordentlich") + "\r\n").utf8))
         _ = try await server.apply([
@@ -27,7 +27,7 @@ final class ReplicaStoreTests: XCTestCase {
 
         // What a client would receive: the latest state of every changed article.
         var changes: [ReplicaChange] = []
-        for change in try await server.changes(after: 0, limit: 100, includeTombstones: true) {
+        for change in try await server.changes(after: 0, limit: 100, tombstonesAfter: 0).changes {
             switch change.kind {
             case .tombstone:
                 changes.append(.delete(id: change.id, revision: change.revision))
@@ -36,29 +36,29 @@ final class ReplicaStoreTests: XCTestCase {
                 changes.append(.put(id: change.id, revision: change.revision, article: article, contentHash: document.contentHash))
             }
         }
-        try await replica.applyBatch(changes, upstreamStoreID: server.storeID, cursor: try await server.head())
-        assertEqual(try await replica.replicaState(), ReplicaState(upstreamStoreID: server.storeID, cursor: 4))
-        let serverDigest = try await server.digest()
-        let replicaDigest = try await replica.digest()
-        XCTAssertEqual(replicaDigest, serverDigest)
-        assertEqual(try await replica.digest(at: 4), serverDigest)
+        try await replica.applyBatch(changes, upstreamStoreID: server.storeID, cursor: try await server.snapshot().head)
+        let replicaSnapshot = try await replica.snapshot()
+        XCTAssertEqual(replicaSnapshot.upstreamStoreID, server.storeID)
+        XCTAssertEqual(replicaSnapshot.cursor, 4)
+        let serverDigest = try await server.snapshot().digestState
+        XCTAssertEqual(replicaSnapshot.digestState, serverDigest)
         assertEqual(try await replica.allIDs(), ["a", "m"])
-        assertEqual(try await replica.liveCount(), 2)
+        assertEqual(try await replica.snapshot().articleCount, 2)
         assertEqual(try await replica.article(id: "m")?.article.source, messy.source, "the exact bytes are kept")
         assertEqual(try await replica.article(id: "a")?.article.source, Fixture.article(title: "A").source)
     }
 
     func testAMirrorKeepsTheServersCompressedDocumentsAndGivesBackEveryByte() async throws {
         let directory = try TemporaryDirectory()
-        let server = try ArticleStore(path: directory.file("server.sqlite"), role: .canonical)
+        let server = try SQLiteCanonicalStore(path: directory.file("server.sqlite"))
         let dictionary = Array(String(repeating: "Die Bundesregierung und der Bundestag beraten über Gespräche. ", count: 40).utf8)
         let dictionaryID = try await server.installDictionary(dictionary)
         let messy = try SeedFormat.parse(Array(("\u{FEFF}" + Fixture.source(title: "Unordentlich") + "\r\n").utf8))
         _ = try await server.apply([Fixture.put("a", Fixture.article(title: "Gespräche über Banken")), Fixture.put("m", messy)])
 
-        func changes(from store: ArticleStore) async throws -> [ReplicaChange] {
+        func changes(from store: SQLiteCanonicalStore) async throws -> [ReplicaChange] {
             var changes: [ReplicaChange] = []
-            for change in try await server.changes(after: 0, limit: 100, includeTombstones: true) {
+            for change in try await server.changes(after: 0, limit: 100, tombstonesAfter: 0).changes {
                 guard case .article(let document) = change.kind else { continue }
                 XCTAssertEqual(ArticleCompression.dictionaryID(of: document.compressed), dictionaryID)
                 let article = try ArticleDocument.decode(try await server.inflateDocument(document))
@@ -71,11 +71,11 @@ final class ReplicaStoreTests: XCTestCase {
         }
 
         let path = directory.file("mirror.sqlite")
-        let mirror = try ArticleStore(path: path, role: .replica(fullTextIndex: false))
+        let mirror = try ReplicaStore(path: path, fullTextIndex: false)
         try await mirror.saveDictionary(id: dictionaryID, bytes: dictionary)
-        try await mirror.applyBatch(try await changes(from: server), upstreamStoreID: server.storeID, cursor: try await server.head())
-        let mirrorDigest = try await mirror.digest()
-        let serverDigest = try await server.digest()
+        try await mirror.applyBatch(try await changes(from: server), upstreamStoreID: server.storeID, cursor: try await server.snapshot().head)
+        let mirrorDigest = try await mirror.snapshot().digestState
+        let serverDigest = try await server.snapshot().digestState
         XCTAssertEqual(mirrorDigest, serverDigest)
         assertEqual(try await mirror.article(id: "m")?.article, messy, "a non-canonical source survives compressed")
         assertEqual(try await mirror.article(id: "a")?.article, try await server.article(id: "a")?.article)
@@ -84,7 +84,7 @@ final class ReplicaStoreTests: XCTestCase {
         XCTAssertEqual(try Self.rowsKeptCompressed(path), 2)
 
         // Opened as a reading replica, the text comes back for the index and its snippets.
-        let reading = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        let reading = try ReplicaStore(path: path, fullTextIndex: true)
         assertEqual(try await reading.search("Banken", limit: 10).map(\.summary.id), ["a"])
         assertEqual(try await reading.article(id: "m")?.article, messy)
         assertEqual(try await reading.integrityCheck(), "ok")
@@ -92,8 +92,8 @@ final class ReplicaStoreTests: XCTestCase {
         XCTAssertEqual(try Self.rowsKeptCompressed(path), 0)
 
         // A replica without the named dictionary could not read the bytes back: it keeps the text.
-        let lacking = try ArticleStore(path: directory.file("lacking.sqlite"), role: .replica(fullTextIndex: false))
-        try await lacking.applyBatch(try await changes(from: server), upstreamStoreID: server.storeID, cursor: try await server.head())
+        let lacking = try ReplicaStore(path: directory.file("lacking.sqlite"), fullTextIndex: false)
+        try await lacking.applyBatch(try await changes(from: server), upstreamStoreID: server.storeID, cursor: try await server.snapshot().head)
         assertEqual(try await lacking.article(id: "m")?.article, messy)
         try lacking.close()
         XCTAssertEqual(try Self.rowsKeptCompressed(directory.file("lacking.sqlite")), 0)
@@ -103,16 +103,14 @@ final class ReplicaStoreTests: XCTestCase {
     /// their rows into large ones. An existing file keeps the page size it was created with.
     func testMirrorsAreCreatedWithSmallPagesAndOtherStoresWithLargeOnes() throws {
         let directory = try TemporaryDirectory()
-        let roles: [(String, StoreRole, Int)] = [
-            ("server.sqlite", .canonical, 16_384), ("reading.sqlite", .replica(fullTextIndex: true), 16_384),
-            ("mirror.sqlite", .replica(fullTextIndex: false), 4_096),
-        ]
-        for (name, role, expected) in roles {
-            try ArticleStore(path: directory.file(name), role: role).close()
+        try SQLiteCanonicalStore(path: directory.file("server.sqlite")).close()
+        try ReplicaStore(path: directory.file("reading.sqlite"), fullTextIndex: true).close()
+        try ReplicaStore(path: directory.file("mirror.sqlite"), fullTextIndex: false).close()
+        for (name, expected) in [("server.sqlite", 16_384), ("reading.sqlite", 16_384), ("mirror.sqlite", 4_096)] {
             XCTAssertEqual(try Self.pageSize(directory.file(name)), expected, name)
         }
         // The mirror opened as a reading replica stays as it was made.
-        try ArticleStore(path: directory.file("mirror.sqlite"), role: .replica(fullTextIndex: true)).close()
+        try ReplicaStore(path: directory.file("mirror.sqlite"), fullTextIndex: true).close()
         XCTAssertEqual(try Self.pageSize(directory.file("mirror.sqlite")), 4_096)
     }
 
@@ -134,21 +132,21 @@ final class ReplicaStoreTests: XCTestCase {
 
     func testUpdatesAndDeletesKeepTheRunningDigestExact() async throws {
         let directory = try TemporaryDirectory()
-        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: true))
+        let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: true)
         try await replica.applyBatch(
             [put("a", 1, Fixture.article(title: "A")), put("b", 2, Fixture.article(title: "B"))], upstreamStoreID: upstream, cursor: 2)
         try await replica.applyBatch(
             [put("a", 3, Fixture.article(title: "A2")), .delete(id: "b", revision: 4), .delete(id: "never", revision: 5)],
             upstreamStoreID: upstream, cursor: 5)
-        assertEqual(try await replica.digest().digest, try await replica.recomputedDigest())
-        assertEqual(try await replica.liveCount(), 1)
+        assertEqual(try await replica.snapshot().digest, try await replica.recomputedDigest())
+        assertEqual(try await replica.snapshot().articleCount, 1)
         assertEqual(try await replica.search("B", limit: 10).count, 0, "deleted articles leave the index")
         assertEqual(try await replica.search("A2", limit: 10).map(\.summary.id), ["a"])
     }
 
     func testAReBootstrapFromAnotherStoreMayReuseRevisionNumbers() async throws {
         let directory = try TemporaryDirectory()
-        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: false))
+        let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: false)
         try await replica.applyBatch(
             [put("a", 1, Fixture.article(title: "A")), put("b", 2, Fixture.article(title: "B"))], upstreamStoreID: upstream, cursor: 2)
         let other = [UInt8](repeating: 0xCD, count: 16)
@@ -156,12 +154,12 @@ final class ReplicaStoreTests: XCTestCase {
         assertEqual(try await replica.removeArticles(notIn: ["b"]), 1)
         assertEqual(try await replica.allIDs(), ["b"])
         assertEqual(try await replica.article(id: "b")?.revision, 1)
-        assertEqual(try await replica.digest().digest, try await replica.recomputedDigest())
+        assertEqual(try await replica.snapshot().digest, try await replica.recomputedDigest())
     }
 
     func testListIsNewestFirstAndFiltersByCategoryAndDate() async throws {
         let directory = try TemporaryDirectory()
-        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: false))
+        let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: false)
         try await replica.applyBatch(
             [
                 put("d5", 1, Fixture.article(title: "Fünf", day: 5, category: "Sport")),
@@ -181,7 +179,7 @@ final class ReplicaStoreTests: XCTestCase {
 
     func testGermanFullTextSearchFindsUmlautsAndSharpS() async throws {
         let directory = try TemporaryDirectory()
-        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: true))
+        let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: true)
         try await replica.applyBatch(
             [
                 put("talks", 1, Fixture.article(title: "Gespräche in Istanbul", body: "Die diplomatische Präsenz wird gestärkt.")),
@@ -209,21 +207,21 @@ final class ReplicaStoreTests: XCTestCase {
     func testTheSearchIndexIsBuiltWhenAMirrorBecomesAReadingReplica() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("r.sqlite")
-        var replica: ArticleStore? = try ArticleStore(path: path, role: .replica(fullTextIndex: false))
+        var replica: ReplicaStore? = try ReplicaStore(path: path, fullTextIndex: false)
         try await replica!.applyBatch([put("street", 1, Fixture.article(title: "Straße"))], upstreamStoreID: upstream, cursor: 1)
         do {
             _ = try await replica!.search("Straße", limit: 1)
             XCTFail("a mirror has no index")
         } catch {}
         try replica!.close()
-        replica = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        replica = try ReplicaStore(path: path, fullTextIndex: true)
         assertEqual(try await replica!.search("Straße", limit: 1).map(\.summary.id), ["street"])
         try replica!.close()
     }
 
     func testABootstrapWithTheIndexDeferredLeavesASearchableReplicaThatKeepsItsIndexAfterwards() async throws {
         let directory = try TemporaryDirectory()
-        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: true))
+        let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: true)
         try await replica.deferFullTextIndex()
         assertEqual(try await replica.isFullTextIndexPending(), true)
         try await replica.applyBatch(
@@ -261,14 +259,14 @@ final class ReplicaStoreTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let path = directory.file("r.sqlite")
         // What a bootstrap killed after its last batch and before the bulk build leaves on disk.
-        let killed = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        let killed = try ReplicaStore(path: path, fullTextIndex: true)
         try await killed.deferFullTextIndex()
         try await killed.applyBatch(
             [put("street", 1, Fixture.article(title: "Straße")), put("talks", 2, Fixture.article(title: "Gespräche"))],
             upstreamStoreID: upstream, cursor: 2)
         try killed.close()
 
-        let reopened = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+        let reopened = try ReplicaStore(path: path, fullTextIndex: true)
         assertEqual(try await reopened.isFullTextIndexPending(), true, "the flag survives the kill")
         assertEqual(try await reopened.search("Straße", limit: 10).map(\.summary.id), ["street"], "search builds the index first")
         assertEqual(try await reopened.isFullTextIndexPending(), false)
@@ -277,14 +275,14 @@ final class ReplicaStoreTests: XCTestCase {
         try reopened.close()
 
         // A mirror keeps no index, hence nothing pending, whatever the replica was before.
-        let mirror = try ArticleStore(path: path, role: .replica(fullTextIndex: false))
+        let mirror = try ReplicaStore(path: path, fullTextIndex: false)
         assertEqual(try await mirror.isFullTextIndexPending(), false)
         try mirror.close()
     }
 
     func testDictionariesAreKeptOnlyUnderTheirOwnAdler32() async throws {
         let directory = try TemporaryDirectory()
-        let replica = try ArticleStore(path: directory.file("r.sqlite"), role: .replica(fullTextIndex: false))
+        let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: false)
         let bytes = Array("Gespräche über Banken".utf8)
         let id = ArticleCompression.id(ofDictionary: bytes)
         do {

@@ -72,7 +72,7 @@ struct PullEndToEndTests {
             defer { try? store.close() }
             #expect(try await store.article(id: Corpus.id(7))?.article.source == edited)
             #expect(try await store.article(id: "neu-1000")?.article.source == fresh)
-            #expect(try await store.liveCount() == 41)
+            #expect(try await store.snapshot().articleCount == 41)
 
             let report = try await Verifier(configuration: sandbox.configuration, replicaPath: sandbox.replica).verify()
             #expect(report.isExact, "\(report.differences)")

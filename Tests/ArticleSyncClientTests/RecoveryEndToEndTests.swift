@@ -39,7 +39,7 @@ struct RecoveryEndToEndTests {
             let done = try #require(final.lines.compactMap(jsonObject).last)
             #expect(done["startCursor"] as? Int == Int(cursors.last!))
             let store = try Replica.openExisting(at: sandbox.replica)
-            #expect(try await store.liveCount() == count)
+            #expect(try await store.snapshot().articleCount == count)
             try store.close()
             let report = try await Verifier(configuration: sandbox.configuration, replicaPath: sandbox.replica).verify()
             #expect(report.isExact)
@@ -141,7 +141,7 @@ struct RecoveryEndToEndTests {
 
             // Damage the replica behind the client's back: drop one article, keep the cursor.
             let store = try Replica.openExisting(at: sandbox.replica)
-            let state = try await store.replicaState()
+            let state = try await store.snapshot()
             try await store.applyBatch(
                 [.delete(id: Corpus.id(1), revision: state.cursor)], upstreamStoreID: state.upstreamStoreID!, cursor: state.cursor)
             try store.close()

@@ -39,7 +39,7 @@ struct SearchIndexEndToEndTests {
             let other = sandbox.root + "/other.sqlite"
             for path in [sandbox.replica, other] {
                 #expect(try await sandbox.client(["pull", "--mirror"], replica: path).status == 0)
-                let store = try ArticleStore(path: path, role: .replica(fullTextIndex: true))
+                let store = try ReplicaStore(path: path, fullTextIndex: true)
                 try await store.deferFullTextIndex()
                 #expect(try await store.isFullTextIndexPending())
                 try store.close()

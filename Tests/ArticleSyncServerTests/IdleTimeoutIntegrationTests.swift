@@ -9,7 +9,7 @@ import Testing
 @Suite("idle timeout against a real server on loopback")
 struct IdleTimeoutIntegrationTests {
     /// About 2 KB each on the wire, one per batch at the smallest budget.
-    static func prepare(_ articles: Int) -> @Sendable (ArticleStore) async throws -> Void {
+    static func prepare(_ articles: Int) -> @Sendable (SQLiteCanonicalStore) async throws -> Void {
         { store in _ = try await store.apply((1...articles).map { Fixtures.put(id: "article-\($0)", index: $0, noiseWords: 300) }) }
     }
 

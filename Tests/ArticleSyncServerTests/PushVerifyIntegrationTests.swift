@@ -44,6 +44,31 @@ struct PushVerifyIntegrationTests {
         }
     }
 
+    @Test func anEntryOverADocumentLimitIsInvalidAloneAndTheOthersApply() async throws {
+        try await TestServer.with(articles: 1) { server in
+            try await TestClient.with(port: server.port) { client in
+                try await client.handshake()
+                // A title over 64 KiB passes the seed format but no document can hold it.
+                let title = String(repeating: "Überlänge ", count: 7_000)
+                let oversize = "Veröffentlichungsdatum: 10.04.2025 21:17 / Politik\n\n\(title)\n\n\(title)\n\nEin Absatz."
+                let push = Push(entries: [
+                    PushEntry(id: "article-1", expectedRevision: PushEntry.anyRevision, operation: .put(source: ByteBuffer(string: oversize))),
+                    Self.put("fresh", index: 2, expected: 0),
+                ])
+                let answer = try await client.request(.push(push))
+                guard case .pushResult(let result) = answer else { throw TestFailure("expected PUSH_RESULT, got \(answer)") }
+                #expect(result.results.map(\.status) == [.invalid, .applied])
+                #expect(result.results[0].message.contains("title or category exceeds"), "\(result.results[0].message)")
+                #expect(result.results[0].revision == 1, "the article's current revision")
+                #expect(result.results[1].revision == 2)
+                #expect(result.headRevision == 2)
+                #expect(try await server.store.article(id: "fresh") != nil)
+                #expect(try await server.store.article(id: "article-1")?.article.source == Fixtures.source(index: 1))
+                #expect(try await client.request(.ping(nonce: 6)) == .pong(nonce: 6), "a refused entry is not fatal")
+            }
+        }
+    }
+
     @Test func aReadOnlyConnectionIsForbiddenToPushAndCarriesOn() async throws {
         try await TestServer.with(articles: 1, configure: { $0.authenticator = AnonymousAuthenticator(loopbackRole: .read) }) { server in
             try await TestClient.with(port: server.port) { client in
@@ -53,7 +78,7 @@ struct PushVerifyIntegrationTests {
                 guard case .error(let error) = answer else { throw TestFailure("expected FORBIDDEN, got \(answer)") }
                 #expect(error.code == .forbidden)
                 #expect(try await client.request(.ping(nonce: 3)) == .pong(nonce: 3))
-                #expect(try await server.store.head() == 1)
+                #expect(try await server.store.snapshot().head == 1)
             }
         }
     }
@@ -77,7 +102,7 @@ struct PushVerifyIntegrationTests {
             try await TestClient.with(port: server.port) { client in
                 try await client.handshake()
                 let atHead = try await client.request(.verify(atRevision: VerifyResult.headRevision))
-                let expected = try await server.store.digest()
+                let expected = try await server.store.snapshot().digestState
                 #expect(atHead == .verifyResult(VerifyResult(status: .ok, revision: 5, articleCount: 3, digest: Hash32(bytes: expected.digest))))
 
                 guard case .verifyResult(let middle) = try await client.request(.verify(atRevision: 2)) else { throw TestFailure("expected VERIFY_RESULT") }

@@ -11,12 +11,12 @@ import ServiceLifecycle
 /// folder. `with` stops the server, closes the store and removes the folder whatever the test does.
 final class TestServer: Sendable {
     let server: ArticleSyncServer
-    let store: ArticleStore
+    let store: SQLiteCanonicalStore
     let port: Int
     let directory: String
     let group: ServiceGroup
 
-    private init(server: ArticleSyncServer, store: ArticleStore, port: Int, directory: String, group: ServiceGroup) {
+    private init(server: ArticleSyncServer, store: SQLiteCanonicalStore, port: Int, directory: String, group: ServiceGroup) {
         self.group = group
         self.server = server
         self.store = store
@@ -29,7 +29,8 @@ final class TestServer: Sendable {
     static func with(
         articles: Int = 0,
         configure: (inout ServerConfiguration) -> Void = { _ in },
-        prepare: (ArticleStore) async throws -> Void = { _ in },
+        prepare: (SQLiteCanonicalStore) async throws -> Void = { _ in },
+        serving: (SQLiteCanonicalStore) -> any CanonicalStore = { $0 },
         _ body: (TestServer) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory
@@ -37,7 +38,7 @@ final class TestServer: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
-        let store = try ArticleStore(path: directory + "/store.sqlite", role: .canonical)
+        let store = try SQLiteCanonicalStore(path: directory + "/store.sqlite")
         defer { try? store.close() }
         try await prepare(store)
         if articles > 0 {
@@ -51,7 +52,7 @@ final class TestServer: Sendable {
         configure(&configuration)
 
         let (listening, listened) = AsyncStream.makeStream(of: Int.self)
-        let server = try await ArticleSyncServer(configuration: configuration, store: store, logger: testLogger) { address in
+        let server = try await ArticleSyncServer(configuration: configuration, store: serving(store), logger: testLogger) { address in
             listened.yield(address.port ?? 0)
             listened.finish()
         }

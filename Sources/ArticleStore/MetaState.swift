@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 /// The single `store_meta` row, read at the start of a write transaction, changed in memory by
-/// every change of it, and written back once before commit.
+/// every change of it, and written back once before commit. Readers take it whole, in the same
+/// transaction as whatever else they read (`StoreSnapshot`, `ReplicaSnapshot`).
 struct MetaState {
     var head: UInt64
     var horizon: UInt64
@@ -47,49 +48,14 @@ struct MetaState {
     }
 }
 
-/// What the store holds for an id, live or tombstone.
-struct ExistingRow {
-    var rowid: Int64
-    var revision: UInt64
-    var deleted: Bool
-    var contentHash: [UInt8]?
-
-    var liveRevision: UInt64 { deleted ? 0 : revision }
-
-    static func fetch(_ db: Database, id: String) throws -> ExistingRow? {
-        let statement = try db.cachedStatement(sql: "SELECT rowid, revision, deleted, content_hash FROM article WHERE id = ?")
-        guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
-        return ExistingRow(
-            rowid: row[0], revision: UInt64(clamping: row[1] as Int64), deleted: row[2],
-            contentHash: (row[3] as Data?).map { [UInt8]($0) })
-    }
-}
-
-/// An article ready to be written to the canonical store: hashed, encoded and compressed, work
-/// that is done before (and outside) the write transaction, in parallel when importing.
-struct PreparedArticle: Sendable {
-    var article: Article
-    var contentHash: [UInt8]
-    var document: [UInt8]
-    var compressed: [UInt8]
-
-    init(article: Article, contentHash: [UInt8], deflater: PresetDeflater?) {
-        self.article = article
-        self.contentHash = contentHash
-        document = ArticleDocument.encode(article)
-        compressed = deflater?.compress(document) ?? ArticleCompression.compressDocument(document, dictionary: nil)
-    }
-}
-
-extension PublicationTime {
-    /// YYYYMMDDHHMM: sorts like the time itself.
-    var sortKey: Int64 {
-        Int64(year) * 100_000_000 + Int64(month) * 1_000_000 + Int64(day) * 10_000 + Int64(hour) * 100 + Int64(minute)
+extension MetaState {
+    /// The canonical store's view of the row.
+    var snapshot: StoreSnapshot {
+        StoreSnapshot(head: head, horizon: horizon, articleCount: liveCount, digest: digest.bytes)
     }
 
-    init(sortKey: Int64) {
-        self.init(
-            year: Int(sortKey / 100_000_000), month: Int(sortKey / 1_000_000 % 100), day: Int(sortKey / 10_000 % 100),
-            hour: Int(sortKey / 100 % 100), minute: Int(sortKey % 100))
+    /// A replica's view of the row: it follows its upstream's revisions, so its head is the cursor.
+    var replicaSnapshot: ReplicaSnapshot {
+        ReplicaSnapshot(upstreamStoreID: upstreamStoreID, cursor: cursor, articleCount: liveCount, digest: digest.bytes)
     }
 }

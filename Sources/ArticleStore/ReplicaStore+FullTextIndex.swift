@@ -2,12 +2,12 @@ import ArticleModel
 import Foundation
 import GRDB
 
-extension ArticleStore {
+extension ReplicaStore {
     /// Whether the reading replica's full-text index still has to be built (`buildFullTextIndex`):
     /// a bootstrap deferred it, or was killed before it was built. Always false on a mirror.
     public func isFullTextIndexPending() async throws -> Bool {
-        guard hasFullTextIndex else { return false }
-        return try await pool.read { db in try Self.isFullTextIndexPending(db) }
+        guard fullTextIndex else { return false }
+        return try await file.pool.read { db in try StoreFile.isFullTextIndexPending(db) }
     }
 
     /// Stops keeping the index row by row until `buildFullTextIndex`, for a bootstrap: FTS5 fed by
@@ -15,11 +15,11 @@ extension ArticleStore {
     /// the end about a third less than the triggers. The flag is set in the transaction that drops
     /// the triggers, so a replica killed at any point afterwards still knows its index is stale.
     public func deferFullTextIndex() async throws {
-        guard hasFullTextIndex else { return }
-        try await pool.write { db in
-            guard try !Self.isFullTextIndexPending(db) else { return }
-            try Self.dropFullTextTriggers(db)
-            try Self.setFullTextIndexPending(db, true)
+        guard fullTextIndex else { return }
+        try await file.pool.write { db in
+            guard try !StoreFile.isFullTextIndexPending(db) else { return }
+            try StoreFile.dropFullTextTriggers(db)
+            try StoreFile.setFullTextIndexPending(db, true)
         }
     }
 
@@ -27,9 +27,9 @@ extension ArticleStore {
     /// clears the pending flag, all in one transaction: killed half-way, the replica is still
     /// pending and the next open builds it again. `progress(done, total)` follows the articles.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
-        guard hasFullTextIndex else { return }
-        try await pool.write { db in
-            guard try Self.isFullTextIndexPending(db) else { return }
+        guard fullTextIndex else { return }
+        try await file.pool.write { db in
+            guard try StoreFile.isFullTextIndexPending(db) else { return }
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM article") ?? 0
             let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
             let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
@@ -60,8 +60,8 @@ extension ArticleStore {
             // 0.7 s (1,600 changes at 100,000 articles). One merge now costs 1.9 s, once.
             try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
             try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', \(Self.ftsAutomerge))")
-            try Self.createFullTextTriggers(db)
-            try Self.setFullTextIndexPending(db, false)
+            try StoreFile.createFullTextTriggers(db)
+            try StoreFile.setFullTextIndexPending(db, false)
         }
     }
 
@@ -79,7 +79,7 @@ extension ArticleStore {
             sql: "UPDATE article SET body = ?, source = ?, document = NULL, document_length = NULL WHERE rowid = ?")
         for rowid in rowids {
             guard let row = try Row.fetchOne(select, arguments: [rowid]) else { continue }
-            let article = try decodeStored(db, compressed: [UInt8](row[0] as Data), documentLength: row[1])
+            let article = try file.decodeStored(db, compressed: [UInt8](row[0] as Data), documentLength: row[1])
             let canonical = SeedFormat.render(article) == article.source
             try update.execute(arguments: [article.body, canonical ? nil : Data(article.source), rowid])
         }

@@ -4,7 +4,7 @@ import GRDB
 
 /// The write path of the canonical store, shared by push (`apply`) and the importer. Every
 /// function here runs inside the caller's write transaction and takes the next revision.
-extension ArticleStore {
+extension SQLiteCanonicalStore {
     /// Writes a new version of `id` (new, revived after a tombstone, or edited).
     func canonicalPut(
         _ db: Database, id: String, prepared: PreparedArticle, existing: ExistingRow?, state: inout MetaState
@@ -82,52 +82,7 @@ extension ArticleStore {
             db.cachedStatement(sql: "SELECT document, document_length FROM article WHERE rowid = ?"), arguments: [rowid]),
             let document = row[0] as Data?
         else { return nil }
-        let article = try decodeStored(db, compressed: [UInt8](document), documentLength: row[1])
+        let article = try file.decodeStored(db, compressed: [UInt8](document), documentLength: row[1])
         return article.source
-    }
-
-    /// Inflates (with the named dictionary) and decodes a stored document.
-    func decodeStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> Article {
-        let raw = try inflateStored(db, compressed: compressed, documentLength: documentLength)
-        return try ArticleDocument.decode(raw)
-    }
-
-    func inflateStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> [UInt8] {
-        var missing: UInt32?
-        do {
-            // The preset path: zlib's own re-checks the 32 KiB dictionary's Adler-32 every time.
-            return try compressed.withUnsafeBytes { bytes in
-                try ArticleCompression.inflateDocument(bytes, documentLength: documentLength) { id in
-                    if let bytes = try? self.dictionary(db, id: id) { return bytes }
-                    missing = id
-                    return nil
-                }
-            }
-        } catch {
-            if let missing {
-                throw StoreError("stored document names dictionary \(String(missing, radix: 16)), which the store lacks")
-            }
-            throw StoreError("stored document is corrupt: \(error)")
-        }
-    }
-
-    /// A dictionary by id, from the cache or the database.
-    func dictionary(_ db: Database, id: UInt32) throws -> [UInt8]? {
-        if let cached = dictionaries.withLock({ $0[id] }) { return cached }
-        guard let data = try Data.fetchOne(db, sql: "SELECT bytes FROM dictionary WHERE id = ?", arguments: [Int64(id)]) else {
-            return nil
-        }
-        let bytes = [UInt8](data)
-        dictionaries.withLock { $0[id] = bytes }
-        return bytes
-    }
-
-    /// Stores `bytes` as a dictionary (idempotent) and returns its id, its Adler-32.
-    @discardableResult
-    func insertDictionary(_ db: Database, bytes: [UInt8]) throws -> UInt32 {
-        let id = ArticleCompression.id(ofDictionary: bytes)
-        try db.execute(sql: "INSERT OR IGNORE INTO dictionary (id, bytes) VALUES (?, ?)", arguments: [Int64(id), Data(bytes)])
-        dictionaries.withLock { $0[id] = bytes }
-        return id
     }
 }

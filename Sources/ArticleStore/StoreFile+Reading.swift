@@ -2,58 +2,16 @@ import ArticleModel
 import Foundation
 import GRDB
 
-extension ArticleStore {
-    /// The latest revision: the canonical store's last assigned one, a replica's cursor.
-    public func head() async throws -> UInt64 {
-        try await pool.read { db in
-            let state = try MetaState.load(db)
-            return self.isCanonical ? state.head : state.cursor
-        }
-    }
-
-    /// The oldest revision a client can resume from (§7.5); 0 on a replica.
-    public func horizon() async throws -> UInt64 {
-        try await pool.read { db in try MetaState.load(db).horizon }
-    }
-
-    /// The digest and live count at the head (a replica: at its cursor).
-    public func digest() async throws -> DigestState {
-        try await pool.read { db in
-            let state = try MetaState.load(db)
-            return DigestState(
-                revision: self.isCanonical ? state.head : state.cursor, articleCount: state.liveCount,
-                digest: state.digest.bytes)
-        }
-    }
-
-    /// The digest as of `revision`: any revision in [horizon, head] on the canonical store (every
-    /// revision is logged, §7.6); only the cursor on a replica. Nil otherwise.
-    public func digest(at revision: UInt64) async throws -> DigestState? {
-        try await pool.read { db -> DigestState? in
-            let state = try MetaState.load(db)
-            if !self.isCanonical {
-                guard revision == state.cursor else { return nil }
-                return DigestState(revision: revision, articleCount: state.liveCount, digest: state.digest.bytes)
-            }
-            guard revision >= state.horizon, revision <= state.head else { return nil }
-            if revision == 0 {
-                return DigestState(revision: 0, articleCount: 0, digest: StoreDigest.zero.bytes)
-            }
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT live_count, digest FROM digest_log WHERE revision = ?", arguments: [Int64(revision)])
-            else { return nil }
-            return DigestState(revision: revision, articleCount: UInt64(clamping: row[0] as Int64), digest: [UInt8](row[1] as Data))
-        }
-    }
-
+/// What both roles read the same way: articles, listings, dictionaries.
+extension StoreFile {
     /// A live article with its exact source; nil for an unknown id or a tombstone.
-    public func article(id: String) async throws -> StoredArticle? {
+    func article(id: String) async throws -> StoredArticle? {
         try await pool.read { db in try self.fetchArticle(db, id: id) }
     }
 
     /// Several live articles in one read (unknown ids and tombstones are left out): one
     /// transaction and one prepared statement instead of a read per article.
-    public func articles(ids: [String]) async throws -> [String: StoredArticle] {
+    func articles(ids: [String]) async throws -> [String: StoredArticle] {
         guard !ids.isEmpty else { return [:] }
         return try await pool.read { db in
             var found: [String: StoredArticle] = [:]
@@ -76,7 +34,7 @@ extension ArticleStore {
         let contentHash = [UInt8](row["content_hash"] as Data)
         let article: Article
         if let document = row["document"] as Data? {
-            article = try self.decodeStored(db, compressed: [UInt8](document), documentLength: row["document_length"])
+            article = try decodeStored(db, compressed: [UInt8](document), documentLength: row["document_length"])
         } else {
             let published = PublicationTime(sortKey: row["published"])
             let category: String = row["category"]
@@ -90,7 +48,7 @@ extension ArticleStore {
     }
 
     /// Live articles, newest first (then by id), filtered by category and publication time.
-    public func list(_ filter: ListFilter) async throws -> [ArticleSummary] {
+    func list(_ filter: ListFilter) async throws -> [ArticleSummary] {
         try await pool.read { db in
             var sql = "SELECT id, revision, published, category, title FROM article WHERE deleted = 0"
             var arguments = StatementArguments()
@@ -116,13 +74,15 @@ extension ArticleStore {
     }
 
     /// Every live id.
-    public func allIDs() async throws -> Set<String> {
+    func allIDs() async throws -> Set<String> {
         try await pool.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0")) }
     }
 
-    /// The number of live articles (kept in the meta row, no scan).
-    public func liveCount() async throws -> Int {
-        try await pool.read { db in Int(try MetaState.load(db).liveCount) }
+    /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
+    func integrityCheck() async throws -> String {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
+        }
     }
 
     static func summary(_ row: Row) -> ArticleSummary {
@@ -130,13 +90,55 @@ extension ArticleStore {
             id: row["id"], revision: UInt64(clamping: row["revision"] as Int64), published: PublicationTime(sortKey: row["published"]),
             category: row["category"], title: row["title"])
     }
-}
 
-extension ArticleStore {
-    /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
-    public func integrityCheck() async throws -> String {
-        try await pool.read { db in
-            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
+    /// A dictionary by its id (Adler-32), or nil when the store has none with that id.
+    func dictionary(id: UInt32) async throws -> [UInt8]? {
+        if let cached = dictionaries.withLock({ $0[id] }) { return cached }
+        return try await pool.read { db in try self.dictionary(db, id: id) }
+    }
+
+    /// A dictionary by id, from the cache or the database.
+    func dictionary(_ db: Database, id: UInt32) throws -> [UInt8]? {
+        if let cached = dictionaries.withLock({ $0[id] }) { return cached }
+        guard let data = try Data.fetchOne(db, sql: "SELECT bytes FROM dictionary WHERE id = ?", arguments: [Int64(id)]) else {
+            return nil
+        }
+        let bytes = [UInt8](data)
+        dictionaries.withLock { $0[id] = bytes }
+        return bytes
+    }
+
+    /// Stores `bytes` as a dictionary (idempotent) and returns its id, its Adler-32.
+    @discardableResult
+    func insertDictionary(_ db: Database, bytes: [UInt8]) throws -> UInt32 {
+        let id = ArticleCompression.id(ofDictionary: bytes)
+        try db.execute(sql: "INSERT OR IGNORE INTO dictionary (id, bytes) VALUES (?, ?)", arguments: [Int64(id), Data(bytes)])
+        dictionaries.withLock { $0[id] = bytes }
+        return id
+    }
+
+    /// Inflates (with the named dictionary) and decodes a stored document.
+    func decodeStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> Article {
+        let raw = try inflateStored(db, compressed: compressed, documentLength: documentLength)
+        return try ArticleDocument.decode(raw)
+    }
+
+    func inflateStored(_ db: Database, compressed: [UInt8], documentLength: Int) throws -> [UInt8] {
+        var missing: UInt32?
+        do {
+            // The preset path: zlib's own re-checks the 32 KiB dictionary's Adler-32 every time.
+            return try compressed.withUnsafeBytes { bytes in
+                try ArticleCompression.inflateDocument(bytes, documentLength: documentLength) { id in
+                    if let bytes = try? self.dictionary(db, id: id) { return bytes }
+                    missing = id
+                    return nil
+                }
+            }
+        } catch {
+            if let missing {
+                throw StoreError("stored document names dictionary \(String(missing, radix: 16)), which the store lacks")
+            }
+            throw StoreError("stored document is corrupt: \(error)")
         }
     }
 }

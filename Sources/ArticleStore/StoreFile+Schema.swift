@@ -1,6 +1,6 @@
 import GRDB
 
-extension ArticleStore {
+extension StoreFile {
     /// One schema for the canonical store and replicas; which columns are filled depends on the role.
     ///
     /// `article` holds one row per id: a live article or (canonical only) a tombstone (deleted = 1,
@@ -58,7 +58,7 @@ extension ArticleStore {
         }
         migrator.registerMigration("v2-fts-pending") { db in
             // 1 while a reading replica's full-text index is still to be built in bulk (after a
-            // bootstrap, or when a mirror became a reading replica): see ArticleStore+FullTextIndex.
+            // bootstrap, or when a mirror became a reading replica): see ReplicaStore+FullTextIndex.
             try db.execute(sql: "ALTER TABLE store_meta ADD COLUMN fts_pending INTEGER NOT NULL DEFAULT 0")
         }
         return migrator

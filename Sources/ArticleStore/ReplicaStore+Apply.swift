@@ -2,19 +2,10 @@ import ArticleModel
 import Foundation
 import GRDB
 
-extension ArticleStore {
-    public func replicaState() async throws -> ReplicaState {
-        try requireReplica("reading the replica state")
-        return try await pool.read { db in
-            let state = try MetaState.load(db)
-            return ReplicaState(upstreamStoreID: state.upstreamStoreID, cursor: state.cursor)
-        }
-    }
-
+extension ReplicaStore {
     /// Applies one batch and advances the cursor in ONE transaction (crash-safe resume): after a
     /// crash the replica holds either the whole batch and the new cursor, or neither.
     public func applyBatch(_ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64) async throws {
-        try requireReplica("applying a batch")
         guard upstreamStoreID.count == 16 else { throw StoreError("an upstream store id has 16 bytes, not \(upstreamStoreID.count)") }
         // SQLite integers are signed 64-bit; no real store comes near, a hostile one could.
         let limit = UInt64(Int64.max)
@@ -32,7 +23,7 @@ extension ArticleStore {
             }
             if let problem = ArticleID.problem(with: id) { throw StoreError("cannot store article: \(problem)") }
         }
-        try await pool.write { db in
+        try await file.pool.write { db in
             var state = try MetaState.load(db)
             state.upstreamStoreID = upstreamStoreID
             for change in changes {
@@ -59,15 +50,14 @@ extension ArticleStore {
         guard actual == id else {
             throw StoreError("dictionary \(String(id, radix: 16)) has the Adler-32 \(String(actual, radix: 16)): it is not that dictionary")
         }
-        try await pool.write { db in _ = try self.insertDictionary(db, bytes: bytes) }
+        try await file.pool.write { db in _ = try self.file.insertDictionary(db, bytes: bytes) }
     }
 
     /// Removes every live article whose id is not in `keep` (the end of a re-bootstrap, §5.6),
     /// in one transaction; the cursor is unchanged. Returns how many were removed.
     @discardableResult
     public func removeArticles(notIn keep: Set<String>) async throws -> Int {
-        try requireReplica("removing articles")
-        return try await pool.write { db in
+        return try await file.pool.write { db in
             var state = try MetaState.load(db)
             var removed = 0
             for id in try String.fetchAll(db, sql: "SELECT id FROM article") where !keep.contains(id) {
@@ -103,9 +93,9 @@ extension ArticleStore {
         // reading replica, a change that came as a delta, or a document naming a dictionary the
         // replica lacks (it could not be read back) keeps the text in clear.
         var document: CompressedDocument? = nil
-        if let compressed, !hasFullTextIndex {
+        if let compressed, !fullTextIndex {
             let dictionaryID = ArticleCompression.dictionaryID(of: compressed.bytes)
-            if try dictionaryID.map({ try self.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
+            if try dictionaryID.map({ try self.file.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
         }
         // In clear, the source is kept only when it is not the canonical rendering (as the document
         // does); a compressed document carries it already.
@@ -142,45 +132,5 @@ extension ArticleStore {
             state.liveCount -= 1
         }
         try db.cachedStatement(sql: "DELETE FROM article WHERE rowid = ?").execute(arguments: [existing.rowid])
-    }
-
-    /// Full-text search of title and body (FTS5), best first; builds a pending index first. Words are matched whole and all must
-    /// occur; a word ending in `*` matches as a prefix. `rank` is the negated bm25 score (title
-    /// weighted 5:1), so larger is better.
-    public func search(_ text: String, limit: Int) async throws -> [SearchHit] {
-        guard hasFullTextIndex else { throw StoreError("\(path) has no full-text index: open it as a reading replica") }
-        guard let query = Self.ftsQuery(text) else { return [] }
-        // A bootstrap killed before its bulk build left the index stale: never answer from it.
-        if try await isFullTextIndexPending() { try await buildFullTextIndex() }
-        return try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT a.id, a.revision, a.published, a.category, a.title,
-                        snippet(article_fts, -1, '«', '»', '…', 16) AS snippet,
-                        bm25(article_fts, 5.0, 1.0) AS score
-                    FROM article_fts JOIN article a ON a.rowid = article_fts.rowid
-                    WHERE article_fts MATCH ?
-                    ORDER BY score LIMIT ?
-                    """,
-                arguments: [query, max(0, limit)])
-            return rows.map { row in
-                SearchHit(summary: Self.summary(row), snippet: row["snippet"] ?? "", rank: -(row["score"] as Double))
-            }
-        }
-    }
-
-    /// The user's words as an FTS5 query of quoted terms, so punctuation and FTS operators in the
-    /// input are taken literally.
-    static func ftsQuery(_ text: String) -> String? {
-        let terms = text.split(whereSeparator: { $0.isWhitespace }).compactMap { word -> String? in
-            var word = Substring(word)
-            let prefix = word.hasSuffix("*")
-            while word.hasSuffix("*") { word = word.dropLast() }
-            let cleaned = word.replacingOccurrences(of: "\"", with: "\"\"")
-            guard !cleaned.isEmpty else { return nil }
-            return "\"\(cleaned)\"" + (prefix ? "*" : "")
-        }
-        return terms.isEmpty ? nil : terms.joined(separator: " ")
     }
 }

@@ -1,0 +1,12 @@
+/// A store's digest and live count as of one revision (PROTOCOL.md §7.6).
+public struct DigestState: Sendable, Hashable {
+    public var revision: UInt64
+    public var articleCount: UInt64
+    public var digest: [UInt8]  // 32 bytes, PROTOCOL.md §7.6
+
+    public init(revision: UInt64, articleCount: UInt64, digest: [UInt8]) {
+        self.revision = revision
+        self.articleCount = articleCount
+        self.digest = digest
+    }
+}

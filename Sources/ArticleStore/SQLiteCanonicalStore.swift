@@ -1,0 +1,126 @@
+import ArticleModel
+import Foundation
+import GRDB
+import Synchronization
+
+/// The server's canonical store in a SQLite file (`StoreFile`): assigns revisions, keeps every
+/// document compressed once (with a store dictionary when one is installed), deltas against the
+/// previous version, tombstones down to the horizon and a digest per revision.
+public final class SQLiteCanonicalStore: CanonicalStore {
+    let file: StoreFile
+    /// The current dictionary, primed for compressing (nil: compress without).
+    let currentDeflater = Mutex<PresetDeflater?>(nil)
+
+    public var path: String { file.path }
+    public var storeID: [UInt8] { file.storeID }
+
+    /// Opens (creating when missing) the canonical store at `path`; a replica's file is refused.
+    public init(path: String) throws {
+        file = try StoreFile(path: path, role: .canonical)
+        do {
+            let current = try file.pool.read { db -> [UInt8]? in
+                guard let id = try MetaState.load(db).dictionaryID else { return nil }
+                return try self.file.dictionary(db, id: id)
+            }
+            if let current {
+                currentDeflater.withLock { $0 = PresetDeflater(dictionary: current) }
+            }
+        } catch {
+            try? file.close()
+            throw StoreError("cannot open the store at \(path): \(StoreFile.describe(error))")
+        }
+    }
+
+    public func close() throws {
+        try file.close()
+    }
+
+    public func snapshot() async throws -> StoreSnapshot {
+        try await file.meta().snapshot
+    }
+
+    public func changes(after revision: UInt64, limit: Int, tombstonesAfter: UInt64) async throws -> ChangePage {
+        try await file.pool.read { db in
+            let snapshot = try MetaState.load(db).snapshot
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT id, revision, deleted, content_hash, document, document_length,
+                        delta_base_revision, delta_base_hash, delta
+                    FROM article WHERE revision > ? AND (deleted = 0 OR revision > ?) ORDER BY revision LIMIT ?
+                    """)
+            let arguments: StatementArguments = [Int64(clamping: revision), Int64(clamping: tombstonesAfter), max(0, limit)]
+            let changes = try Row.fetchAll(statement, arguments: arguments).map { row in
+                let id: String = row[0]
+                let revision = UInt64(clamping: row[1] as Int64)
+                if row[2] as Bool {
+                    return StoredChange(revision: revision, id: id, kind: .tombstone)
+                }
+                var delta: StoredDelta?
+                if let base = row[6] as Int64?, let baseHash = row[7] as Data?, let bytes = row[8] as Data? {
+                    delta = StoredDelta(baseRevision: UInt64(base), baseHash: [UInt8](baseHash), compressed: [UInt8](bytes))
+                }
+                let document = StoredDocument(
+                    contentHash: [UInt8](row[3] as Data), compressed: [UInt8](row[4] as Data), documentLength: row[5],
+                    delta: delta)
+                return StoredChange(revision: revision, id: id, kind: .article(document))
+            }
+            return ChangePage(changes: changes, snapshot: snapshot)
+        }
+    }
+
+    public func liveRevisions(of ids: [String]) async throws -> [String: UInt64] {
+        guard !ids.isEmpty else { return [:] }
+        return try await file.pool.read { db in
+            var revisions: [String: UInt64] = [:]
+            for id in ids {
+                revisions[id] = try ExistingRow.fetch(db, id: id)?.liveRevision ?? 0
+            }
+            return revisions
+        }
+    }
+
+    /// Every revision is logged (§7.6), so any revision in [horizon, head] has its digest.
+    public func digest(at revision: UInt64?) async throws -> (snapshot: StoreSnapshot, digest: DigestState?) {
+        try await file.pool.read { db in
+            let snapshot = try MetaState.load(db).snapshot
+            let revision = revision ?? snapshot.head
+            guard revision >= snapshot.horizon, revision <= snapshot.head else { return (snapshot, nil) }
+            if revision == snapshot.head { return (snapshot, snapshot.digestState) }
+            if revision == 0 {
+                return (snapshot, DigestState(revision: 0, articleCount: 0, digest: StoreDigest.zero.bytes))
+            }
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT live_count, digest FROM digest_log WHERE revision = ?", arguments: [Int64(revision)])
+            else { return (snapshot, nil) }
+            let state = DigestState(revision: revision, articleCount: UInt64(clamping: row[0] as Int64), digest: [UInt8](row[1] as Data))
+            return (snapshot, state)
+        }
+    }
+
+    public func dictionary(id: UInt32) async throws -> [UInt8]? {
+        try await file.dictionary(id: id)
+    }
+}
+
+/// Reading articles: for the operator's tools and tests; serving uses `changes`.
+extension SQLiteCanonicalStore {
+    /// A live article with its exact source; nil for an unknown id or a tombstone.
+    public func article(id: String) async throws -> StoredArticle? {
+        try await file.article(id: id)
+    }
+
+    /// Live articles, newest first (then by id), filtered by category and publication time.
+    public func list(_ filter: ListFilter) async throws -> [ArticleSummary] {
+        try await file.list(filter)
+    }
+
+    /// Every live id.
+    public func allIDs() async throws -> Set<String> {
+        try await file.allIDs()
+    }
+
+    /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
+    public func integrityCheck() async throws -> String {
+        try await file.integrityCheck()
+    }
+}
