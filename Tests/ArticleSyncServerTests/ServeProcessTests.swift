@@ -40,6 +40,36 @@ struct ServeProcessTests {
         #expect(stats?["connectionsAccepted"] as? Int == 1)
     }
 
+    @Test func aSecondServeOnTheSameStoreRefusesNamingTheStoreAndTheServingProcessWhileImportsStillWork() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("articlesyncd-process-\(UUID().uuidString)").path
+        let seeds = directory + "/seeds"
+        try FileManager.default.createDirectory(atPath: seeds, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(Fixtures.source(index: 1)).write(to: URL(fileURLWithPath: seeds + "/story-1.txt"))
+        let store = directory + "/store.sqlite"
+
+        let (first, _) = try await ServerLaunch.start(["serve", "--store", store, "--port", "0"])
+        defer { first.terminate() }
+
+        let second = try ChildProcess(Binaries.server, ["serve", "--store", store, "--port", "0"])
+        defer { second.terminate() }
+        #expect(try await second.wait(timeout: .seconds(60)) == 1)
+        #expect(!second.stdout.contains("listening on"))
+        #expect(second.stderr.contains(store), "stderr: \(second.stderr)")
+        #expect(second.stderr.contains("pid \(first.process.processIdentifier)"), "stderr: \(second.stderr)")
+
+        let importing = try ChildProcess(Binaries.server, ["import", "--store", store, seeds])
+        defer { importing.terminate() }
+        #expect(try await importing.wait(timeout: .seconds(60)) == 0, "stderr: \(importing.stderr)")
+
+        // The lock ends with its process, however it ends.
+        first.kill(SIGKILL)
+        _ = try await first.wait(timeout: .seconds(30))
+        let (third, _) = try await ServerLaunch.start(["serve", "--store", store, "--port", "0"])
+        third.kill(SIGTERM)
+        #expect(try await third.wait(timeout: .seconds(30)) == 0, "stderr: \(third.stderr)")
+    }
+
     @Test func serveHelpDocumentsTheListeningLineTheAnonymousWriteFlagAndTheLimits() async throws {
         let help = try ChildProcess(Binaries.server, ["serve", "--help"])
         defer { help.terminate() }
