@@ -13,8 +13,8 @@ public final class SyncConnection {
     private let outbound: NIOAsyncChannelOutboundWriter<ClientMessage>
     /// PINGs that arrived during a response; answered once it is complete (PROTOCOL.md §4.1).
     private var pendingPings: [UInt64] = []
-    /// A server never sends PING in version 1, so a few are plenty; more during one response is a
-    /// flood whose PONGs would pile up in memory until the response ends, and ends the connection.
+    /// A server never sends PING in version 1, so a few are plenty. More during one response are a
+    /// flood (their PONGs would pile up in memory until the response ends): they end the connection.
     static let maximumQueuedPongs = 8
     /// Set after a fatal error or a lost connection: nothing more may be sent.
     private var isBroken = false
@@ -230,7 +230,7 @@ public final class SyncConnection {
     static func check(_ result: VerifyResult, answers revision: UInt64) throws {
         switch result.status {
         case .ok where revision != VerifyResult.headRevision && result.revision != revision:
-            throw ClientError.protocolViolation("VERIFY_RESULT describes revision \(result.revision), not revision \(revision) that was asked for")
+            throw ClientError.protocolViolation("VERIFY_RESULT describes revision \(result.revision), not revision \(revision) as asked")
         case .aheadOfHead where result.revision >= revision:
             throw ClientError.protocolViolation("VERIFY_RESULT says revision \(revision) is ahead of the head, but names head \(result.revision)")
         default:
