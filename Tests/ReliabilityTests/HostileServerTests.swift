@@ -241,6 +241,7 @@ import Testing
         let temp = try TempDirectory()
         defer { temp.cleanUp() }
         let replica = try await Self.pulledReplica(temp)
+        let before = try await Self.contents(of: replica)
         let server = try HostileServer { connection in
             guard connection.readFrame()?.type == HostileWire.hello else { return }
             connection.send(HostileWire.error(code: 9, message: "this server needs a token"))  // AUTH_REQUIRED
@@ -251,6 +252,7 @@ import Testing
         #expect(run.status == 77 && run.exited, "exit \(run.status): \(run.stdout) \(run.stderr)")
         #expect(run.stdout.contains("articles: 30") && run.stdout.contains("needs a token"), "\(run.stdout)")
         Self.expectBounded(run, "status refused")
+        #expect(try await Self.contents(of: replica) == before)
     }
 
     @Test func caughtUpAtTheLargestRevisionIsBadServerDataNotAnIOError() async throws {
@@ -276,6 +278,7 @@ import Testing
         let temp = try TempDirectory()
         defer { temp.cleanUp() }
         let replica = try await Self.pulledReplica(temp)
+        let before = try await Self.contents(of: replica)
         let server = try HostileServer { connection in
             guard connection.handshake(HostileWire.welcome(head: 40)), let verify = connection.expect(HostileWire.verify) else { return }
             connection.send(HostileWire.verifyResult(revision: verify.u64(at: 0) + 10, articleCount: 30))
@@ -287,6 +290,7 @@ import Testing
         #expect(run.status == 65 && run.exited, "exit \(run.status): \(run.stdout) \(run.stderr)")
         #expect(run.stderr.contains("describes revision 40, not revision 30"), "\(run.stderr)")
         Self.expectBounded(run, "VERIFY_RESULT of another revision")
+        #expect(try await Self.contents(of: replica) == before)
     }
 
     // MARK: traps (issue 12, 4)
