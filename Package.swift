@@ -205,6 +205,9 @@ let package = Package(
                 // Certificates made in the TLS tests (valid, expired, from another CA).
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                // An in-process server over a store a test can act on between two batches.
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ],
