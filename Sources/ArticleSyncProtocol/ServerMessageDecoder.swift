@@ -8,7 +8,7 @@ public struct ServerMessageDecoder: NIOSingleStepByteToMessageDecoder {
     private var frames: FrameDecoder
 
     public init(maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength) {
-        self.frames = FrameDecoder(maxFrameLength: maxFrameLength)
+        self.frames = FrameDecoder(rules: .fromServer(maxFrameLength: maxFrameLength))
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ServerMessage? {
@@ -17,10 +17,7 @@ public struct ServerMessageDecoder: NIOSingleStepByteToMessageDecoder {
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ServerMessage? {
         if let message = try decodeMessage(buffer: &buffer) { return message }
-        if seenEOF && buffer.readableBytes > 0 {
-            throw ProtocolError.malformed(
-                "the connection ended inside a frame (\(buffer.readableBytes) bytes of an incomplete frame)")
-        }
+        if seenEOF && buffer.readableBytes > 0 { throw FrameDecoder.endedInsideAFrame(buffer) }
         return nil
     }
 

@@ -7,10 +7,12 @@ import NIOPosix
 extension ArticleSyncServer {
     typealias ChildChannel = NIOAsyncChannel<ConnectionEvent, ServerMessage>
 
-    /// An accepted connection and the counters its byte-counting handler writes to.
+    /// An accepted connection, the counters its byte-counting handler writes to, and the frame rules
+    /// its decoder applies.
     struct Accepted: Sendable {
         var channel: ChildChannel
         var counters: ConnectionCounters
+        var frameRules: FrameRulesBox
     }
 
     func bind(context: ServerContext) async throws -> NIOAsyncChannel<Accepted, Never> {
@@ -32,14 +34,12 @@ extension ArticleSyncServer {
                         // Puts TLS in front of the codec, or answers TLS_REQUIRED in plain text (§10).
                         try pipeline.addHandler(TransportSniffingHandler(tlsContext: tlsContext, logger: context.logger))
                     }
-                    // A plain server's codec answers a TLS first byte itself ("this server does not speak TLS").
-                    try pipeline.addArticleSyncServerCodec(
-                        maxFrameLength: configuration.maxFrameLength, rejectsTLSHandshake: configuration.tlsContext == nil)
-                    try pipeline.addHandler(ConnectionEventHandler(
-                        handshakeTimeout: TimeAmount(configuration.handshakeTimeout),
-                        idleTimeout: TimeAmount(configuration.idleTimeout), stallTimeout: TimeAmount(configuration.stallTimeout),
-                        logger: context.logger))
-                    return Accepted(channel: try ChildChannel(wrappingChannelSynchronously: channel), counters: counters)
+                    // The conversation tightens and loosens these as its state changes.
+                    let frameRules = FrameRulesBox(.handshake(refusesTLSRecord: configuration.tlsContext == nil))
+                    try pipeline.addArticleSyncServerCodec(rules: frameRules)
+                    try pipeline.addHandler(ConnectionEventHandler())
+                    return Accepted(
+                        channel: try ChildChannel(wrappingChannelSynchronously: channel), counters: counters, frameRules: frameRules)
                 }
             }
     }
@@ -80,9 +80,10 @@ extension ArticleSyncServer {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
-                    try await asyncChannel.executeThenClose { inbound, outbound in
-                        var connection = Connection(channel: channel, server: context, counters: counters, logger: logger)
-                        try await connection.run(inbound: inbound, outbound: outbound)
+                    try await asyncChannel.executeThenClose { inbound, _ in
+                        var connection = Connection(
+                            channel: channel, server: context, counters: counters, frameRules: accepted.frameRules, logger: logger)
+                        await connection.run(inbound: inbound)
                     }
                 } catch is CancellationError {
                     logger.debug("conversation cancelled: the peer went away")

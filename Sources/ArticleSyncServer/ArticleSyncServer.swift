@@ -47,7 +47,9 @@ public final class ArticleSyncServer: Service, Sendable {
         let registry = ConnectionRegistry(limit: configuration.maxConnections)
         let context = ServerContext(
             configuration: configuration, store: store, storeID: StoreID(bytes: store.storeID), notifier: notifier,
-            statistics: statistics, registry: registry, dictionaries: DictionaryCache(store: store), logger: logger)
+            statistics: statistics, registry: registry, dictionaries: DictionaryCache(store: store),
+            inflation: InflationBudget(capacity: max(configuration.inflationBudget, Int(ProtocolLimits.maxHelloFrameLength))),
+            logger: logger)
         let serverChannel = try await bind(context: context)
         guard let address = serverChannel.channel.localAddress else {
             throw ChannelError.unknownLocalAddress
@@ -60,6 +62,7 @@ public final class ArticleSyncServer: Service, Sendable {
             if let interval = configuration.externalChangePollInterval {
                 background.addTask { await self.watchForExternalChanges(every: interval) }
             }
+            background.addTask { await Self.watchCredentials(context: context) }
             await self.serve(serverChannel, context: context)
             background.cancelAll()
         }

@@ -18,12 +18,12 @@ extension Connection {
         case .waitForChange:
             let wait = server.configuration.longPoll(requestedMillis: pull.waitMillis)
             switch await server.notifier.wait(forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop) {
-            case .advanced, .timedOut:
+            case .advanced, .timedOut, .shuttingDown:
+                // A server that stops ends the wait: the pull completes with what there is (CAUGHT_UP),
+                // and the connection then closes with SHUTTING_DOWN.
                 break
             case .cancelled:
                 throw CancellationError()
-            case .shuttingDown:
-                throw RequestFailure(.shuttingDown, "the server is shutting down")
             }
         case .stream:
             break

@@ -5,8 +5,15 @@ import NIOCore
 /// The server's open connections: enforces the connection limit and reaches every connection when the
 /// server stops.
 final class ConnectionRegistry: Sendable {
+    /// The credentials a connection was granted with, to end it when they are revoked.
+    struct Grant: Sendable {
+        var token: String
+        var role: Role
+    }
+
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
+        var grants: [ObjectIdentifier: Grant] = [:]
         var isShuttingDown = false
         var drained: [CheckedContinuation<Void, Never>] = []
     }
@@ -33,11 +40,28 @@ final class ConnectionRegistry: Sendable {
     func deregister(_ channel: any Channel) {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { state in
             state.channels[ObjectIdentifier(channel)] = nil
+            state.grants[ObjectIdentifier(channel)] = nil
             guard state.channels.isEmpty else { return [] }
             defer { state.drained = [] }
             return state.drained
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// The connection passed the handshake with `token` (empty: anonymous) and `role`.
+    func granted(_ channel: any Channel, token: String, role: Role) {
+        guard !token.isEmpty else { return }
+        state.withLockedValue { state in
+            guard state.channels[ObjectIdentifier(channel)] != nil else { return }
+            state.grants[ObjectIdentifier(channel)] = Grant(token: token, role: role)
+        }
+    }
+
+    /// Every open connection that holds a token, with what it was granted.
+    func grantedConnections() -> [(channel: any Channel, grant: Grant)] {
+        state.withLockedValue { state in
+            state.grants.compactMap { key, grant in state.channels[key].map { ($0, grant) } }
+        }
     }
 
     /// Asks every connection to stop: idle ones close at once with SHUTTING_DOWN, busy ones after their
@@ -48,7 +72,7 @@ final class ConnectionRegistry: Sendable {
             return Array(state.channels.values)
         }
         for channel in channels {
-            channel.triggerUserOutboundEvent(ConnectionCommand.requestShutdown, promise: nil)
+            Connection.deliver(.shutdownRequested, on: channel)
         }
     }
 

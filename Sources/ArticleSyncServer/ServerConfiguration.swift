@@ -35,6 +35,16 @@ public struct ServerConfiguration: Sendable {
     public var maxLongPoll: Duration = .milliseconds(Int64(ProtocolLimits.maxWaitMillis))
     /// Largest PUSH `count` accepted; more is REQUEST_TOO_LARGE. Default 10,000 (MAX_PUSH_ENTRIES).
     public var maxPushEntries: Int = Int(ProtocolLimits.maxPushEntries)
+    /// Largest `inflatedLength` of a compressed frame on a WRITE connection. Default 64 MiB
+    /// (MAX_INFLATED); READ connections and the handshake have their own, smaller limits (§9).
+    public var maxInflatedLength: UInt32 = ProtocolLimits.maxInflatedLength
+    /// Bytes that compressed frames of all connections together may inflate to at once; a frame
+    /// that would exceed it waits until others are done. Default 64 MiB. A frame's own limit never
+    /// exceeds it.
+    public var inflationBudget: Int = 64 << 20
+    /// How often the server looks for changes of its tokens (a revoke, a removal) to end the
+    /// connections that hold them. Default 1 s.
+    public var credentialsCheckInterval: Duration = .seconds(1)
 
     /// On SIGTERM/SIGINT, running responses get this long to finish before their connections are
     /// closed with SHUTTING_DOWN. Default 10 s.

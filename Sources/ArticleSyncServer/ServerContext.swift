@@ -11,5 +11,7 @@ struct ServerContext: Sendable {
     let statistics: ServerStatistics
     let registry: ConnectionRegistry
     let dictionaries: DictionaryCache
+    /// Bounds what compressed frames of all connections inflate to at once.
+    let inflation: InflationBudget
     let logger: Logger
 }

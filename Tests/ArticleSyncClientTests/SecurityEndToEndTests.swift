@@ -119,7 +119,7 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertTrue(after?.message.contains("not known") == true, "\(String(describing: after))")
     }
 
-    func testAWrongTokenIsAuthFailedAfterADelayAndRepeatedFailuresAreRateLimited() async throws {
+    func testAWrongTokenIsAuthFailedAfterADelayAndRepeatedFailuresAreRateLimitedButNotAValidToken() async throws {
         let reader = try await addToken("laptop", role: "read")
         let address = try await startServer(["--tokens", tokens])
         let wrong = ClientConfiguration(address: address, token: "asy_" + String(repeating: "x", count: 43))
@@ -130,8 +130,10 @@ final class SecurityEndToEndTests: XCTestCase {
         XCTAssertTrue(first?.message.contains("not known") == true, "\(String(describing: first))")
         for _ in 0..<4 { _ = await refusal(wrong) }
 
-        let limited = await refusal(ClientConfiguration(address: address, token: reader))
+        let limited = await refusal(wrong)
         XCTAssertTrue(limited?.message.contains("too many failed authentications") == true, "\(String(describing: limited))")
+        let valid = await refusal(ClientConfiguration(address: address, token: reader))
+        XCTAssertNil(valid, "a valid token is never refused for its address's earlier failures")
         let server = try XCTUnwrap(children.last { $0.process.arguments?.first == "serve" })
         XCTAssertTrue(server.stderr.contains("rate-limiting 127.0.0.1"), server.stderr)
     }

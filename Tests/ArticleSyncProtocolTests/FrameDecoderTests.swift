@@ -52,19 +52,22 @@ import Testing
             conversation.writeBuffer(&bytes)
         }
         // All at once.
-        var decoder = ClientMessageDecoder()
+        let rules = FrameRules.writeSession(maxFrameLength: ProtocolLimits.maxFrameLength)
         var all = conversation
         var decoded = [ClientMessage]()
-        while let message = try decoder.decodeMessage(buffer: &all) { decoded.append(message) }
+        while let frame = try FrameDecoder.split(&all, rules: rules) {
+            decoded.append(try ClientMessage(frame: try frame.inflated(maxInflatedLength: rules.maxInflatedLength)))
+        }
         #expect(decoded == expected)
         #expect(all.readableBytes == 0)
         // One byte at a time, as ByteToMessageHandler would accumulate them.
-        var dripDecoder = ClientMessageDecoder()
         var accumulated = ByteBuffer()
         var dripped = [ClientMessage]()
         for byte in conversation.readableBytesView {
             accumulated.writeInteger(byte)
-            while let message = try dripDecoder.decodeMessage(buffer: &accumulated) { dripped.append(message) }
+            while let frame = try FrameDecoder.split(&accumulated, rules: rules) {
+                dripped.append(try ClientMessage(frame: try frame.inflated(maxInflatedLength: rules.maxInflatedLength)))
+            }
         }
         #expect(dripped == expected)
     }
@@ -112,23 +115,12 @@ import Testing
         expectProtocolError(.frameTooLarge) { _ = try decoder.decodeFrame(buffer: &over) }
     }
 
-    @Test func firstFrameHasItsOwnLimit() throws {
-        var decoder = FrameDecoder(maxFrameLength: 1 << 20, maxFirstFrameLength: 64)
-        var big = rawFrame(type: 0x10, payload: [UInt8](repeating: 0, count: 100))
-        expectProtocolError(.frameTooLarge) { _ = try decoder.decodeFrame(buffer: &big) }
-
-        var decoder2 = FrameDecoder(maxFrameLength: 1 << 20, maxFirstFrameLength: 64)
-        var small = rawFrame(type: 0x10, payload: [UInt8](repeating: 0, count: 8))
-        #expect(try decoder2.decodeFrame(buffer: &small) != nil)
-        var second = rawFrame(type: 0x10, payload: [UInt8](repeating: 0, count: 100))
-        #expect(try decoder2.decodeFrame(buffer: &second) != nil, "after the first frame the normal limit applies")
-    }
-
-    @Test func serverRefusesAFirstFrameAboveTheHelloLimit() {
-        var decoder = ClientMessageDecoder()
+    @Test func theHandshakeRulesRefuseALengthOverTheHelloLimitAndAnyCompressedFrame() {
         var buffer = ByteBuffer()
         buffer.writeInteger(ProtocolLimits.maxHelloFrameLength + 1)
-        expectProtocolError(.frameTooLarge) { _ = try decoder.decodeMessage(buffer: &buffer) }
+        expectProtocolError(.frameTooLarge) { _ = try FrameDecoder.split(&buffer, rules: .handshake(refusesTLSRecord: true)) }
+        var compressed = rawFrame(length: 12, type: 0x01, flags: 0x01, payload: [])
+        expectProtocolError(.malformedFrame) { _ = try FrameDecoder.split(&compressed, rules: .handshake(refusesTLSRecord: true)) }
     }
 
     @Test func reservedFlagBitsAreMalformedBeforeTheBodyArrives() {

@@ -4,170 +4,120 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@Suite("connection event handler (deadlines, decoding errors) in an EmbeddedChannel")
+@Suite("connection event handler and frame decoder in an EmbeddedChannel")
 struct ConnectionEventHandlerTests {
-    static let handshake = TimeAmount.seconds(10)
-    static let idle = TimeAmount.seconds(120)
-    static let stall = TimeAmount.seconds(60)
-
-    static func makeChannel() throws -> EmbeddedChannel {
+    static func makeChannel(rules: FrameRules = .handshake(refusesTLSRecord: true), holdingWrites: WriteHoldingHandler? = nil) throws -> (EmbeddedChannel, FrameRulesBox) {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addArticleSyncServerCodec(maxFrameLength: 1 << 20)
-        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: handshake, idleTimeout: idle, stallTimeout: stall))
+        let box = FrameRulesBox(rules)
+        if let holdingWrites { try channel.pipeline.syncOperations.addHandler(holdingWrites) }
+        try channel.pipeline.syncOperations.addArticleSyncServerCodec(rules: box)
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler())
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
-        return channel
+        return (channel, box)
     }
 
-    static func bytes(_ message: ClientMessage) -> ByteBuffer {
+    static func bytes(_ message: ClientMessage, compressed: Bool = false) -> ByteBuffer {
         var buffer = ByteBuffer()
-        message.encode(into: &buffer)
+        message.encode(into: &buffer, compress: compressed)
         return buffer
     }
 
     static let hello = ClientMessage.hello(Hello(features: .all, agent: "test"))
 
-    @Test func silenceAfterTheAcceptEndsInTheHandshakeDeadline() throws {
-        let channel = try Self.makeChannel()
-        defer { _ = try? channel.finish() }
-        channel.embeddedEventLoop.advanceTime(by: Self.handshake - .milliseconds(1))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.handshake))
+    static func frame(_ message: ClientMessage, compressed: Bool = false) throws -> Frame {
+        var buffer = bytes(message, compressed: compressed)
+        return try #require(try FrameDecoder.split(&buffer, rules: .writeSession(maxFrameLength: 1 << 20)))
     }
 
-    @Test func aPeerThatTakesNothingOfAResponseForTheStallTimeoutIsClosed() throws {
-        let channel = try Self.makeChannel()
+    @Test func aWholeFrameBecomesAFrameEventEvenTrickledByteByByte() throws {
+        let (channel, _) = try Self.makeChannel()
         defer { _ = try? channel.finish() }
-        try channel.writeInbound(Self.bytes(Self.hello))
-        _ = try channel.readInbound(as: ConnectionEvent.self)
-        let message = ServerMessage.caughtUp(headRevision: 1)
-        // Written frames that reach the socket in time: a slow reader, not a stalled one.
-        channel.write(message, promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: Self.stall - .seconds(1))
-        channel.flush()
-        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
-        #expect(channel.isActive)
-        // A frame that never leaves (EmbeddedChannel completes a write only at its flush): closed
-        // after the stall timeout, although the task never asked for a deadline.
-        channel.write(message, promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: Self.stall - .milliseconds(1))
-        #expect(channel.isActive)
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
-        #expect(!channel.isActive)
-    }
-
-    @Test func aHelloTrickledByteByByteDoesNotResetTheDeadline() throws {
-        let channel = try Self.makeChannel()
-        defer { _ = try? channel.finish() }
-        var hello = Self.bytes(Self.hello)
-        // All but the last byte, one per second: the frame never completes within the deadline.
-        for _ in 0..<min(hello.readableBytes - 1, 9) {
-            try channel.writeInbound(hello.readSlice(length: 1)!)
-            channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        let bytes = Self.bytes(Self.hello)
+        for index in 0..<bytes.readableBytes {
+            try channel.writeInbound(bytes.getSlice(at: index, length: 1)!)
+            if index < bytes.readableBytes - 1 { #expect(try channel.readInbound(as: ConnectionEvent.self) == nil) }
         }
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.handshake))
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == .frame(try Self.frame(Self.hello)))
     }
 
-    @Test func aCompleteHelloDisarmsTheHandshakeDeadline() throws {
-        let channel = try Self.makeChannel()
+    @Test func aCompressedFrameIsHandedOnStillCompressed() throws {
+        let (channel, _) = try Self.makeChannel(rules: .readSession)
         defer { _ = try? channel.finish() }
+        try channel.writeInbound(Self.bytes(.ping(nonce: 5), compressed: true))
+        guard case .frame(let frame) = try channel.readInbound(as: ConnectionEvent.self) else { Issue.record("no frame"); return }
+        #expect(frame.wasCompressed)
+        #expect(try frame.inflated(maxInflatedLength: 100).payload == ByteBuffer(bytes: [0, 0, 0, 0, 0, 0, 0, 5]))
+    }
+
+    @Test func aCompressedFrameBeforeWelcomeIsRejectedFromItsHeaderAlone() throws {
+        let (channel, _) = try Self.makeChannel()
+        defer { _ = try? channel.finish() }
+        // Only the length, type and flags of a frame that announces 60 KB.
+        try channel.writeInbound(ByteBuffer(bytes: [0x00, 0x00, 0xEA, 0x60, 0x01, 0x01]))
+        guard case .frameRejected(let error) = try channel.readInbound(as: ConnectionEvent.self) else { Issue.record("not rejected"); return }
+        #expect(error.code == .malformedFrame)
+        #expect(error.message.contains("before WELCOME"))
+    }
+
+    @Test func aLengthOverTheLimitInForceIsFrameTooLargeWithoutWaitingForTheBody() throws {
+        let (channel, _) = try Self.makeChannel()
+        defer { _ = try? channel.finish() }
+        try channel.writeInbound(ByteBuffer(bytes: [0x00, 0x01, 0x00, 0x01]))
+        guard case .frameRejected(let error) = try channel.readInbound(as: ConnectionEvent.self) else { Issue.record("not rejected"); return }
+        #expect(error.code == .frameTooLarge)
+        #expect(error.message == "frame of 65537 bytes exceeds the limit of 65536 bytes")
+    }
+
+    @Test func theRulesInTheBoxApplyFromTheNextFrame() throws {
+        let (channel, box) = try Self.makeChannel()
+        defer { _ = try? channel.finish() }
+        box.current = .writeSession(maxFrameLength: 1 << 20)
+        var large = ByteBuffer()
+        ClientMessage.ping(nonce: 1).encode(into: &large)
+        large.setInteger(UInt32(100_002), at: 0)
+        large.writeBytes([UInt8](repeating: 0, count: 100_000 - 8))
+        try channel.writeInbound(large)
+        guard case .frame(let frame) = try channel.readInbound(as: ConnectionEvent.self) else { Issue.record("refused"); return }
+        #expect(frame.payload.readableBytes == 100_000)
+    }
+
+    @Test func brokenBytesBecomeOneRejectionAndTheRestIsDropped() throws {
+        let (channel, _) = try Self.makeChannel()
+        defer { _ = try? channel.finish() }
+        try channel.writeInbound(ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF]))
         try channel.writeInbound(Self.bytes(Self.hello))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .message(Self.hello))
-        channel.embeddedEventLoop.advanceTime(by: .seconds(3600))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-    }
-
-    @Test func theIdleDeadlineRunsFromTheArmRequestAndOnlyCompleteFramesStopIt() throws {
-        let channel = try Self.makeChannel()
-        defer { _ = try? channel.finish() }
-        try channel.writeInbound(Self.bytes(Self.hello))
-        _ = try channel.readInbound(as: ConnectionEvent.self)
-        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
-        // Half a PING, then nothing more.
-        var ping = Self.bytes(.ping(nonce: 7))
-        try channel.writeInbound(ping.readSlice(length: 5)!)
-        channel.embeddedEventLoop.advanceTime(by: Self.idle)
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.idle))
-    }
-
-    @Test func theIdleDeadlineStartsOnlyWhenTheResponseHasLeftTheChannel() throws {
-        let socket = WriteHoldingHandler()
-        let channel = EmbeddedChannel(handler: socket)
-        defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addArticleSyncServerCodec(maxFrameLength: 1 << 20)
-        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: Self.handshake, idleTimeout: Self.idle, stallTimeout: Self.idle))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
-        try channel.writeInbound(Self.bytes(Self.hello))
-        _ = try channel.readInbound(as: ConnectionEvent.self)
-        // The task has handed over the last frame of its response, but the socket has not taken it.
-        channel.writeAndFlush(ServerMessage.caughtUp(headRevision: 9), promise: nil)
-        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
-        // (Held for the whole stall timeout, here the idle timeout, it would be a stalled reader: see
-        // the test above.)
-        channel.embeddedEventLoop.advanceTime(by: Self.idle - .seconds(1))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-        socket.completeHeldWrites()
-        channel.embeddedEventLoop.advanceTime(by: Self.idle - .milliseconds(1))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .deadlinePassed(.idle))
-    }
-
-    @Test func aFrameDisarmsTheIdleDeadline() throws {
-        let channel = try Self.makeChannel()
-        defer { _ = try? channel.finish() }
-        try channel.writeInbound(Self.bytes(Self.hello))
-        _ = try channel.readInbound(as: ConnectionEvent.self)
-        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(60))
-        try channel.writeInbound(Self.bytes(.ping(nonce: 7)))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .message(.ping(nonce: 7)))
-        channel.embeddedEventLoop.advanceTime(by: .seconds(3600))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-    }
-
-    @Test func aLateArmRequestAfterTheNextFrameIsIgnored() throws {
-        let channel = try Self.makeChannel()
-        defer { _ = try? channel.finish() }
-        try channel.writeInbound(Self.bytes(Self.hello))
-        try channel.writeInbound(Self.bytes(.ping(nonce: 1)))
-        // The task consumed only HELLO when it asked; PING is already here, so the connection is busy.
-        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.armIdleDeadline(framesConsumed: 1), promise: nil)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(3600))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .message(Self.hello))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == .message(.ping(nonce: 1)))
-        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
-    }
-
-    @Test func undecodableBytesBecomeOneDecodingFailedEvent() throws {
-        let channel = try Self.makeChannel()
-        defer { _ = try? channel.finish() }
-        _ = try? channel.writeInbound(ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF]))
-        guard case .decodingFailed(let error) = try channel.readInbound(as: ConnectionEvent.self) else {
-            Issue.record("expected a decoding failure")
-            return
-        }
+        guard case .frameRejected(let error) = try channel.readInbound(as: ConnectionEvent.self) else { Issue.record("not rejected"); return }
         #expect(error.code == .malformedFrame)
         #expect(try channel.readInbound(as: ConnectionEvent.self) == nil)
     }
 
-    @Test func aLengthOverTheHelloLimitIsFrameTooLargeWithoutWaitingForTheBody() throws {
-        let channel = try Self.makeChannel()
+    @Test func aTLSRecordFirstIsRefusedByAPlainServer() throws {
+        let (channel, _) = try Self.makeChannel()
         defer { _ = try? channel.finish() }
-        _ = try? channel.writeInbound(ByteBuffer(bytes: [0x7F, 0xFF, 0xFF, 0xFF]))
-        guard case .decodingFailed(let error) = try channel.readInbound(as: ConnectionEvent.self) else {
-            Issue.record("expected a decoding failure")
-            return
-        }
-        #expect(error.code == .frameTooLarge)
+        try channel.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x02, 0x00]))
+        guard case .frameRejected(let error) = try channel.readInbound(as: ConnectionEvent.self) else { Issue.record("not rejected"); return }
+        #expect(error.message.contains("does not speak TLS"))
     }
 
-    @Test func aShutdownRequestIsDeliveredAsAnEvent() throws {
-        let channel = try Self.makeChannel()
+    @Test func theProgressOfWritesIsReportedForTheStallDeadline() throws {
+        let holding = WriteHoldingHandler()
+        let (channel, _) = try Self.makeChannel(holdingWrites: holding)
         defer { _ = try? channel.finish() }
-        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.requestShutdown, promise: nil)
+        channel.write(ServerMessage.caughtUp(headRevision: 1), promise: nil)
+        channel.writeAndFlush(ServerMessage.caughtUp(headRevision: 2), promise: nil)
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == .writesPending)
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == nil, "only the first pending write is news")
+        holding.completeHeldWrites()
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == .writeCompleted(remaining: 1))
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == .writeCompleted(remaining: 0))
+    }
+
+    @Test func anEventHandedInIsDeliveredInOrderWithTheFrames() throws {
+        let (channel, _) = try Self.makeChannel()
+        defer { _ = try? channel.finish() }
+        try channel.writeInbound(Self.bytes(Self.hello))
+        channel.pipeline.triggerUserOutboundEvent(ConnectionCommand.deliver(.shutdownRequested), promise: nil)
+        #expect(try channel.readInbound(as: ConnectionEvent.self) == .frame(try Self.frame(Self.hello)))
         #expect(try channel.readInbound(as: ConnectionEvent.self) == .shutdownRequested)
     }
 }
@@ -195,8 +145,8 @@ struct ServerPipelineTests {
     @Test func theTransportSnifferAnswersInFrontOfTheCodecWithoutPassingBytesThroughIt() throws {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(TransportSniffingHandler(tlsContext: nil))
-        try channel.pipeline.syncOperations.addArticleSyncServerCodec(rejectsTLSHandshake: false)
-        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(handshakeTimeout: .seconds(10), idleTimeout: .seconds(10), stallTimeout: .seconds(10)))
+        try channel.pipeline.syncOperations.addArticleSyncServerCodec(rules: FrameRulesBox(.handshake(refusesTLSRecord: false)))
+        try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler())
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01]))
         let frame = try #require(try channel.readOutbound(as: ByteBuffer.self))

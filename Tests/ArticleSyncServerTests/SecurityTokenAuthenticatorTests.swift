@@ -80,22 +80,39 @@ final class SecurityTokenAuthenticatorTests: XCTestCase {
         )
     }
 
-    func testRepeatedFailuresAreRateLimitedEvenForTheRightToken() async throws {
+    func testAValidTokenIsGrantedWhateverItsAddressFailedBeforeAndAGuessIsRateLimited() async throws {
         let made = try TokenAdministration.add(path: path, name: "laptop", role: "read")
         let auth = authenticator()
         for _ in 0..<5 {
             let decision = await auth.authenticate(AuthenticationRequest(token: "asy_guess", peer: remote, isEncrypted: true))
             XCTAssertEqual(code(decision), .authFailed)
         }
-        let blocked = await auth.authenticate(AuthenticationRequest(token: made.token, peer: remote, isEncrypted: true))
-        XCTAssertEqual(code(blocked), .rateLimited)
+        let guess = await auth.authenticate(AuthenticationRequest(token: "asy_guess2", peer: remote, isEncrypted: true))
+        XCTAssertEqual(code(guess), .rateLimited)
+        let valid = await auth.authenticate(AuthenticationRequest(token: made.token, peer: remote, isEncrypted: true))
+        XCTAssertEqual(valid, .granted(.read, tokenName: "laptop"), "a cron mirror on a host someone else fails from still gets in")
         let other = try SocketAddress(ipAddress: "192.0.2.8", port: 1)
-        let fromOther = await auth.authenticate(AuthenticationRequest(token: made.token, peer: other, isEncrypted: true))
-        XCTAssertEqual(
-            fromOther,
-            .granted(.read, tokenName: "laptop"),
-            "only the failing address is limited"
-        )
+        let fromOther = await auth.authenticate(AuthenticationRequest(token: "asy_guess3", peer: other, isEncrypted: true))
+        XCTAssertEqual(code(fromOther), .authFailed, "only the failing address is limited")
+    }
+
+    func testAnIPv6HostIsCountedByItsSlash64AndAMappedIPv4AddressAsIPv4() async throws {
+        _ = try TokenAdministration.add(path: path, name: "laptop", role: "read")
+        let auth = authenticator()
+        for suffix in 1...5 {
+            let peer = try SocketAddress(ipAddress: "2001:db8:1:2::\(suffix)", port: 1)
+            _ = await auth.authenticate(AuthenticationRequest(token: "asy_guess", peer: peer, isEncrypted: true))
+        }
+        let sameNetwork = try SocketAddress(ipAddress: "2001:db8:1:2:ffff::9", port: 1)
+        let guess = await auth.authenticate(AuthenticationRequest(token: "asy_guess", peer: sameNetwork, isEncrypted: true))
+        XCTAssertEqual(code(guess), .rateLimited, "a fresh address in the same /64 gets no fresh budget")
+        let otherNetwork = try SocketAddress(ipAddress: "2001:db8:1:3::1", port: 1)
+        let elsewhere = await auth.authenticate(AuthenticationRequest(token: "asy_guess", peer: otherNetwork, isEncrypted: true))
+        XCTAssertEqual(code(elsewhere), .authFailed)
+
+        XCTAssertEqual(AuthFailureLimiter.key(for: try SocketAddress(ipAddress: "::ffff:192.0.2.7", port: 1)), "192.0.2.7")
+        XCTAssertEqual(AuthFailureLimiter.key(for: try SocketAddress(ipAddress: "192.0.2.7", port: 9)), "192.0.2.7")
+        XCTAssertEqual(AuthFailureLimiter.key(for: try SocketAddress(ipAddress: "2001:db8::1", port: 1)), "2001:db8:0:0::/64")
     }
 
     func testAnUnreadableTokenFileRefusesEveryToken() async throws {

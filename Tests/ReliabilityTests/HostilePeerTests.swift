@@ -8,12 +8,13 @@ import Testing
     /// A hostile scenario with a served corpus and a concurrent well-behaved pull.
     static func withServer(
         articles: Int = 200, noise: Bool = false, paragraphs: Int = 4, arguments: [String] = ["--handshake-timeout", "1", "--idle-timeout", "1"],
-        _ body: (ReliabilityServer, TempDirectory) async throws -> Void
+        anonymousWrite: Bool = true, _ body: (ReliabilityServer, TempDirectory) async throws -> Void
     ) async throws {
         let temp = try TempDirectory()
         defer { temp.cleanUp() }
         try Corpus.write(count: articles, to: temp.path + "/corpus", paragraphs: paragraphs, noise: noise)
-        let server = try await ReliabilityServer(storePath: temp.path + "/server.sqlite", importDirectory: temp.path + "/corpus", arguments: arguments)
+        let server = try await ReliabilityServer(
+            storePath: temp.path + "/server.sqlite", importDirectory: temp.path + "/corpus", arguments: arguments, anonymousWrite: anonymousWrite)
         do {
             try await body(server, temp)
         } catch {

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Counts failed authentications per peer address and blocks an address that fails too often, so a
 /// token cannot be guessed at network speed (PROTOCOL.md §10, `RATE_LIMITED`).
 ///
@@ -88,5 +90,29 @@ public struct AuthFailureLimiter: Sendable {
         for (address, _) in stalest {
             records[address] = nil
         }
+    }
+}
+
+extension AuthFailureLimiter {
+    /// The key an address's failures are counted under: an IPv4 address (an IPv4-mapped IPv6 one
+    /// too), or the /64 of an IPv6 address, which one host or site can fill at will.
+    public static func key(for address: SocketAddress) -> String {
+        switch address {
+        case .v4(let v4):
+            return Self.ipv4(v4.address.sin_addr.s_addr.bigEndian)
+        case .v6(let v6):
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+                return Self.ipv4(bytes[12..<16].reduce(0) { $0 << 8 | UInt32($1) })
+            }
+            let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+            return groups.joined(separator: ":") + "::/64"
+        case .unixDomainSocket:
+            return "local"
+        }
+    }
+
+    private static func ipv4(_ value: UInt32) -> String {
+        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
     }
 }

@@ -7,11 +7,13 @@ import NIOCore
 ///
 /// 1. a token over plain TCP from a peer that is not on loopback: `TLS_REQUIRED` (the server checks
 ///    this before it asks; checked again here so that this type is safe on its own);
-/// 2. an address that failed too often recently: `RATE_LIMITED`;
-/// 3. no token: `AUTH_REQUIRED`;
-/// 4. a token whose SHA-256 is in the token file: its role; otherwise `AUTH_FAILED`, after a delay.
+/// 2. no token: `AUTH_REQUIRED`;
+/// 3. a token whose SHA-256 is in the token file: its role, whatever the address did before;
+/// 4. otherwise, from an address (IPv4, or IPv6 /64) that failed too often recently: `RATE_LIMITED`;
+///    else `AUTH_FAILED`; both after a delay.
 ///
-/// The token file is reread when it changes (`TokenStore`), so a revoke counts from the next HELLO.
+/// The token file is reread when it changes (`TokenStore`): a new or revoked token counts from the next
+/// HELLO, and the server ends open connections whose token no longer grants their role.
 public actor TokenAuthenticator: Authenticator {
     public struct Configuration: Sendable {
         /// The token file (see `TokenFile` for its format).
@@ -37,6 +39,8 @@ public actor TokenAuthenticator: Authenticator {
     private var limiter: AuthFailureLimiter
     private let logger: Logger
     private var warnedAboutMode = false
+    /// Counts the loads of the token file, for `credentialsVersion()`.
+    private var version: UInt64 = 0
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "articlesyncd.auth")) {
         self.configuration = configuration
@@ -58,19 +62,6 @@ public actor TokenAuthenticator: Authenticator {
             )
         }
 
-        let address = request.peer?.ipAddress ?? peerName
-        let now = ContinuousClock.now
-        if let until = limiter.blockedUntil(address, now: now) {
-            let seconds = max(1, Int((until - now).components.seconds))
-            logger.notice("refused a rate-limited peer", metadata: ["peer": "\(peerName)"])
-            return .refused(
-                ErrorMessage(
-                    code: .rateLimited,
-                    message: "too many failed authentications from \(address); try again in \(seconds) s"
-                )
-            )
-        }
-
         guard !request.token.isEmpty else {
             return .refused(
                 ErrorMessage(
@@ -86,6 +77,7 @@ public actor TokenAuthenticator: Authenticator {
         case .loaded(let loaded, let reloaded, let mode):
             file = loaded
             if reloaded {
+                version += 1
                 logger.info(
                     "loaded the token file",
                     metadata: ["path": "\(store.path)", "tokens": "\(loaded.entries.count)"]
@@ -102,6 +94,9 @@ public actor TokenAuthenticator: Authenticator {
             )
         }
 
+        // A valid token is granted whatever its address did before: the block is for guessers, and
+        // must not let one local user lock a cron mirror on the same host out.
+        let address = request.peer.map(AuthFailureLimiter.key) ?? peerName
         if let entry = file.entry(forToken: request.token) {
             limiter.recordSuccess(address)
             logger.info(
@@ -109,6 +104,19 @@ public actor TokenAuthenticator: Authenticator {
                 metadata: ["peer": "\(peerName)", "token": "\(entry.name)", "role": "\(entry.role.tokenFileName)"]
             )
             return .granted(entry.role, tokenName: entry.name)
+        }
+
+        let now = ContinuousClock.now
+        if let until = limiter.blockedUntil(address, now: now) {
+            let seconds = max(1, Int((until - now).components.seconds))
+            logger.notice("refused a rate-limited peer", metadata: ["peer": "\(peerName)"])
+            try? await Task.sleep(for: configuration.failureDelay)
+            return .refused(
+                ErrorMessage(
+                    code: .rateLimited,
+                    message: "too many failed authentications from \(address); try again in \(seconds) s"
+                )
+            )
         }
 
         let blocked = limiter.recordFailure(address, now: now)
@@ -125,6 +133,26 @@ public actor TokenAuthenticator: Authenticator {
                 message: "the access token is not known to this server (mistyped, or revoked)"
             )
         )
+    }
+
+    public func credentialsVersion() async -> UInt64? {
+        switch store.current() {
+        case .loaded(let file, let reloaded, let mode):
+            if reloaded {
+                version += 1
+                logger.info("loaded the token file", metadata: ["path": "\(store.path)", "tokens": "\(file.entries.count)"])
+                warnIfWritableByOthers(mode: mode, path: store.path)
+            }
+        case .unavailable:
+            // Nothing is granted while the file cannot be read; report that as a change each time.
+            version += 1
+        }
+        return version
+    }
+
+    public func currentRole(forToken token: String) async -> Role? {
+        guard case .loaded(let file, _, _) = store.current() else { return nil }
+        return file.entry(forToken: token)?.role
     }
 
     private func warnIfWritableByOthers(mode: UInt32, path: String) {

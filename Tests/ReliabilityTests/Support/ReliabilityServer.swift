@@ -9,14 +9,15 @@ final class ReliabilityServer {
     private(set) var child: ChildProcess
     private(set) var address: ServerAddress
 
-    init(storePath: String, importDirectory: String? = nil, arguments: [String] = [], port: Int = 0) async throws {
+    /// `anonymousWrite`: anonymous loopback clients may push (ignored with `--tokens`).
+    init(storePath: String, importDirectory: String? = nil, arguments: [String] = [], port: Int = 0, anonymousWrite: Bool = true) async throws {
         self.storePath = storePath
-        self.extraArguments = arguments
-        (child, address) = try await Self.start(storePath: storePath, importDirectory: importDirectory, arguments: arguments, port: port)
+        self.extraArguments = arguments + (anonymousWrite && !arguments.contains("--tokens") ? ["--anonymous-write"] : [])
+        (child, address) = try await Self.start(storePath: storePath, importDirectory: importDirectory, arguments: extraArguments, port: port)
     }
 
     private static func start(storePath: String, importDirectory: String?, arguments: [String], port: Int) async throws -> (ChildProcess, ServerAddress) {
-        var full = ["serve", "--store", storePath, "--port", "\(port)", "--anonymous-write", "--log-level", "error"] + arguments
+        var full = ["serve", "--store", storePath, "--port", "\(port)", "--log-level", "error"] + arguments
         if let importDirectory { full += ["--import", importDirectory] }
         let (child, text) = try await ServerLaunch.start(full)
         guard let address = ServerAddress(parsing: text) else {
