@@ -5,6 +5,7 @@ Written from PROTOCOL.md alone, independently of the Swift codec, so that the Sw
 decode every file and encode it back) cross-check the spec with two implementations.
 
 Usage: scripts/gen-vectors.py [output-dir]     (default: Protocol/vectors next to this script's repo)
+       scripts/gen-vectors.py --check [dir]   (exit 1 unless dir holds exactly these vectors)
 
 Compressed frames use zlib level 6 with memLevel 9 (as the Swift encoder does); any valid zlib
 stream is acceptable on the wire, so only encoders that want byte-identical output need to match.
@@ -295,16 +296,175 @@ add("dictionary", 0x87, "DICTIONARY", "server→client", u32(DICTIONARY_ID) + u3
     "DICTIONARY whose id is the Adler-32 of its bytes",
     {"dictionaryId": DICTIONARY_ID, "length": len(DICTIONARY), "bytesHex": hexs(DICTIONARY)})
 
+# §7.3 a ZLIB article whose zlib header names the store dictionary of 21-dictionary.bin (FDICT):
+# what every real article looks like on the wire
+
+PUB_D = (2025, 4, 12, 9, 0)
+PARAS_D = ["Die Bundesregierung teilte am Donnerstag mit, dass die Gespräche weitergehen."]
+SOURCE_D = canonical_rendering(PUB_D, "Welt Nachrichten", "Gespräche gehen weiter", PARAS_D)
+DOC_D = document(PUB_D, "Welt Nachrichten", "Gespräche gehen weiter", PARAS_D)
+HASH_D = hashlib.sha256(SOURCE_D).digest()
+ZLIB_D = deflate(DOC_D, level=9, zdict=DICTIONARY)
+assert ZLIB_D[1] & 0x20, "FDICT must be set"
+assert struct.unpack(">I", ZLIB_D[2:6])[0] == DICTIONARY_ID
+
+add("batch-zlib-dictionary", 0x82, "BATCH", "server→client",
+    u64(47) + u64(48) + u32(1)
+    + u8(1) + u64(48) + id8("gespraeche-gehen-weiter") + HASH_D + u8(1) + u32(len(DOC_D)) + u32(len(ZLIB_D)) + ZLIB_D,
+    "BATCH (47, 48]: a ZLIB article compressed with the store dictionary of 21-dictionary.bin (FDICT set, "
+    "DICTID = its Adler-32; zlib level 9 memLevel 9)",
+    {"fromRevision": 47, "toRevision": 48, "count": 1, "changes": [
+        {"kind": 1, "revision": 48, "id": "gespraeche-gehen-weiter", "contentHash": hexs(HASH_D), "encoding": 1,
+         "dictionaryId": DICTIONARY_ID, "documentLength": len(DOC_D), "dataLength": len(ZLIB_D), "dataHex": hexs(ZLIB_D),
+         "document": article_fields(PUB_D, "Welt Nachrichten", "Gespräche gehen weiter", PARAS_D, SOURCE_D),
+         "documentHex": hexs(DOC_D)}]})
+
+# §7.4 a DELTA whose base source is longer than 32 KiB: the preset dictionary is the whole base
+# (DICTID = its Adler-32), although zlib matches only against its last 32 KiB
+
+PUB_E = (2025, 4, 13, 18, 45)
+PARAS_E_OLD = ["Absatz %d: Der Haushaltsausschuss beriet bis in die Nacht über die Vorlage." % n for n in range(1, 501)]
+PARAS_E_NEW = PARAS_E_OLD + ["Am Morgen wurde die Sitzung vertagt."]
+SOURCE_E_OLD = canonical_rendering(PUB_E, "Politik", "Haushaltsdebatte", PARAS_E_OLD)
+SOURCE_E_NEW = canonical_rendering(PUB_E, "Politik", "Haushaltsdebatte", PARAS_E_NEW)
+assert len(SOURCE_E_OLD) > 32768
+DOC_E = document(PUB_E, "Politik", "Haushaltsdebatte", PARAS_E_NEW)
+HASH_E_OLD = hashlib.sha256(SOURCE_E_OLD).digest()
+HASH_E = hashlib.sha256(SOURCE_E_NEW).digest()
+DELTA_E = deflate(DOC_E, level=9, zdict=SOURCE_E_OLD)
+assert struct.unpack(">I", DELTA_E[2:6])[0] == zlib.adler32(SOURCE_E_OLD)
+
+add("batch-delta-long-base", 0x82, "BATCH", "server→client",
+    u64(48) + u64(49) + u32(1)
+    + u8(1) + u64(49) + id8("haushaltsdebatte") + HASH_E + u8(2) + HASH_E_OLD + u32(len(DOC_E)) + u32(len(DELTA_E)) + DELTA_E,
+    "BATCH (48, 49]: a DELTA against a base source of %d bytes (over 32 KiB): the dictionary is the whole "
+    "base source and DICTID its Adler-32; a client that trims the base to 32 KiB fails" % len(SOURCE_E_OLD),
+    {"fromRevision": 48, "toRevision": 49, "count": 1, "changes": [
+        {"kind": 1, "revision": 49, "id": "haushaltsdebatte", "contentHash": hexs(HASH_E), "encoding": 2,
+         "baseHash": hexs(HASH_E_OLD), "baseSourceHex": hexs(SOURCE_E_OLD), "dictionaryId": zlib.adler32(SOURCE_E_OLD),
+         "documentLength": len(DOC_E), "dataLength": len(DELTA_E), "dataHex": hexs(DELTA_E),
+         "document": article_fields(PUB_E, "Politik", "Haushaltsdebatte", PARAS_E_NEW, SOURCE_E_NEW),
+         "documentHex": hexs(DOC_E)}]})
+
+# §5.6 the other two reasons
+
+MISMATCH_TEXT = "this replica belongs to another store: pull again from revision 0"
+add("snapshot-required-store-mismatch", 0x84, "SNAPSHOT_REQUIRED", "server→client",
+    u8(2) + STORE_ID + u64(47) + u64(12) + str16(MISMATCH_TEXT),
+    "SNAPSHOT_REQUIRED, reason STORE_MISMATCH",
+    {"reason": 2, "storeId": hexs(STORE_ID), "headRevision": 47, "horizon": 12, "message": MISMATCH_TEXT})
+AHEAD_TEXT = "revision 60 is ahead of the head 47: the store was restored from an older copy"
+add("snapshot-required-ahead-of-server", 0x84, "SNAPSHOT_REQUIRED", "server→client",
+    u8(3) + STORE_ID + u64(47) + u64(12) + str16(AHEAD_TEXT),
+    "SNAPSHOT_REQUIRED, reason AHEAD_OF_SERVER",
+    {"reason": 3, "storeId": hexs(STORE_ID), "headRevision": 47, "horizon": 12, "message": AHEAD_TEXT})
+
+# §7.6 a digest that can be recomputed: the live articles of the store after the vectors above
+
+def digest_of(entries):
+    total = 0
+    for article_id, content_hash in entries:
+        b = article_id.encode("utf-8")
+        total = (total + int.from_bytes(hashlib.sha256(bytes([len(b)]) + b + content_hash).digest(), "big")) % (1 << 256)
+    return total.to_bytes(32, "big")
+
+LIVE = [("gespraeche-istanbul", HASH_A), ("zinsen", HASH_B), ("sturmwarnung", HASH_C),
+        ("gespraeche-gehen-weiter", HASH_D), ("haushaltsdebatte", HASH_E)]
+REAL_DIGEST = digest_of(LIVE)
+add("verify-result-digest", 0x86, "VERIFY_RESULT", "server→client", u8(0) + u64(49) + u64(len(LIVE)) + REAL_DIGEST,
+    "VERIFY_RESULT OK at revision 49 with the digest (§7.6) of the live articles listed in digestEntries",
+    {"status": 0, "revision": 49, "articleCount": len(LIVE), "digest": hexs(REAL_DIGEST),
+     "digestEntries": [{"id": i, "contentHash": hexs(h)} for i, h in LIVE]})
+
 # ---------------------------------------------------------------------------------------------
+# Negative vectors: bytes a client sends that the server must refuse. `state` is where the server is
+# when the bytes arrive: "awaiting-hello", or "ready-write" / "ready-read" (after 01-hello.bin and
+# WELCOME with that role). `code` is the ERROR the server answers with; `fatal` whether it then closes.
+# "sequence" vectors hold several frames: the answer is to the first frame that breaks a rule.
+
+negatives = []
+
+def negative(name, state, data, code, fatal, description):
+    negatives.append(({"file": "n%02d-%s.bin" % (len(negatives) + 1, name), "state": state, "code": code,
+                       "fatal": fatal, "description": description}, data))
+
+def raw(msg_type, payload, flags=0, length=None):
+    return u32(2 + len(payload) if length is None else length) + u8(msg_type) + u8(flags) + payload
+
+HELLO_OK = hello(1, 1, 0x3, "", "articlesync/1.0")
+negative("length-one", "awaiting-hello", u32(1) + u8(1), 1, True, "length 1, below the minimum of 2")
+negative("hello-over-limit", "awaiting-hello", u32(65537) + u8(1) + u8(0), 2, True,
+         "a first frame announcing 65,537 bytes: over MAX_HELLO_FRAME, refused from the length alone")
+negative("reserved-flag", "awaiting-hello", raw(0x01, HELLO_OK, flags=0x02), 1, True, "HELLO with reserved flag bit 1 set")
+negative("compressed-hello", "awaiting-hello", frame(0x01, HELLO_OK, compress=True), 1, True,
+         "a compressed HELLO: nothing may be compressed before WELCOME")
+negative("unknown-type", "awaiting-hello", raw(0x06, b""), 5, True, "message type 0x06, not defined in version 1")
+negative("ping-first", "awaiting-hello", raw(0x10, u64(1)), 6, True, "PING before HELLO")
+negative("bad-magic", "awaiting-hello", raw(0x01, b"ASYX" + HELLO_OK[4:]), 7, True, "HELLO with the magic ASYX")
+negative("token-too-long", "awaiting-hello",
+         raw(0x01, b"ASYN" + u16(1) + u16(1) + u64(3) + u16(1025) + b"t" * 1025 + str8("x")), 1, True,
+         "HELLO with a token of 1,025 bytes")
+negative("min-version-zero", "awaiting-hello", raw(0x01, hello(0, 1, 0, "", "x")), 1, True, "HELLO with minVersion 0")
+negative("no-common-version", "awaiting-hello", raw(0x01, hello(2, 3, 0, "", "x")), 8, True, "HELLO for versions 2-3 only")
+negative("second-hello-bad-magic", "ready-write", raw(0x01, b"ASYX" + HELLO_OK[4:]), 6, True,
+         "a second HELLO, with a bad magic: the state is judged before the layout (UNEXPECTED_MESSAGE, not BAD_MAGIC)")
+negative("pong-from-client", "ready-write", raw(0x11, u64(1)), 6, True, "a PONG: the server never sends PING")
+negative("server-message-from-client", "ready-write", raw(0x83, u64(1)), 6, True, "CAUGHT_UP sent by a client")
+negative("push-count-zero", "ready-write", raw(0x03, u32(0)), 19, False, "PUSH with count 0: outside the request's limits")
+negative("ping-trailing-byte", "ready-write", raw(0x10, u64(1) + b"\x00"), 1, True, "PING with a byte after its nonce")
+negative("inflated-length-zero", "ready-write", raw(0x10, u32(0) + deflate(u64(1)), flags=COMPRESSED), 1, True,
+         "a compressed PING whose inflatedLength is 0")
+negative("compressed-too-short", "ready-write", raw(0x10, b"\x00\x08", flags=COMPRESSED), 1, True,
+         "a compressed payload of 2 bytes, too short for inflatedLength")
+negative("frame-fdict", "ready-write", raw(0x10, u32(8) + deflate(u64(1), zdict=b"dictionary"), flags=COMPRESSED), 4, True,
+         "a compressed PING whose zlib stream names a preset dictionary")
+negative("not-zlib", "ready-write", raw(0x10, u32(8) + b"\x00\x01\x02\x03\x04\x05\x06\x07", flags=COMPRESSED), 4, True,
+         "a compressed PING whose payload is not a zlib stream")
+negative("inflated-over-limit", "ready-write", raw(0x10, u32(67108865) + deflate(u64(1)), flags=COMPRESSED), 3, True,
+         "a compressed PING claiming 67,108,865 inflated bytes, over MAX_INFLATED")
+negative("push-source-length-zero", "ready-write", raw(0x03, u32(1) + u8(1) + id8("a") + u64(0) + u32(0)), 1, True,
+         "PUSH whose PUT has sourceLength 0")
+negative("push-empty-id", "ready-write", raw(0x03, u32(1) + u8(2) + u8(0) + u64(0)), 1, True, "PUSH whose entry has an empty id")
+negative("pipelined-verify", "ready-write", raw(0x04, u64(1)) + raw(0x04, u64(2)), 6, True,
+         "sequence: two VERIFYs in one write; the second arrives while the first is being answered")
+negative("push-on-read", "ready-read", raw(0x03, u32(1) + u8(2) + id8("a") + u64(0)), 11, False,
+         "PUSH on a READ connection: FORBIDDEN, decided before the payload is decoded")
+negative("read-frame-over-limit", "ready-read", u32(65537) + u8(0x04) + u8(0), 2, True,
+         "a frame of 65,537 bytes on a READ connection, whose limit is MAX_HELLO_FRAME")
+negative("read-inflated-over-limit", "ready-read", raw(0x04, u32(65537) + deflate(bytes(65537)), flags=COMPRESSED), 3, True,
+         "a compressed VERIFY claiming 65,537 inflated bytes on a READ connection")
+
+# ---------------------------------------------------------------------------------------------
+
+def check(directory):
+    """Exits non-zero unless `directory` holds exactly the vectors and manifest this script writes."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as fresh:
+        write(fresh, quiet=True)
+        names = sorted(os.listdir(fresh))
+        present = sorted(n for n in os.listdir(directory) if n.endswith(".bin") or n == "manifest.json")
+        differ = [n for n in names if n not in present
+                  or open(os.path.join(fresh, n), "rb").read() != open(os.path.join(directory, n), "rb").read()]
+        extra = [n for n in present if n not in names]
+    if differ or extra:
+        print("gen-vectors: %s differs from the spec's vectors: %s" % (directory, ", ".join(differ + extra)))
+        sys.exit(1)
+    print("gen-vectors: %d vectors and manifest.json in %s match" % (len(names) - 1, os.path.normpath(directory)))
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "Protocol", "vectors")
+    default = os.path.join(here, "..", "Protocol", "vectors")
+    if len(sys.argv) > 1 and sys.argv[1] == "--check":
+        check(sys.argv[2] if len(sys.argv) > 2 else default)
+        return
+    write(sys.argv[1] if len(sys.argv) > 1 else default)
+
+def write(out, quiet=False):
     os.makedirs(out, exist_ok=True)
     for name in os.listdir(out):
         if name.endswith(".bin"):
             os.remove(os.path.join(out, name))
-    for entry, data in vectors:
+    for entry, data in vectors + negatives:
         with open(os.path.join(out, entry["file"]), "wb") as f:
             f.write(data)
     manifest = {
@@ -314,17 +474,20 @@ def main():
             "Each file is one complete frame, length prefix included.",
             "Integers are JSON numbers; u64 values may exceed 2^53, so parse them as 64-bit integers.",
             "Byte fields are lower-case hex. payloadHex is the payload before compression.",
-            "roundTrip false: decoding gives these fields, but encoding them gives other bytes (ignored trailing bytes).",
+            "roundTrip false: decoding gives these fields; encoding them without trailingHex (which version 1 "
+            "ignores and never writes) gives the vector without its trailing bytes.",
             "Compressed frames use zlib level 6, memLevel 9, windowBits 15; ZLIB and DELTA article data "
             "use level 9, memLevel 9. Any valid zlib stream is acceptable on the wire: only an encoder "
             "that wants byte-identical output must use the same settings (and zlib 1.2.x / 1.3.x).",
         ],
         "vectors": [entry for entry, _ in vectors],
+        "negative": [entry for entry, _ in negatives],
     }
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    print("wrote %d vectors and manifest.json to %s" % (len(vectors), os.path.normpath(out)))
+    if not quiet:
+        print("wrote %d vectors, %d negative vectors and manifest.json to %s" % (len(vectors), len(negatives), os.path.normpath(out)))
 
 if __name__ == "__main__":
     main()

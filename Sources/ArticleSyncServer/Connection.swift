@@ -177,7 +177,7 @@ struct Connection: Sendable {
     private func respond(_ body: () async throws -> Void) async {
         do {
             try await body()
-        } catch let failure as RequestFailure {
+        } catch let failure as RequestFailure where !failure.isCancellation {
             Self.deliver(.requestFinished(error: failure.error), on: channel)
         } catch {
             // Cancelled, or the channel failed: the conversation is over either way.
@@ -225,6 +225,8 @@ struct Connection: Sendable {
         do {
             return try await body()
         } catch {
+            // A peer that went away cancels its request: that is no failure of the store.
+            if error is CancellationError || Task.isCancelled { throw .cancelled }
             logger.error("store operation failed: \(error)")
             throw RequestFailure(.internalError, "the server cannot read its store; its operator must look at the server's log")
         }
@@ -329,8 +331,16 @@ extension ServerMessage {
 /// A request that ends with an ERROR instead of its normal response.
 struct RequestFailure: Error {
     var error: ErrorMessage
+    /// The request was cancelled (its peer went away): nothing is answered or logged.
+    var isCancellation = false
 
     init(_ code: ErrorCode, _ message: String) {
         error = ErrorMessage(code: code, message: message)
     }
+
+    static let cancelled: RequestFailure = {
+        var failure = RequestFailure(.internalError, "cancelled")
+        failure.isCancellation = true
+        return failure
+    }()
 }

@@ -169,8 +169,8 @@ public enum Zlib {
             case Z_BUF_ERROR:
                 // No progress possible: the input ended before the stream did.
                 if stream.avail_in == 0 {
-                    if let exactLength { throw .tooShort(expected: exactLength, actual: produced) }
-                    throw .corrupt("truncated stream")
+                    if let exactLength, produced < exactLength { throw .tooShort(expected: exactLength, actual: produced) }
+                    throw .corrupt("the stream is truncated: it ends before its end-of-stream marker")
                 }
                 continue
             default:

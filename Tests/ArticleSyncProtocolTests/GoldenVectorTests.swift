@@ -59,6 +59,39 @@ import Zlib
 
     static func hash(_ hex: String) -> Hash32 { Hash32(bytes: [UInt8](hex: hex)) }
 
+    // The articles of 22-batch-zlib-dictionary.bin and 23-batch-delta-long-base.bin.
+    static let documentD = document(
+        2025, 4, 12, 9, 0, category: "Welt Nachrichten", title: "Gespräche gehen weiter",
+        body: "Die Bundesregierung teilte am Donnerstag mit, dass die Gespräche weitergehen.")
+    static let paragraphsEOld = (1...500).map { "Absatz \($0): Der Haushaltsausschuss beriet bis in die Nacht über die Vorlage." }
+    static let sourceEOld = Array(
+        ("Veröffentlichungsdatum: 13.04.2025 18:45 / Politik\n\nHaushaltsdebatte\n\nHaushaltsdebatte\n\n"
+            + paragraphsEOld.joined(separator: "\n\n")).utf8)
+    static let documentE = document(
+        2025, 4, 13, 18, 45, category: "Politik", title: "Haushaltsdebatte",
+        body: (paragraphsEOld + ["Am Morgen wurde die Sitzung vertagt."]).joined(separator: "\n\n"))
+
+    static func dictionaryBatch() throws -> Batch {
+        let data = try Zlib.deflate(documentD, level: 9, dictionary: dictionary)
+        return Batch(fromRevision: 47, toRevision: 48, changes: [
+            .article(ArticleChange(
+                revision: 48, id: "gespraeche-gehen-weiter",
+                contentHash: hash("f0392330df1e16219183796f8cdfd61adbe3fd36ac9f134b6651e50fa75f73e8"),
+                encoding: .zlib, documentLength: UInt32(documentD.count), data: ByteBuffer(bytes: data)))
+        ])
+    }
+
+    static func longBaseBatch() throws -> Batch {
+        let data = try Zlib.deflate(documentE, level: 9, dictionary: sourceEOld)
+        return Batch(fromRevision: 48, toRevision: 49, changes: [
+            .article(ArticleChange(
+                revision: 49, id: "haushaltsdebatte",
+                contentHash: hash("32bae95d18cbce81bec1ad9aba69dfab56c06d2a769791a0fa274b609ee43d13"),
+                encoding: .delta(baseHash: hash("01360676e25825199e02141ba952bb370fbd7ad45a85fdeb11b8fc99ffb78844")),
+                documentLength: UInt32(documentE.count), data: ByteBuffer(bytes: data)))
+        ])
+    }
+
     static let push = Push(entries: [
         PushEntry(id: "gespraeche-istanbul", expectedRevision: 0, operation: .put(source: ByteBuffer(bytes: sourceA))),
         PushEntry(id: "alte-meldung", expectedRevision: 17, operation: .delete),
@@ -168,6 +201,26 @@ import Zlib
                 "21-dictionary.bin",
                 .server(.dictionary(StoreDictionary(id: Zlib.adler32(dictionary), bytes: ByteBuffer(bytes: dictionary))))
             ),
+            ("22-batch-zlib-dictionary.bin", .server(.batch(try dictionaryBatch()))),
+            ("23-batch-delta-long-base.bin", .server(.batch(try longBaseBatch()))),
+            (
+                "24-snapshot-required-store-mismatch.bin",
+                .server(.snapshotRequired(SnapshotRequired(
+                    reason: .storeMismatch, storeID: storeID, headRevision: 47, horizon: 12,
+                    message: "this replica belongs to another store: pull again from revision 0")))
+            ),
+            (
+                "25-snapshot-required-ahead-of-server.bin",
+                .server(.snapshotRequired(SnapshotRequired(
+                    reason: .aheadOfServer, storeID: storeID, headRevision: 47, horizon: 12,
+                    message: "revision 60 is ahead of the head 47: the store was restored from an older copy")))
+            ),
+            (
+                "26-verify-result-digest.bin",
+                .server(.verifyResult(VerifyResult(
+                    status: .ok, revision: 49, articleCount: 5,
+                    digest: hash("3ca705e23bef5057436a74fe8d25ee8036bd3de8ad09671da27ec0b17859621f"))))
+            ),
         ]
     }
 
@@ -203,10 +256,11 @@ import Zlib
         let data = try Data(contentsOf: vectorsDirectory.appendingPathComponent("manifest.json"))
         let manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let vectors = try #require(manifest["vectors"] as? [[String: Any]])
+        let negatives = try #require(manifest["negative"] as? [[String: Any]])
         let listed = vectors.compactMap { $0["file"] as? String }
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: vectorsDirectory.path)
             .filter { $0.hasSuffix(".bin") }
-        #expect(Set(listed) == Set(onDisk))
+        #expect(Set(listed + negatives.compactMap { $0["file"] as? String }) == Set(onDisk))
         #expect(Set(listed) == Set(Self.files), "every vector has a Swift expectation")
         for vector in vectors {
             let file = try #require(vector["file"] as? String)
@@ -239,5 +293,29 @@ import Zlib
             Self.sourceCOld
         }
         #expect(inflated == Self.documentC)
+    }
+
+    @Test func aDictionaryArticleNamesTheStoreDictionaryAndInflatesWithIt() throws {
+        let batch = try Self.dictionaryBatch()
+        guard case .article(let article) = batch.changes[0] else { Issue.record("no article"); return }
+        let data = Array(article.data.readableBytesView)
+        #expect(Zlib.dictionaryID(of: data) == Zlib.adler32(Self.dictionary))
+        let inflated = try Zlib.inflate(data, exactLength: Int(article.documentLength), maxLength: 1 << 20) { _ in Self.dictionary }
+        #expect(inflated == Self.documentD)
+    }
+
+    @Test func aDeltaOverALongBaseNeedsTheWholeBaseAsItsDictionary() throws {
+        // §7.4: DICTID is the Adler-32 of the whole base; zlib refuses a trimmed one.
+        #expect(Self.sourceEOld.count > 32_768)
+        let batch = try Self.longBaseBatch()
+        guard case .article(let article) = batch.changes[0] else { Issue.record("no article"); return }
+        let data = Array(article.data.readableBytesView)
+        #expect(Zlib.dictionaryID(of: data) == Zlib.adler32(Self.sourceEOld))
+        let inflated = try Zlib.inflate(data, exactLength: Int(article.documentLength), maxLength: 1 << 20) { _ in Self.sourceEOld }
+        #expect(inflated == Self.documentE)
+        let trimmed = Array(Self.sourceEOld.suffix(32_768))
+        #expect(throws: Zlib.Error.self) {
+            try Zlib.inflate(data, exactLength: Int(article.documentLength), maxLength: 1 << 20) { _ in trimmed }
+        }
     }
 }
