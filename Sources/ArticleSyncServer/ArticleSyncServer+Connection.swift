@@ -21,6 +21,10 @@ extension ArticleSyncServer {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // NIO keeps each channel's last receive buffer for the next read: a parked follower then
+            // holds that much for its whole wait. Requests but PUSH are a few dozen bytes; a PUSH's
+            // reads grow to its size within a few reads.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536))
         if let size = configuration.sendBufferSize {
             bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
         }
@@ -36,7 +40,10 @@ extension ArticleSyncServer {
                     }
                     // The conversation tightens and loosens these as its state changes.
                     let frameRules = FrameRulesBox(.handshake(refusesTLSRecord: configuration.tlsContext == nil))
-                    try pipeline.addArticleSyncServerCodec(rules: frameRules)
+                    try pipeline.addHandler(ByteToMessageHandler(ClientFrameDecoder(rules: frameRules)))
+                    // In place of the codec's MessageToByteHandler: it passes the tail broadcaster's
+                    // shared bytes as they are and holds no buffer while the connection waits.
+                    try pipeline.addHandler(ServerFrameHandler(metrics: context.metrics))
                     try pipeline.addHandler(ConnectionEventHandler())
                     return Accepted(
                         channel: try ChildChannel(wrappingChannelSynchronously: channel), counters: counters, frameRules: frameRules)
@@ -70,6 +77,7 @@ extension ArticleSyncServer {
         logger.debug("connection accepted")
         defer {
             context.registry.deregister(channel)
+            context.metrics.closed(channel)
             context.statistics.update { $0.activeConnections -= 1 }
             Allocator.releaseFreeMemory()
         }

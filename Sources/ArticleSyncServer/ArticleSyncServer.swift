@@ -13,6 +13,8 @@ import ServiceLifecycle
 public final class ArticleSyncServer: Service, Sendable {
     public let configuration: ServerConfiguration
     public let statistics = ServerStatistics()
+    /// What the metrics endpoint shows (`ServerConfiguration.metricsAddress`).
+    public let metrics = ServerMetrics()
     /// Wakes long polls. Call `notifier.publish(head:)` after writing to the store in this process
     /// outside the server (an import); pushes publish by themselves.
     public let notifier: RevisionNotifier
@@ -22,6 +24,7 @@ public final class ArticleSyncServer: Service, Sendable {
     private let logger: Logger
     private let onListening: @Sendable (SocketAddress) async -> Void
     private let listeningAddress = NIOLockedValueBox<SocketAddress?>(nil)
+    private let metricsListeningAddress = NIOLockedValueBox<SocketAddress?>(nil)
 
     /// `onListening` runs once the socket is bound (with the port chosen for port 0), before the first
     /// connection is accepted.
@@ -43,13 +46,24 @@ public final class ArticleSyncServer: Service, Sendable {
     /// The bound address once `run()` listens.
     public var localAddress: SocketAddress? { listeningAddress.withLockedValue { $0 } }
 
+    /// The bound address of the metrics endpoint once `run()` listens, when one is configured.
+    public var metricsLocalAddress: SocketAddress? { metricsListeningAddress.withLockedValue { $0 } }
+
     public func run() async throws {
-        let registry = ConnectionRegistry(limit: configuration.maxConnections)
+        let registry = ConnectionRegistry(limit: connectionLimit())
+        let countedStore = CountingStore(base: store, statistics: statistics)
+        let dictionaries = DictionaryCache(store: countedStore)
+        let tail = TailBroadcaster(store: countedStore, dictionaries: dictionaries, statistics: statistics, metrics: metrics, logger: logger)
+        notifier.attach(tail)
+        var served = configuration
+        served.authenticator = TokenNamingAuthenticator(base: configuration.authenticator, metrics: metrics)
         let context = ServerContext(
-            configuration: configuration, store: store, storeID: StoreID(bytes: store.storeID), notifier: notifier,
-            statistics: statistics, registry: registry, dictionaries: DictionaryCache(store: store),
+            configuration: served, store: countedStore, storeID: StoreID(bytes: store.storeID), notifier: notifier,
+            tail: tail, metrics: metrics, statistics: statistics, registry: registry, dictionaries: dictionaries,
             inflation: InflationBudget(capacity: max(configuration.inflationBudget, Int(ProtocolLimits.maxHelloFrameLength))),
             logger: logger)
+        let metricsChannel = try await bindMetrics(context: context)
+        defer { metricsChannel?.close(promise: nil) }
         let serverChannel = try await bind(context: context)
         guard let address = serverChannel.channel.localAddress else {
             throw ChannelError.unknownLocalAddress
@@ -99,6 +113,44 @@ public final class ArticleSyncServer: Service, Sendable {
             await registry.waitUntilEmpty()
             grace.cancel()
         }
+    }
+
+    /// Raises the descriptor limit and returns the connection limit it lets the server honour: the
+    /// configured one, or fewer when descriptors run out first (accepting would then fail instead of
+    /// answering TOO_MANY_CONNECTIONS).
+    private func connectionLimit() -> Int {
+        guard let descriptors = FileDescriptorLimit.raiseToHardLimit() else {
+            logger.warning("cannot read the open-file limit (RLIMIT_NOFILE); serving up to \(configuration.maxConnections) connections")
+            return configuration.maxConnections
+        }
+        let honoured = FileDescriptorLimit.connections(honouredBy: descriptors)
+        guard honoured >= configuration.maxConnections else {
+            logger.warning(
+                "the open-file limit of \(descriptors) descriptors honours only \(honoured) of the \(configuration.maxConnections) connections asked for; serving up to \(honoured). Raise the hard limit (ulimit -Hn, LimitNOFILE= in systemd) to serve more")
+            return honoured
+        }
+        logger.info("serving up to \(configuration.maxConnections) connections", metadata: ["openFileLimit": "\(descriptors)"])
+        return configuration.maxConnections
+    }
+
+    private func bindMetrics(context: ServerContext) async throws -> (any Channel)? {
+        guard let address = configuration.metricsAddress else { return nil }
+        let metrics = self.metrics
+        let store = self.store
+        let notifier = self.notifier
+        let statistics = self.statistics
+        let registry = context.registry
+        let channel = try await MetricsEndpoint.bind(host: address.host, port: address.port, group: eventLoopGroup) {
+            // The operator's view reads the store apart from the counted reads of serving clients.
+            let snapshot = try? await store.snapshot()
+            return metrics.exposition(ServerMetrics.Reading(
+                statistics: statistics.snapshot(), openConnections: registry.count, longPollsWaiting: notifier.waitingCount,
+                head: snapshot?.head ?? notifier.head, horizon: snapshot?.horizon ?? 0,
+                behindSince: { notifier.behindSince(cursor: $0) }))
+        }
+        metricsListeningAddress.withLockedValue { $0 = channel.localAddress }
+        logger.info("metrics endpoint listening", metadata: ["address": "\(channel.localAddress?.loggable ?? "\(address)")", "path": "/metrics"])
+        return channel
     }
 
     /// Another process (for example `articlesyncd import`) may write to the store: one cheap head query

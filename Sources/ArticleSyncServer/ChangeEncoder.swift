@@ -13,9 +13,22 @@ struct ChangeEncoder {
     var dictionariesAllowed: Bool
 
     init(session: ConnectionStateMachine.Session, pull: Pull) {
-        deltasAllowed = session.features.contains(.delta) && pull.flags.contains(.acceptDeltas) && pull.sinceRevision > 0
-        sinceRevision = pull.sinceRevision
-        dictionariesAllowed = session.features.contains(.dictionary)
+        let encoding = Self.encoding(session: session, pull: pull)
+        self.init(deltasAllowed: encoding.deltas, sinceRevision: pull.sinceRevision, dictionariesAllowed: encoding.dictionaries)
+    }
+
+    init(deltasAllowed: Bool, sinceRevision: UInt64, dictionariesAllowed: Bool) {
+        self.deltasAllowed = deltasAllowed
+        self.sinceRevision = sinceRevision
+        self.dictionariesAllowed = dictionariesAllowed
+    }
+
+    /// What decides the encodings of one pull beside its cursor: pulls that agree on it and on the
+    /// cursor are sent the same bytes.
+    static func encoding(session: ConnectionStateMachine.Session, pull: Pull) -> TailRequest.Encoding {
+        TailRequest.Encoding(
+            deltas: session.features.contains(.delta) && pull.flags.contains(.acceptDeltas) && pull.sinceRevision > 0,
+            dictionaries: session.features.contains(.dictionary))
     }
 
     /// The dictionary a stored document names when the client cannot be sent it: the document must

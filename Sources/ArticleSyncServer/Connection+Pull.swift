@@ -6,6 +6,16 @@ extension Connection {
     /// PROTOCOL.md §5.3. At most one batch is being written while the next is read from the store
     /// (`streamChanges`): a slow client holds about two batches of server memory.
     func performPull(_ pull: Pull, session: ConnectionStateMachine.Session, outbound: Outbound) async throws {
+        server.metrics.pulled(on: channel, token: session.token, cursor: pull.sinceRevision)
+        // A follower at the head parks without a store read: the notifier's head never runs ahead of
+        // the store's, and at the head no horizon can be above the cursor (§7.5). A follower that
+        // re-parks after every change would otherwise cost a read per follower per change.
+        if PullDecision.parksAtKnownHead(pull, storeID: server.storeID, knownHead: server.notifier.head) {
+            if try await waitAtHead(pull, session: session) { return }
+            try await streamChanges(pull, startHead: pull.sinceRevision, session: session, outbound: outbound)
+            server.statistics.update { $0.pulls += 1 }
+            return
+        }
         let snapshot = try await storeCall { try await server.store.snapshot() }
         let (head, horizon) = (snapshot.head, snapshot.horizon)
         switch PullDecision.decide(pull, storeID: server.storeID, head: head, horizon: horizon) {
@@ -16,20 +26,31 @@ extension Connection {
                 message: PullDecision.explanation(reason, pull: pull, head: head, horizon: horizon))))
             return
         case .waitForChange:
-            let wait = server.configuration.longPoll(requestedMillis: pull.waitMillis)
-            switch await server.notifier.wait(forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop) {
-            case .advanced, .timedOut, .shuttingDown:
-                // A server that stops ends the wait: the pull completes with what there is (CAUGHT_UP),
-                // and the connection then closes with SHUTTING_DOWN.
-                break
-            case .cancelled:
-                throw CancellationError()
-            }
+            if try await waitAtHead(pull, session: session) { return }
         case .stream:
             break
         }
         try await streamChanges(pull, startHead: head, session: session, outbound: outbound)
         server.statistics.update { $0.pulls += 1 }
+    }
+
+    /// The long poll (§5.3 step 4). True when the tail broadcaster answered it with the bytes it
+    /// shares among the waiters at this cursor; false when the pull goes on to read on its own (the
+    /// head moved but the shared batch does not suit it, the wait ended, or the server stops: a pull
+    /// then completes with what there is, CAUGHT_UP, and the connection closes with SHUTTING_DOWN).
+    private func waitAtHead(_ pull: Pull, session: ConnectionStateMachine.Session) async throws -> Bool {
+        let wait = server.configuration.longPoll(requestedMillis: pull.waitMillis)
+        let tail = TailRequest(
+            cursor: pull.sinceRevision, encoding: ChangeEncoder.encoding(session: session, pull: pull),
+            budget: server.configuration.batchBudget(requested: pull.budget), channel: channel)
+        switch await server.notifier.wait(forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop, tail: tail) {
+        case .answered:
+            return true
+        case .advanced, .timedOut, .shuttingDown:
+            return false
+        case .cancelled:
+            throw CancellationError()
+        }
     }
 
     /// Batches go straight to the channel so that the write's completion can be awaited: batch N is

@@ -24,6 +24,14 @@ public enum PullDecision: Sendable, Hashable {
         return .stream
     }
 
+    /// Whether `pull` waits at `knownHead`, a head the store is known to have reached (it may be
+    /// further on). Then no store read is needed to decide: the store matches, the cursor is not
+    /// ahead, and no horizon is above it, since the horizon never passes the head.
+    public static func parksAtKnownHead(_ pull: Pull, storeID: StoreID, knownHead: UInt64) -> Bool {
+        guard pull.waitMillis > 0, pull.sinceRevision == knownHead else { return false }
+        return pull.storeID.isNone ? pull.sinceRevision == 0 : pull.storeID == storeID
+    }
+
     /// The sentence that travels in SNAPSHOT_REQUIRED.
     public static func explanation(_ reason: SnapshotReason, pull: Pull, head: UInt64, horizon: UInt64) -> String {
         switch reason {

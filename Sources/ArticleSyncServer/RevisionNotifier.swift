@@ -12,12 +12,15 @@ public final class RevisionNotifier: Sendable {
         /// The waiting task was cancelled (its client went away).
         case cancelled
         case shuttingDown
+        /// The tail broadcaster wrote the whole response (BATCH and CAUGHT_UP) for this waiter.
+        case answered
     }
 
     private struct Waiter {
         var revision: UInt64
         var continuation: CheckedContinuation<Outcome, Never>
         var timer: Scheduled<Void>?
+        var tail: TailRequest?
     }
 
     private struct State {
@@ -25,30 +28,60 @@ public final class RevisionNotifier: Sendable {
         var isShutDown = false
         var nextID = 0
         var waiters: [Int: Waiter] = [:]
+        var broadcaster: TailBroadcaster?
+        /// When each recent head was first seen, oldest first: how long a cursor has been behind.
+        var published: [(head: UInt64, at: NIODeadline)] = []
     }
+
+    /// Heads remembered for `behindSince(cursor:)`: enough for the revisions a follower may trail.
+    private static let publishedHistory = 1_024
 
     private let state: NIOLockedValueBox<State>
 
     public init(head: UInt64) {
-        state = NIOLockedValueBox(State(head: head))
+        state = NIOLockedValueBox(State(head: head, published: [(head, .now())]))
     }
 
     public var head: UInt64 { state.withLockedValue { $0.head } }
 
     public var waitingCount: Int { state.withLockedValue { $0.waiters.count } }
 
+    /// Hands the long polls that name a `TailRequest` to `broadcaster` when the head moves, so the
+    /// changes at the tail are read once for all of them.
+    func attach(_ broadcaster: TailBroadcaster) {
+        state.withLockedValue { $0.broadcaster = broadcaster }
+    }
+
+    /// When the head first passed `cursor`, as far as the remembered heads tell; nil when it has not.
+    func behindSince(cursor: UInt64) -> NIODeadline? {
+        state.withLockedValue { state in
+            guard state.head > cursor else { return nil }
+            return state.published.first { $0.head > cursor }?.at ?? state.published.first?.at
+        }
+    }
+
     /// A new head was committed (a push, an import). Lower values are ignored: the head only grows.
     public func publish(head: UInt64) {
-        let woken: [Waiter] = state.withLockedValue { state in
-            guard head > state.head else { return [] }
+        let (woken, broadcaster): ([Waiter], TailBroadcaster?) = state.withLockedValue { state in
+            guard head > state.head else { return ([], nil) }
             state.head = head
+            state.published.append((head, .now()))
+            if state.published.count > Self.publishedHistory { state.published.removeFirst(state.published.count / 2) }
             let ready = state.waiters.filter { $0.value.revision < head }
             for id in ready.keys { state.waiters[id] = nil }
-            return Array(ready.values)
+            return (Array(ready.values), state.broadcaster)
         }
+        var parked: [TailBroadcaster.Parked] = []
         for waiter in woken {
             waiter.timer?.cancel()
-            waiter.continuation.resume(returning: .advanced(head: head))
+            if broadcaster != nil, let tail = waiter.tail {
+                parked.append(TailBroadcaster.Parked(request: tail, continuation: waiter.continuation))
+            } else {
+                waiter.continuation.resume(returning: .advanced(head: head))
+            }
+        }
+        if let broadcaster, !parked.isEmpty {
+            broadcaster.headMoved(to: head, parked: parked)
         }
     }
 
@@ -68,6 +101,12 @@ public final class RevisionNotifier: Sendable {
     /// Waits until the head is above `revision`, `timeout` passes (timed on `eventLoop`), the task is
     /// cancelled, or the notifier shuts down.
     public func wait(forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop) async -> Outcome {
+        await wait(forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: nil)
+    }
+
+    /// As above; with `tail`, a change wakes the waiter through the attached broadcaster, which may
+    /// answer the pull itself (`.answered`).
+    func wait(forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?) async -> Outcome {
         let id = state.withLockedValue { state -> Int in
             defer { state.nextID += 1 }
             return state.nextID
@@ -78,7 +117,7 @@ public final class RevisionNotifier: Sendable {
                     if state.isShutDown { return .shuttingDown }
                     if state.head > revision { return .advanced(head: state.head) }
                     if Task.isCancelled { return .cancelled }
-                    state.waiters[id] = Waiter(revision: revision, continuation: continuation, timer: nil)
+                    state.waiters[id] = Waiter(revision: revision, continuation: continuation, timer: nil, tail: tail)
                     return nil
                 }
                 if let immediate {

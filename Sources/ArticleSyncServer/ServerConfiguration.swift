@@ -12,8 +12,10 @@ public struct ServerConfiguration: Sendable {
     /// Largest frame `length` accepted after WELCOME, announced in WELCOME. Default 16 MiB (MAX_FRAME).
     /// Before WELCOME the codec accepts at most MAX_HELLO_FRAME (64 KiB) whatever this says.
     public var maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength
-    /// Connections served at once; the next one is answered TOO_MANY_CONNECTIONS. Default 1024.
-    public var maxConnections: Int = 1024
+    /// Connections served at once; the next one is answered TOO_MANY_CONNECTIONS. Default 10,000 (a
+    /// parked follower costs a few kilobytes). Each takes a file descriptor: the server raises its soft
+    /// RLIMIT_NOFILE to the hard limit at start and logs how many it can honour.
+    public var maxConnections: Int = 10_000
     /// A complete HELLO must arrive within this time of the accept (TLS handshake included). Default 10 s.
     public var handshakeTimeout: Duration = .seconds(10)
     /// In READY the next complete request must arrive within this time. Default 120 s.
@@ -67,6 +69,10 @@ public struct ServerConfiguration: Sendable {
     /// handshake record is answered TLS_REQUIRED in plain text (PROTOCOL.md §10).
     public var tlsContext: NIOSSLContext? = nil
 
+    /// Where the Prometheus text endpoint (`GET /metrics`) listens; nil, the default, serves none. It
+    /// has its own address so that it can stay on loopback while clients connect from elsewhere.
+    public var metricsAddress: MetricsAddress? = nil
+
     public init() {}
 
     /// The clamped batch budget for a PULL's `budget` field.
@@ -80,4 +86,35 @@ public struct ServerConfiguration: Sendable {
     public func longPoll(requestedMillis: UInt32) -> Duration {
         min(.milliseconds(Int64(min(requestedMillis, ProtocolLimits.maxWaitMillis))), maxLongPoll)
     }
+}
+
+/// The address of the metrics endpoint.
+public struct MetricsAddress: Sendable, Hashable, CustomStringConvertible {
+    /// Default loopback: metrics name the server's clients and tokens.
+    public var host: String
+    /// 0 picks a free port.
+    public var port: Int
+
+    public init(host: String = "127.0.0.1", port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// "PORT" (on 127.0.0.1), "HOST:PORT" or "[IPv6]:PORT"; nil when it is none of these.
+    public init?(parsing text: String) {
+        if let port = Int(text) {
+            self.init(port: port)
+        } else if text.hasPrefix("["), let close = text.lastIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":"),
+                  let port = Int(text[text.index(close, offsetBy: 2)...]) {
+            self.init(host: String(text[text.index(after: text.startIndex)..<close]), port: port)
+        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":"), !text[..<colon].isEmpty,
+                  let port = Int(text[text.index(after: colon)...]) {
+            self.init(host: String(text[..<colon]), port: port)
+        } else {
+            return nil
+        }
+        guard (0...65_535).contains(port) else { return nil }
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -8,6 +8,9 @@ struct ServerContext: Sendable {
     let store: any CanonicalStore
     let storeID: StoreID
     let notifier: RevisionNotifier
+    /// Answers the long polls parked at the head with one read for all (TailBroadcaster.swift).
+    let tail: TailBroadcaster
+    let metrics: ServerMetrics
     let statistics: ServerStatistics
     let registry: ConnectionRegistry
     let dictionaries: DictionaryCache

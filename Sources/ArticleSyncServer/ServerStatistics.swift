@@ -14,6 +14,14 @@ public final class ServerStatistics: Sendable {
         public var batches: UInt64 = 0
         public var changesSent: UInt64 = 0
         public var pushes: UInt64 = 0
+        /// Every read the server made of its store (a push's own reads included).
+        public var storeReads: UInt64 = 0
+        /// Head moves that woke long polls parked at the tail.
+        public var wakeUps: UInt64 = 0
+        /// The broadcaster's reads of the tail: one per distinct cursor per wake-up.
+        public var tailReads: UInt64 = 0
+        /// Long polls answered with the broadcaster's shared bytes.
+        public var sharedAnswers: UInt64 = 0
     }
 
     private let box = NIOLockedValueBox(Snapshot())

@@ -12,7 +12,7 @@ struct Articlesyncd: AsyncParsableCommand {
             The wire protocol is described in Protocol/PROTOCOL.md. Start with
             `articlesyncd serve --store articles.sqlite --import ./seed`.
             """,
-        subcommands: [ServeCommand.self, ImportCommand.self, PurgeTombstonesCommand.self, TokenCommand.self, CertCommand.self]
+        subcommands: [ServeCommand.self, StatusCommand.self, ImportCommand.self, PurgeTombstonesCommand.self, TokenCommand.self, CertCommand.self]
     )
 
     static func main() async {

@@ -55,11 +55,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the server-wide totals (connections, requests, bytes in and out) as JSON to this file on exit.", valueName: "path"))
     var statsFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS/metrics: PORT (on 127.0.0.1) or HOST:PORT. Off unless given.", valueName: "address"))
+    var metricsAddress: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if let metricsAddress, MetricsAddress(parsing: metricsAddress) == nil {
+            throw ValidationError("--metrics-address must be PORT (on 127.0.0.1) or HOST:PORT, not '\(metricsAddress)'")
+        }
         try limits.validate()
     }
 
@@ -96,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         applySecurity(&configuration)
         limits.apply(to: &configuration)
+        configuration.metricsAddress = metricsAddress.flatMap(MetricsAddress.init(parsing:))
 
         let server = try await ArticleSyncServer(configuration: configuration, store: store, logger: logger) { address in
             // The one line a script waits for, written unbuffered: stdout is often a pipe.

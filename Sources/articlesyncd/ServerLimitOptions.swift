@@ -7,7 +7,7 @@ struct ServerLimitOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Largest frame accepted after the handshake, in bytes (at most 16777216).", valueName: "bytes"))
     var maxFrameLength: UInt32 = ServerConfiguration().maxFrameLength
 
-    @Option(name: .long, help: "Connections served at once; more are refused with TOO_MANY_CONNECTIONS.")
+    @Option(name: .long, help: "Connections served at once; more are refused with TOO_MANY_CONNECTIONS. The server raises its open-file limit to the hard limit at start and serves fewer when descriptors run out first.")
     var maxConnections: Int = ServerConfiguration().maxConnections
 
     @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to send its HELLO.", valueName: "seconds"))

@@ -1,0 +1,96 @@
+import ArticleSyncProtocol
+import NIOCore
+
+/// The server's outbound encoder, between the decoder and `ConnectionEventHandler`: a
+/// `ServerMessage` becomes one frame in a buffer of its own size, and `SharedFrames` (bytes the
+/// tail broadcaster encoded once for many clients) pass as they are, without a copy.
+///
+/// It keeps no buffer between writes, unlike `MessageToByteHandler`, which holds its last one for the
+/// life of the connection: a parked long poll holds no encoder memory. It also notes, for the
+/// metrics, where the conversation is (before WELCOME, in a request) and every ERROR's code; it
+/// decides nothing.
+final class ServerFrameHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias InboundOut = InboundFrame
+    /// `ServerMessage` or `SharedFrames`; NIO offers no typed union of two outbound types.
+    typealias OutboundIn = Any
+    typealias OutboundOut = ByteBuffer
+
+    private let metrics: ServerMetrics
+    private var welcomed = false
+    private var busy = false
+
+    init(metrics: ServerMetrics) {
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .frame(let frame) = unwrapInboundIn(data), frame.type.isRequest, welcomed {
+            setBusy(true)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case let shared as SharedFrames:
+            setBusy(false)
+            context.write(wrapOutboundOut(shared.bytes), promise: promise)
+        case let message as ServerMessage:
+            var buffer = context.channel.allocator.buffer(capacity: message.encodedSizeEstimate)
+            message.encode(into: &buffer)
+            switch message {
+            case .welcome:
+                if !welcomed {
+                    welcomed = true
+                    metrics.updateStates { $0.welcomed += 1 }
+                }
+            case .error(let error):
+                metrics.errorSent(error)
+                setBusy(false)
+            case .caughtUp, .snapshotRequired, .pushResult, .verifyResult, .dictionary, .pong:
+                setBusy(false)
+            case .batch, .ping:
+                break
+            }
+            context.write(wrapOutboundOut(buffer), promise: promise)
+        case let other:
+            promise?.fail(ChannelError.operationUnsupported)
+            assertionFailure("the server's channel was handed a \(type(of: other)) to write")
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        setBusy(false)
+        if welcomed {
+            welcomed = false
+            metrics.updateStates { $0.welcomed -= 1 }
+        }
+    }
+
+    private func setBusy(_ value: Bool) {
+        guard value != busy else { return }
+        busy = value
+        metrics.updateStates { $0.busy += value ? 1 : -1 }
+    }
+}
+
+extension MessageType {
+    /// A frame a client sends to ask for a response.
+    fileprivate var isRequest: Bool {
+        switch self {
+        case .pull, .push, .verify, .getDictionary, .ping: return true
+        default: return false
+        }
+    }
+}
+
+extension ServerMessage {
+    /// About the frame's size, so that the buffer is allocated once: a BATCH can be megabytes.
+    fileprivate var encodedSizeEstimate: Int {
+        guard case .batch(let batch) = self else { return 256 }
+        var size = Frame.lengthFieldSize + Frame.headerSize + ChangeEncoder.batchHeaderSize
+        for change in batch.changes { size += ChangeEncoder.payloadSize(of: change) }
+        return size
+    }
+}
