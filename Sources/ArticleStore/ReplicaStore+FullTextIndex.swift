@@ -85,3 +85,16 @@ extension ReplicaStore {
         }
     }
 }
+
+extension StoreFile {
+    /// A replica indexed with an earlier tokenizer (before German folding: `unicode61
+    /// remove_diacritics 2`, where "Strasse" missed "Straße") gets a new, empty index marked
+    /// pending, which the next pull or search builds in bulk. Rebuilt rather than kept: an index
+    /// answers only in its own tokenizer's terms, so keeping the old one would keep the misses.
+    static func upgradeFullTextTokenizer(_ db: Database) throws {
+        let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'article_fts'") ?? ""
+        guard !sql.contains("tokenize='\(ftsTokenizer)'") else { return }
+        try configureFullTextIndex(db, enabled: false)
+        try configureFullTextIndex(db, enabled: true)
+    }
+}

@@ -1,44 +1,75 @@
+import ArticleModel
 import Foundation
 import GRDB
 
+/// How `search` marks the matched words in a snippet.
+public struct SnippetMarks: Sendable, Hashable {
+    public var open: String
+    public var close: String
+
+    public init(open: String, close: String) {
+        self.open = open
+        self.close = close
+    }
+
+    /// «like this», for a terminal.
+    public static let guillemets = SnippetMarks(open: "«", close: "»")
+}
+
 extension ReplicaStore {
-    /// Full-text search of title and body (FTS5), best first; builds a pending index first. Words are matched whole and all must
-    /// occur; a word ending in `*` matches as a prefix. `rank` is the negated bm25 score (title
-    /// weighted 5:1), so larger is better.
+    /// Full-text search of title and body (FTS5), best first; builds a pending index first. The
+    /// syntax is `SearchQuery`'s (words, "phrases", prefix*, OR, NOT); German spellings meet
+    /// (`GermanFoldingTokenizer`). `rank` is the negated bm25 score (title weighted 5:1), so larger
+    /// is better.
     public func search(_ text: String, limit: Int) async throws -> [SearchHit] {
+        try await search(text, filter: ListFilter(limit: limit))
+    }
+
+    /// A search among the articles `filter` lets through (category exact, as `resolveCategory`
+    /// gives it; publication time); at most `filter.limit` hits (default 20).
+    public func search(_ text: String, filter: ListFilter, marks: SnippetMarks = .guillemets) async throws -> [SearchHit] {
         guard fullTextIndex else { throw StoreError("\(path) has no full-text index: open it as a reading replica") }
-        guard let query = Self.ftsQuery(text) else { return [] }
+        guard let query = SearchQuery(text) else {
+            if SearchQuery.onlyExcludes(text) {
+                throw StoreError("a search needs a word to find, not only words to leave out (NOT, -)")
+            }
+            return []
+        }
         // A bootstrap killed before its bulk build left the index stale: never answer from it.
         if try await isFullTextIndexPending() { try await buildFullTextIndex() }
         return try await file.pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT a.id, a.revision, a.published, a.category, a.title,
-                        snippet(article_fts, -1, '«', '»', '…', 16) AS snippet,
-                        bm25(article_fts, 5.0, 1.0) AS score
-                    FROM article_fts JOIN article a ON a.rowid = article_fts.rowid
-                    WHERE article_fts MATCH ?
-                    ORDER BY score LIMIT ?
-                    """,
-                arguments: [query, max(0, limit)])
-            return rows.map { row in
-                SearchHit(summary: StoreFile.summary(row), snippet: row["snippet"] ?? "", rank: -(row["score"] as Double))
+            // `rank MATCH` and `ORDER BY rank` let FTS5 sort by bm25 itself, so the LIMIT stops
+            // the scan and snippet() runs for the rows shown only (with ORDER BY bm25(...) SQLite
+            // sorted every match and made a snippet for each: seconds for a common word).
+            var sql = """
+                SELECT a.id, a.revision, a.published, a.category, a.title,
+                    snippet(article_fts, -1, ?, ?, '…', 16) AS snippet, rank
+                FROM article_fts JOIN article a ON a.rowid = article_fts.rowid
+                WHERE article_fts MATCH ? AND rank MATCH 'bm25(5.0, 1.0)'
+                """
+            var arguments: StatementArguments = [marks.open, marks.close, query.ftsExpression]
+            if let category = filter.category {
+                sql += " AND a.category = ?"
+                arguments += [category]
+            }
+            if let from = filter.from {
+                sql += " AND a.published >= ?"
+                arguments += [from.sortKey]
+            }
+            if let to = filter.to {
+                sql += " AND a.published <= ?"
+                arguments += [to.sortKey]
+            }
+            sql += " ORDER BY rank LIMIT ?"
+            arguments += [max(0, filter.limit ?? 20)]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                SearchHit(summary: StoreFile.summary(row), snippet: row["snippet"] ?? "", rank: -(row["rank"] as Double))
             }
         }
     }
 
-    /// The user's words as an FTS5 query of quoted terms, so punctuation and FTS operators in the
-    /// input are taken literally.
+    /// The user's words as an FTS5 query (see `SearchQuery`), nil when there is no word to find.
     static func ftsQuery(_ text: String) -> String? {
-        let terms = text.split(whereSeparator: { $0.isWhitespace }).compactMap { word -> String? in
-            var word = Substring(word)
-            let prefix = word.hasSuffix("*")
-            while word.hasSuffix("*") { word = word.dropLast() }
-            let cleaned = word.replacingOccurrences(of: "\"", with: "\"\"")
-            guard !cleaned.isEmpty else { return nil }
-            return "\"\(cleaned)\"" + (prefix ? "*" : "")
-        }
-        return terms.isEmpty ? nil : terms.joined(separator: " ")
+        SearchQuery(text)?.ftsExpression
     }
 }

@@ -64,23 +64,23 @@ extension StoreFile {
         return migrator
     }
 
-    static let ftsTokenizer = "unicode61 remove_diacritics 2"
+    static let ftsTokenizer = GermanFoldingTokenizer.descriptor
 
     /// Creates or drops the replica's full-text index to match `enabled`.
     ///
     /// FTS5 with external content (`content='article'`): the index stores no second copy of the
-    /// text, and snippet() reads it from `article`. Tokenizer: unicode61 folds case for all of
-    /// Unicode (Ä/ä, Ö/ö); with remove_diacritics 2 "Prasenz" finds "Präsenz" too, which helps
-    /// readers without a German keyboard and costs little (schon/schön meet; bm25 still ranks).
-    /// ß is kept as a letter of its own (unicode61 does not fold it to "ss"), so "Straße" finds
-    /// "Straße" and "STRASSE" does not.
+    /// text, and snippet() reads it from `article`. Tokenizer: `GermanFoldingTokenizer` (case,
+    /// umlauts as a/o/u and ae/oe/ue, ß as ss); an index made with an earlier tokenizer is rebuilt
+    /// (`upgradeFullTextTokenizer`).
     ///
     /// A new index over existing articles (a mirror opened as a reading replica) is only marked
     /// pending here: building it takes seconds per 10,000 articles, which the caller announces
     /// (`buildFullTextIndex`), and `search` builds it at the latest.
     static func configureFullTextIndex(_ db: Database, enabled: Bool) throws {
         let exists = try db.tableExists("article_fts")
-        if enabled && !exists {
+        if enabled && exists {
+            try upgradeFullTextTokenizer(db)
+        } else if enabled && !exists {
             try db.execute(
                 sql: """
                     CREATE VIRTUAL TABLE article_fts USING fts5(

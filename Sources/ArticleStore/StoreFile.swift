@@ -37,6 +37,8 @@ final class StoreFile: Sendable {
             // at every commit. A replica can lose its last batch to a power cut and pull it again.
             try db.execute(sql: "PRAGMA synchronous = \(isCanonical ? "FULL" : "NORMAL")")
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
+            // A reading replica's index and its triggers name this tokenizer; elsewhere it is unused.
+            db.add(tokenizer: GermanFoldingTokenizer.self)
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
