@@ -95,6 +95,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `articlesync read`: the replica as a small web app on 127.0.0.1 (NIOHTTP1, no framework:
+        // see ReaderServer.swift).
+        .target(
+            name: "ArticleSyncReader",
+            dependencies: [
+                "ArticleModel",
+                "ArticleStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "articlesyncd",
             dependencies: [
@@ -113,6 +126,7 @@ let package = Package(
             name: "articlesync",
             dependencies: [
                 "ArticleSyncClient",
+                "ArticleSyncReader",
                 "ArticleStore",
                 "ArticleModel",
                 "ArticleSyncProtocol",
@@ -153,6 +167,11 @@ let package = Package(
         .target(
             name: "ArticleSyncTestSupport",
             path: "Tests/TestSupport"
+        ),
+        // The reader over HTTP on loopback, and end to end in headless Chromium.
+        .testTarget(
+            name: "ArticleSyncReaderTests",
+            dependencies: ["ArticleSyncReader", "ArticleStore", "ArticleModel", "ArticleSyncTestSupport"]
         ),
         .testTarget(
             name: "ZlibTests",

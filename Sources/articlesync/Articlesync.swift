@@ -24,6 +24,7 @@ struct Articlesync: AsyncParsableCommand {
         subcommands: [
             PullCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
             SearchCommand.self, ExportCommand.self, VerifyCommand.self, PushCommand.self,
+            CategoriesCommand.self, ReadCommand.self,
         ]
     )
 

@@ -12,7 +12,7 @@ struct ListCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ReplicaOptions
 
-    @Option(name: .long, help: "Only this category (exact name, e.g. \"Welt Nachrichten\").")
+    @Option(name: .long, help: "Only this category (case does not matter, e.g. \"welt nachrichten\"; see `categories`).")
     var category: String?
 
     @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day.", valueName: "date"))
@@ -34,7 +34,8 @@ struct ListCommand: AsyncParsableCommand {
         try await console.run {
             let store = try Replica.openExisting(at: options.replicaPath)
             defer { try? store.close() }
-            let filter = ListFilter(category: category, from: since?.startOfDay, to: until?.endOfDay, limit: limit)
+            let exactCategory = try await category.asyncMap { try await resolveCategory($0, in: store) }
+            let filter = ListFilter(category: exactCategory, from: since?.startOfDay, to: until?.endOfDay, limit: limit)
             let articles = try await store.list(filter)
             if console.json {
                 console.emit(articles.map(SummaryJSON.init))

@@ -6,20 +6,53 @@ struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Full-text search in the replica, best matches first, with snippets (offline).",
-        discussion: "German text works as typed, umlauts and ß included. Matches in snippets are marked «like this»."
+        discussion: """
+            QUERY SYNTAX:
+              Straße Berlin        both words, anywhere in the article
+              "rote Karte"         the words next to each other, in this order
+              Fußb*                words that begin with "Fußb" (Fußball, Fußballer…)
+              Bahn OR Zug          either word; OR joins the two words beside it:
+                                   Bahn OR Zug Streik = (Bahn OR Zug) and Streik
+              Berlin NOT Wetter    leave out articles with the word; -Wetter says the same
+            OR and NOT are operators only in capitals. Anything else, punctuation included, is \
+            searched for as written. Quote the query for the shell: \
+            articlesync search '"rote Karte" -Foul'.
+
+            GERMAN SPELLINGS MEET: case does not matter; ß is ss ("Strasse", "STRASSE" and \
+            "Straße" find each other); the umlauts ä, ö, ü are a, o, u as well as ae, oe, ue ("Groesse", \
+            "Grösse" and "GRÖSSE" find "Größe"; "Mueller" finds "Müller"). Other accents are \
+            ignored ("Cafe" finds "Café").
+
+            Matches in snippets are marked «like this». Dates are YYYY-MM-DD or DD.MM.YYYY, \
+            inclusive, on the Berlin wall clock like the articles.
+            """
     )
 
     @OptionGroup var options: ReplicaOptions
 
-    @Argument(help: "The words to look for.")
+    @Argument(help: "The words to look for (see QUERY SYNTAX).")
     var text: [String]
 
     @Option(name: [.short, .long], help: "At most this many results.")
     var limit: Int = 20
 
+    @Option(name: .long, help: "Only in this category (case does not matter; see `categories`).")
+    var category: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day.", valueName: "date"))
+    var since: DayArgument?
+
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day.", valueName: "date"))
+    var until: DayArgument?
+
     func validate() throws {
-        if text.joined().trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("give some words to search for") }
+        let query = text.joined(separator: " ")
+        if query.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("give some words to search for") }
+        if SearchQuery.onlyExcludes(query) {
+            throw ValidationError("every word is excluded (NOT, -): give at least one word to find, e.g. Berlin NOT Wetter")
+        }
         if limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let since, let until, until.endOfDay < since.startOfDay { throw ValidationError("--until is before --since") }
     }
 
     func run() async throws {
@@ -28,9 +61,11 @@ struct SearchCommand: AsyncParsableCommand {
             let store = try Replica.openExisting(at: options.replicaPath)
             defer { try? store.close() }
             if try await store.isFullTextIndexPending() {
-                console.note("building the search index first (the last pull stopped before it was built); this takes a while once…")
+                console.note("building the search index first (after an upgrade, or a pull that stopped before it was built); this takes a while once…")
             }
-            let hits = try await store.search(text.joined(separator: " "), limit: limit)
+            let exactCategory = try await category.asyncMap { try await resolveCategory($0, in: store) }
+            let filter = ListFilter(category: exactCategory, from: since?.startOfDay, to: until?.endOfDay, limit: limit)
+            let hits = try await store.search(text.joined(separator: " "), filter: filter)
             if console.json {
                 console.emit(hits.map { HitJSON(article: SummaryJSON($0.summary), snippet: $0.snippet, rank: $0.rank) })
                 return .ok
@@ -47,6 +82,13 @@ struct SearchCommand: AsyncParsableCommand {
             if hits.isEmpty { console.note("no matches for \"\(text.joined(separator: " "))\"") }
             return .ok
         }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }
 
