@@ -5,10 +5,14 @@ import GRDB
 ///
 /// - ß (and ẞ) becomes "ss": "Straße", "Strasse" and "STRASSE" are one token, "strasse".
 /// - ä, ö, ü become a, o, u: "Größe" is indexed as "grosse", which "grosse", "Grösse" and "GRÖSSE"
-///   find. A word that had an umlaut is also indexed, at the same position, as its ae/oe/ue
-///   spelling ("groesse"), so "Groesse" and "Mueller" find "Größe" and "Müller". Only those words
-///   get the second spelling: "Bauer" is not "Baur", and "neue" does not find "neu".
-/// - A query word with an umlaut asks for both spellings, so "Größe" also finds "Groesse".
+///   find.
+/// - The ae/oe/ue spellings are the query's business, so the index is no larger than without
+///   them: a query word with ae, oe or ue also asks for it with a, o, u ("Groesse" finds "Größe",
+///   "Mueller" finds "Müller"), and one with an umlaut also asks for the ae/oe/ue spelling ("Größe"
+///   finds "Groesse"). Both at the same position (FTS5's colocated synonyms), so phrases and
+///   prefixes keep working. The price is a rare extra match for a word that only looks so ("neue"
+///   also finds "neu"); indexing both spellings instead would have made every umlaut word, a tenth
+///   of German text, a second entry in the index, and its build that much slower.
 /// - Other diacritics are removed as `unicode61 remove_diacritics 2` does ("Café" meets "Cafe").
 ///
 /// Written against FTS5's C interface rather than GRDB's `FTS5WrapperTokenizer`: that one makes a
@@ -39,17 +43,19 @@ final class GermanFoldingTokenizer: FTS5CustomTokenizer {
         context: UnsafeMutableRawPointer?, tokenization: FTS5Tokenization, pText: UnsafePointer<CChar>?, nText: CInt,
         tokenCallback: @escaping FTS5TokenCallback
     ) -> CInt {
-        // A second spelling for the document (method 3 of FTS5's synonyms) and for the query (method
-        // 1), never for auxiliary functions: snippet() only needs the positions.
-        let spellings = tokenization.contains(.document) || tokenization.contains(.query)
+        // Second spellings for queries only (method 1 of FTS5's synonyms).
         var state = TokenizeState(
-            output: tokenCallback, context: context, bothSpellings: spellings, diacritics: diacritics)
+            output: tokenCallback, context: context, query: tokenization.contains(.query), diacritics: diacritics)
         return withUnsafeMutablePointer(to: &state) { statePointer in
             words.tokenize(context: statePointer, tokenization: tokenization, pText: pText, nText: nText) {
                 statePointer, flags, pToken, nToken, iStart, iEnd in
                 guard let statePointer, let pToken else { return 0 }
-                return statePointer.assumingMemoryBound(to: TokenizeState.self).pointee.accept(
-                    flags: flags, token: pToken, count: Int(nToken), start: iStart, end: iEnd)
+                let state = statePointer.assumingMemoryBound(to: TokenizeState.self)
+                // The common case first, reading two fields in place rather than copying the state.
+                if !state.pointee.query && GermanFolding.isASCII(pToken, Int(nToken)) {
+                    return state.pointee.output(state.pointee.context, flags, pToken, nToken, iStart, iEnd)
+                }
+                return state.pointee.accept(flags: flags, token: pToken, count: Int(nToken), start: iStart, end: iEnd)
             }
         }
     }
@@ -58,27 +64,42 @@ final class GermanFoldingTokenizer: FTS5CustomTokenizer {
 private struct TokenizeState {
     let output: FTS5TokenCallback
     let context: UnsafeMutableRawPointer?
-    let bothSpellings: Bool
+    /// Tokenizing a query: ae/oe/ue and umlauts ask for the other spelling too.
+    let query: Bool
     let diacritics: any FTS5Tokenizer
 
     /// Sends one word on to FTS5, folded; returns FTS5's result code.
     func accept(flags: CInt, token: UnsafePointer<CChar>, count: Int, start: CInt, end: CInt) -> CInt {
         let bytes = UnsafeRawPointer(token).assumingMemoryBound(to: UInt8.self)
-        var ascii = true
-        for index in 0..<count where bytes[index] >= 0x80 {
-            ascii = false
-            break
+        if GermanFolding.isASCII(token, count) {
+            let code = output(context, flags, token, CInt(count), start, end)
+            guard code == 0, query else { return code }
+            // "groesse" also as "grosse", which is how "Größe" is indexed.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+                let contracted = GermanFolding.contract(UnsafeBufferPointer(start: bytes, count: count), into: buffer)
+                guard contracted < count, let base = buffer.baseAddress else { return 0 }
+                return base.withMemoryRebound(to: CChar.self, capacity: contracted) {
+                    output(context, flags | FTS5TokenFlags.colocated.rawValue, $0, CInt(contracted), start, end)
+                }
+            }
         }
-        if ascii { return output(context, flags, token, CInt(count), start, end) }
 
         // Folding never lengthens a token: ä (2 bytes) becomes a or ae, ß (2) ss, ẞ (3) ss.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * count) { buffer in
             let plain = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
             let spelled = UnsafeMutableBufferPointer(rebasing: buffer[count...])
             let folded = GermanFolding.fold(UnsafeBufferPointer(start: bytes, count: count), plain: plain, spelled: spelled)
+            // emit() may rewrite the buffer it is given (other diacritics): decide before.
+            let plainIsASCII = !plain[0..<folded.plainCount].contains { $0 >= 0x80 }
             var code = emit(plain, count: folded.plainCount, flags: flags, start: start, end: end)
-            if code == 0 && folded.hadUmlaut && bothSpellings {
-                code = emit(spelled, count: folded.spelledCount, flags: flags | FTS5TokenFlags.colocated.rawValue, start: start, end: end)
+            guard code == 0, query else { return code }
+            let colocated = flags | FTS5TokenFlags.colocated.rawValue
+            if folded.hadUmlaut {
+                code = emit(spelled, count: folded.spelledCount, flags: colocated, start: start, end: end)
+            } else if plainIsASCII {
+                // "groeße": its oe asks for "o" as well, as in an ASCII word.
+                let contracted = GermanFolding.contract(UnsafeBufferPointer(rebasing: plain[0..<folded.plainCount]), into: spelled)
+                if contracted < folded.plainCount { code = emit(spelled, count: contracted, flags: colocated, start: start, end: end) }
             }
             return code
         }
@@ -128,6 +149,32 @@ private struct Collected {
 
 /// The German folding of one lower-cased UTF-8 token, into two spellings.
 enum GermanFolding {
+    static func isASCII(_ token: UnsafePointer<CChar>, _ count: Int) -> Bool {
+        // CChar is signed on some platforms and not on others: look at the bytes.
+        let bytes = UnsafeRawPointer(token).assumingMemoryBound(to: UInt8.self)
+        for index in 0..<count where bytes[index] >= 0x80 { return false }
+        return true
+    }
+
+    /// Writes `token` with every ae, oe and ue as a, o, u into `output` (at least as long);
+    /// returns the length written.
+    static func contract(_ token: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var written = 0, index = 0
+        while index < token.count {
+            let byte = token[index]
+            output[written] = byte
+            written += 1
+            if index + 1 < token.count, token[index + 1] == UInt8(ascii: "e"),
+                byte == UInt8(ascii: "a") || byte == UInt8(ascii: "o") || byte == UInt8(ascii: "u")
+            {
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+        return written
+    }
+
     /// Writes the token with ä/ö/ü as a/o/u into `plain` and as ae/oe/ue into `spelled`, ß and ẞ
     /// as ss into both. Both buffers hold at least `token.count` bytes.
     static func fold(

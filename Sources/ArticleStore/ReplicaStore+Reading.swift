@@ -86,7 +86,8 @@ extension ReplicaStore {
             var arguments = StatementArguments()
             Self.appendFilter(filter, to: &sql, &arguments)
             if let position {
-                sql += " AND (published < ? OR (published = ? AND id > ?))"
+                // `published <= ?` first: a range on the published index (the OR alone is a scan).
+                sql += " AND published <= ? AND (published < ? OR id > ?)"
                 arguments += [position.published.sortKey, position.published.sortKey, position.id]
             }
             sql += " ORDER BY published DESC, id LIMIT ?"
@@ -109,9 +110,10 @@ extension ReplicaStore {
                 arguments += [key, key, id]
                 return try Row.fetchOne(db, sql: sql, arguments: arguments).map(StoreFile.summary)
             }
+            // Each a range on the published index, so LIMIT 1 reads a row or two, not the table.
             return (
-                try one("(published > ? OR (published = ? AND id < ?))", "published ASC, id DESC"),
-                try one("(published < ? OR (published = ? AND id > ?))", "published DESC, id")
+                try one("published >= ? AND (published > ? OR id < ?)", "published ASC, id DESC"),
+                try one("published <= ? AND (published < ? OR id > ?)", "published DESC, id")
             )
         }
     }

@@ -98,6 +98,7 @@ public final class ReaderApp: Sendable {
         var main = filtersForm(action: "/suche", query: query, counts: counts, text: text)
         main += notes.map { "<p class=\"hint\">\(HTML.escaped($0))</p>" }.joined()
         var hits: [SearchHit] = []
+        var ranked = true
         if query["kategorie"] != nil && category == nil {
             // The note says which category is unknown.
         } else if SearchQuery(text) == nil {
@@ -105,11 +106,17 @@ public final class ReaderApp: Sendable {
                 ? "<p class=\"hint\">Nur ausgeschlossene Wörter: mindestens ein Wort muss gesucht werden.</p>"
                 : "<p class=\"hint\">Suchbegriffe eingeben: Wörter, \"Wortgruppe\", Präfix*, ODER mit OR, ausschließen mit NOT oder -Wort.</p>"
         } else {
-            hits = try await store.search(text, filter: filter, marks: Self.marks)
+            let result = try await store.searchResult(text, filter: filter, marks: Self.marks)
+            (hits, ranked) = (result.hits, result.ranked)
         }
         let marks = VisitMarks(request: request, latestRevision: try await store.latestRevision())
         if SearchQuery(text) != nil {
-            main += "<h2>\(hits.count == pageSize ? "Die besten \(pageSize) Treffer" : "\(hits.count) Treffer") für „\(HTML.escaped(text))“</h2>"
+            let heading = !ranked ? "\(hits.count) von sehr vielen Treffern"
+                : hits.count == pageSize ? "Die besten \(pageSize) Treffer" : "\(hits.count) Treffer"
+            main += "<h2>\(heading) für „\(HTML.escaped(text))“</h2>"
+            if !ranked {
+                main += "<p class=\"hint\">Mehr als \(ReplicaStore.rankedMatchLimit) Artikel passen: die zuletzt eingetroffenen zuerst, nicht nach Relevanz. Ein weiteres Wort grenzt ein.</p>"
+            }
             main += articleList(hits.map { ($0.summary, $0.snippet) }, marks: marks, category: category)
         }
         return page(200, "OK", title: text.isEmpty ? "Suche" : "Suche: \(text)", categories: (counts, category), main: main, search: text, cookies: marks.headers)

@@ -65,7 +65,8 @@ struct SearchCommand: AsyncParsableCommand {
             }
             let exactCategory = try await category.asyncMap { try await resolveCategory($0, in: store) }
             let filter = ListFilter(category: exactCategory, from: since?.startOfDay, to: until?.endOfDay, limit: limit)
-            let hits = try await store.search(text.joined(separator: " "), filter: filter)
+            let result = try await store.searchResult(text.joined(separator: " "), filter: filter)
+            let hits = result.hits
             if console.json {
                 console.emit(hits.map { HitJSON(article: SummaryJSON($0.summary), snippet: $0.snippet, rank: $0.rank) })
                 return .ok
@@ -80,6 +81,9 @@ struct SearchCommand: AsyncParsableCommand {
                 console.say("")
             }
             if hits.isEmpty { console.note("no matches for \"\(text.joined(separator: " "))\"") }
+            if !result.ranked {
+                console.note("more than \(ReplicaStore.rankedMatchLimit) articles match, too many to rank: these are the latest received; add a word to narrow it")
+            }
             return .ok
         }
     }
