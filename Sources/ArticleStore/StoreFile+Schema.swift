@@ -61,6 +61,7 @@ extension StoreFile {
             // bootstrap, or when a mirror became a reading replica): see ReplicaStore+FullTextIndex.
             try db.execute(sql: "ALTER TABLE store_meta ADD COLUMN fts_pending INTEGER NOT NULL DEFAULT 0")
         }
+        registerPullLogMigration(&migrator)
         return migrator
     }
 

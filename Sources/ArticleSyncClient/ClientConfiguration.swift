@@ -9,6 +9,10 @@ public struct ClientConfiguration: Sendable {
     /// Features we offer in HELLO; the server's WELCOME says which are in force.
     public var features: Features
     public var connectTimeout: Duration
+    /// How long the TLS handshake, HELLO and WELCOME may take together. A peer that is some other
+    /// service (or a listener that never answers) is named as such when it passes, instead of
+    /// waiting out `readTimeout`.
+    public var handshakeTimeout: Duration
     /// How long a response may stay silent before the connection counts as dead. Must exceed any
     /// long-poll we ask for, so `follow` adds its wait on top.
     public var readTimeout: Duration
@@ -22,14 +26,16 @@ public struct ClientConfiguration: Sendable {
     public var tls: ClientTLSOptions?
 
     public static let defaultReadTimeout: Duration = .seconds(120)
+    public static let defaultHandshakeTimeout: Duration = .seconds(10)
 
     public init(
         address: ServerAddress,
         token: String = "",
-        agent: String = "articlesync/1.0",
+        agent: String = "articlesync/\(ArticleSyncVersion.current)",
         features: Features = .all,
         connectTimeout: Duration = .seconds(10),
         readTimeout: Duration = ClientConfiguration.defaultReadTimeout,
+        handshakeTimeout: Duration = ClientConfiguration.defaultHandshakeTimeout,
         frameTimeout: Duration? = nil,
         compressPushes: Bool = true,
         tls: ClientTLSOptions? = nil
@@ -40,6 +46,7 @@ public struct ClientConfiguration: Sendable {
         self.features = features
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
+        self.handshakeTimeout = handshakeTimeout
         self.frameTimeout = frameTimeout ?? readTimeout
         self.compressPushes = compressPushes
         self.tls = tls
@@ -52,9 +59,21 @@ public struct ClientConfiguration: Sendable {
 
     /// The read timeout `environment` asks for, or the default.
     public static func readTimeout(environment: [String: String]) throws(ClientError) -> Duration {
-        guard let text = environment[readTimeoutVariable], !text.isEmpty else { return defaultReadTimeout }
+        try seconds(readTimeoutVariable, in: environment) ?? defaultReadTimeout
+    }
+
+    /// `ARTICLESYNC_HANDSHAKE_TIMEOUT`: seconds (0.1 to 86,400) for the handshake deadline.
+    public static let handshakeTimeoutVariable = "ARTICLESYNC_HANDSHAKE_TIMEOUT"
+
+    /// The handshake deadline `environment` asks for, or the default.
+    public static func handshakeTimeout(environment: [String: String]) throws(ClientError) -> Duration {
+        try seconds(handshakeTimeoutVariable, in: environment) ?? defaultHandshakeTimeout
+    }
+
+    private static func seconds(_ variable: String, in environment: [String: String]) throws(ClientError) -> Duration? {
+        guard let text = environment[variable], !text.isEmpty else { return nil }
         guard let seconds = Double(text), seconds >= 0.1, seconds <= 86_400 else {
-            throw ClientError(.usage, "$\(readTimeoutVariable) must be a number of seconds from 0.1 to 86400, not '\(text)'")
+            throw ClientError(.usage, "$\(variable) must be a number of seconds from 0.1 to 86400, not '\(text)'")
         }
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }

@@ -1,5 +1,6 @@
 import ArticleStore
 import ArticleSyncProtocol
+import Foundation
 
 public struct ReplicaStatus: Sendable {
     public var path: String
@@ -7,13 +8,24 @@ public struct ReplicaStatus: Sendable {
     public var storeID: StoreID?
     public var cursor: UInt64
     public var articleCount: Int
+    /// A mirror keeps the server's compressed documents and no search index; a reading replica
+    /// keeps the text and the index. nil when there is no replica.
+    public var isMirror: Bool?
+    /// The replica file and its WAL, in bytes.
+    public var sizeOnDisk: Int64 = 0
+    /// The last pull that reached CAUGHT_UP (the replica records it), nil when none was recorded.
+    public var lastPull: PullRecord?
     /// nil when the server was not asked or could not be reached.
     public var server: Welcome?
+    /// Live articles on the server at its head (VERIFY), when it answered.
+    public var serverArticleCount: UInt64?
     public var serverError: String?
     /// The exit code that `serverError` maps to: `status` reports the replica and still fails.
     public var serverErrorStatus: ExitStatus?
 
     /// How many revisions the replica lags, when the server is reachable and holds the same store.
+    /// Each revision changed one article, so this many articles at most are to fetch (fewer when
+    /// an article changed twice); the protocol has no cheap count of distinct articles.
     public var behind: UInt64? {
         guard let server, storeID == nil || storeID == server.storeID else { return nil }
         return server.headRevision > cursor ? server.headRevision - cursor : 0
@@ -31,20 +43,45 @@ public enum StatusReporter {
         var status = ReplicaStatus(path: replicaPath, exists: Replica.exists(at: replicaPath), storeID: nil, cursor: 0, articleCount: 0)
         if status.exists {
             let store = try Replica.openExisting(at: replicaPath)
-            defer { try? store.close() }
-            let state = try await replicaSnapshot(of: store, path: replicaPath)
-            status.storeID = state.upstreamStoreID.map { StoreID(bytes: $0) }
-            status.cursor = state.cursor
-            status.articleCount = Int(state.articleCount)
+            do {
+                let state = try await replicaSnapshot(of: store, path: replicaPath)
+                status.storeID = state.upstreamStoreID.map { StoreID(bytes: $0) }
+                status.cursor = state.cursor
+                status.articleCount = Int(state.articleCount)
+                status.isMirror = !store.fullTextIndex
+                status.lastPull = try? await store.lastPull()
+            } catch {
+                try? store.close()
+                throw error
+            }
+            // Measured closed: an open store has a WAL that its close folds back into the file.
+            try? store.close()
+            status.sizeOnDisk = sizeOnDisk(of: replicaPath)
         }
         if let configuration {
             do {
-                status.server = try await SyncConnection.withConnection(configuration) { $0.welcome }
+                let (welcome, count) = try await SyncConnection.withConnection(configuration) { connection in
+                    // The server's count at its head is one cheap request (its digest log); a server
+                    // that refuses it still has its head reported.
+                    let result = try? await connection.verify(atRevision: VerifyResult.headRevision)
+                    return (connection.welcome, result.flatMap { $0.status == .ok ? $0.articleCount : nil })
+                }
+                status.server = welcome
+                status.serverArticleCount = count
             } catch let error as ClientError {
                 status.serverError = error.message
                 status.serverErrorStatus = error.status
             }
         }
         return status
+    }
+
+    /// The file and its WAL: the data. The shared-memory index (-shm) is left out: it comes and
+    /// goes with open connections, and an unchanged replica must report an unchanged size.
+    static func sizeOnDisk(of path: String) -> Int64 {
+        [path, path + "-wal"].reduce(0) { total, file in
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+            return total + size
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArticleSyncProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Zlib
@@ -56,6 +57,7 @@ public final class SyncConnection {
         _ body: (SyncConnection) async throws -> sending Result
     ) async throws -> sending Result {
         let channel = try await connect(configuration, tls: tls)
+        let deadline = HandshakeDeadline(channel.channel, after: configuration.handshakeTimeout)
         return try await channel.executeThenClose { inbound, outbound in
             let address = configuration.address
             var iterator = inbound.makeAsyncIterator()
@@ -69,8 +71,10 @@ public final class SyncConnection {
                 case nil: throw ClientError.connectionLost(address, "the server closed the connection during the handshake")
                 case let other?: throw ClientError.protocolViolation("expected WELCOME, got \(other.name)")
                 }
+                deadline.cancel()
             } catch {
-                throw ClientError.describing(error, address: address)
+                deadline.cancel()
+                throw deadline.describe(error, address: address)
             }
             guard welcome.version == ProtocolLimits.version else {
                 throw ClientError.protocolViolation("the server chose protocol version \(welcome.version), we speak 1")
@@ -253,5 +257,46 @@ public final class SyncConnection {
             throw ClientError.protocolViolation("dictionary \(String(id, radix: 16)) does not match its id")
         }
         return bytes
+    }
+}
+
+/// Closes a connection whose TLS handshake, HELLO and WELCOME are not done in time. A port that
+/// belongs to another service often answers nothing we can frame, or nothing at all: such a peer
+/// is named as not an articlesync server within the deadline, not after the read timeout.
+final class HandshakeDeadline: Sendable {
+    private let timeout: Duration
+    private let expired = NIOLockedValueBox(false)
+    private let task: Scheduled<Void>
+
+    init(_ channel: any Channel, after timeout: Duration) {
+        self.timeout = timeout
+        let expired = self.expired
+        task = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            expired.withLockedValue { $0 = true }
+            channel.close(promise: nil)
+        }
+    }
+
+    func cancel() { task.cancel() }
+
+    /// The sentence for a failed handshake: the deadline and bytes that are not our frames name
+    /// the peer as another service; anything else is described as usual.
+    func describe(_ error: any Error, address: ServerAddress) -> ClientError {
+        if expired.withLockedValue({ $0 }) {
+            return ClientError(
+                .unavailable,
+                "\(address) did not complete the articlesync handshake within \(formatted(timeout)): it is not an articlesync server (another service on that port?) or it is overloaded. Check --server and its port (\(ProtocolLimits.defaultPort) unless given)")
+        }
+        if let error = error as? ProtocolError {
+            return ClientError(
+                .unavailable,
+                "\(address) is not an articlesync server: its answer to HELLO is not an articlesync frame (\(error.description)). Check --server and its port (\(ProtocolLimits.defaultPort) unless given)")
+        }
+        return ClientError.describing(error, address: address)
+    }
+
+    private func formatted(_ duration: Duration) -> String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 }

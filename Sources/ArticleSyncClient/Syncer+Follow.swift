@@ -18,7 +18,8 @@ extension Syncer {
                     let current = try session ?? SyncSession(syncer: self)
                     session = current
                     while !Task.isCancelled {
-                        _ = try await current.catchUp(on: connection, waitMillis: self.options.followWaitMillis)
+                        let report = try await current.catchUp(on: connection, waitMillis: self.options.followWaitMillis)
+                        await current.recordSuccess(report, server: connection.address)
                         // Only a pull that got through shows the server works again: one that
                         // welcomes and then fails must not bring the delay back to its minimum.
                         backoff.reset()

@@ -103,6 +103,20 @@ extension SyncSession {
     private func guardRefusal(removed: Int, before: Int, snapshot: SnapshotRequired, atLeast: Bool) -> ClientError {
         let percent = before == 0 ? 0 : Int((Double(removed) * 100 / Double(before)).rounded())
         let limit = Int((options.deletionGuardFraction * 100).rounded())
+        let deletes = "\(atLeast ? "at least " : "")\(removed) of the replica's \(before) articles (\(percent)%)"
+        if snapshot.reason == .storeMismatch {
+            // Another server, or a server whose store was recreated: the two look alike from here,
+            // and for the first a --force would swap the whole replica for a stranger's archive.
+            let server = syncer.configuration.address
+            return ClientError(
+                .guardRefused,
+                """
+                \(server) holds another store (\(snapshot.storeID)) than the one this replica was pulled from: it is a different server, or its store was recreated. Pulling from it would delete \(deletes) and replace the replica with its copy; nothing was changed.
+                  - If that is the wrong server, correct --server (`articlesync config show` says where the setting came from).
+                  - To keep this replica and copy that server's archive too, pull it into a new file: --replica OTHER.sqlite.
+                  - Only if this server's store replaced the old one on purpose: `articlesync pull --force` replaces the replica with it.
+                """)
+        }
         let why: String
         switch snapshot.reason {
         case .storeMismatch: why = "the server's store was recreated"

@@ -35,7 +35,9 @@ public struct Syncer: Sendable {
             self.onEvent(.connected(connection.welcome))
             let session = try SyncSession(syncer: self)
             defer { session.close() }
-            return try await session.catchUp(on: connection, waitMillis: 0)
+            let report = try await session.catchUp(on: connection, waitMillis: 0)
+            await session.recordSuccess(report, server: connection.address)
+            return report
         }
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import ArticleSyncClient
 
-/// TLS flags every command that talks to a server takes (PROTOCOL.md §10). The token itself comes
-/// from --token-file or ARTICLESYNC_TOKEN (GlobalOptions), never from a flag.
+/// TLS flags every command that talks to a server takes (PROTOCOL.md §10); `ClientSettings` merges
+/// them with the config file and known_servers. The token itself comes from --token-file,
+/// ARTICLESYNC_TOKEN or the config file (GlobalOptions), never from a flag.
 struct ClientSecurityOptions: ParsableArguments {
-    @Flag(name: .customLong("tls"), help: "Speak TLS to the server (needed when it runs with --tls-cert).")
+    @Flag(name: .customLong("tls"), help: "Speak TLS to the server (needed when it runs with --tls-cert). Automatic when known_servers remembers the server's certificate, or the config file says `tls = true`.")
     var tls = false
 
     @Option(
@@ -29,21 +30,5 @@ struct ClientSecurityOptions: ParsableArguments {
         if let pin, CertificateFingerprint(parsing: pin) == nil {
             throw ValidationError("--pin must be a SHA-256 fingerprint: SHA256: and 32 hex pairs, e.g. the line `articlesyncd cert generate` printed")
         }
-        if replacePin && pin == nil {
-            throw ValidationError("--replace-pin needs --pin with the server's new fingerprint")
-        }
-    }
-
-    /// The TLS settings, or nil for plain TCP. Pins are remembered in the per-user known_servers file;
-    /// a new certificate is offered for trust at the terminal (never when not a terminal).
-    func tlsOptions(environment: [String: String]) -> ClientTLSOptions? {
-        guard tls || caFile != nil || pin != nil else { return nil }
-        return ClientTLSOptions(
-            caFile: caFile,
-            pin: pin.flatMap(CertificateFingerprint.init(parsing:)),
-            replacesRememberedPin: replacePin,
-            knownServersPath: KnownServers.defaultPath(environment: environment),
-            prompt: TerminalTrustPrompt()
-        )
     }
 }

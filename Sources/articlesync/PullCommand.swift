@@ -50,15 +50,16 @@ struct PullCommand: AsyncParsableCommand {
         try await console.run {
             var syncOptions = SyncOptions()
             syncOptions.budget = budget
-            syncOptions.fullTextIndex = mirror.map { !$0 }
+            syncOptions.fullTextIndex = (mirror ?? options.configuredMirror).map { !$0 }
             syncOptions.force = force
             syncOptions.deletionGuardFraction = maxDeletePercent / 100
             syncOptions.followWaitMillis = UInt32(wait * 1000)
             let progress = ProgressBar(enabled: !follow && !console.quiet && !console.json && Console.stderrIsTerminal)
             let printer = PullPrinter(console: console, progress: progress, follow: follow)
+            PullInterruption.install(progress: progress, command: follow ? "articlesync pull --follow" : "articlesync pull")
             let syncer = Syncer(
                 configuration: try options.clientConfiguration(), replicaPath: options.replicaPath,
-                options: syncOptions, onEvent: printer.handle)
+                options: syncOptions, onEvent: { PullInterruption.observe($0); printer.handle($0) })
             if follow {
                 console.say("following \(syncer.configuration.address) into \(options.replicaPath) (Ctrl-C to stop)")
                 try await syncer.follow()

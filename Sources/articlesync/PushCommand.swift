@@ -2,14 +2,16 @@ import ArgumentParser
 import ArticleModel
 import ArticleSyncClient
 import ArticleSyncProtocol
+import Foundation
 
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
         abstract: "Upload seed-format files as new or changed articles, or delete articles by id.",
         discussion: """
-            A file's article id is its name without the extension; directories are read one level deep. \
-            Every file is checked locally first: invalid ones are listed and not sent. Each article goes \
+            A file's article id is its name without the extension; directories are walked recursively, \
+            as `articlesyncd import` walks them (hidden entries skipped, links to directories not \
+            followed). Every file is checked locally first: invalid ones are listed and not sent. Each article goes \
             with the revision the replica last saw of it (0 when unknown), and the server refuses it as a \
             CONFLICT when someone changed it since: pull, look, and push again, or use --force to \
             overwrite. Conflicts are listed and exit with 3; invalid files exit with 65.
@@ -45,9 +47,14 @@ struct PushCommand: AsyncParsableCommand {
                     }
                 }
             } else {
-                (items, rejected) = Pusher.collect(paths: paths)
+                (items, rejected) = Pusher.collect(paths: Self.filesRecursively(in: paths))
             }
             for file in rejected { console.note("invalid: \(file.file): \(file.reason)") }
+            if items.isEmpty && rejected.isEmpty {
+                console.say("nothing to push: \(paths.joined(separator: ", ")) holds no files (hidden ones are skipped)")
+                console.emit(PushJSON(PushReport()))
+                return .ok
+            }
             var report = PushReport()
             if !items.isEmpty {
                 let pusher = Pusher(configuration: try options.clientConfiguration(), replicaPath: options.replicaPath, force: force)
@@ -79,6 +86,43 @@ struct PushCommand: AsyncParsableCommand {
             if !rejected.isEmpty || count(.invalid) > 0 { return .dataError }
             return .ok
         }
+    }
+}
+
+extension PushCommand {
+    /// Every file under the given paths, depth first with each folder's entries sorted, the order
+    /// `articlesyncd import` uses. A path that does not exist is passed on for Pusher to report.
+    static func filesRecursively(in paths: [String]) -> [String] {
+        let manager = FileManager.default
+        var files: [String] = []
+        func walk(_ directory: String) {
+            let names = ((try? manager.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { !$0.hasPrefix(".") }
+                .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for name in names {
+                let path = (directory as NSString).appendingPathComponent(name)
+                // attributesOfItem does not follow a link: a link to a folder is neither walked
+                // (no loops) nor pushed.
+                let type = (try? manager.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+                if type == .typeDirectory {
+                    walk(path)
+                } else if type == .typeRegular {
+                    files.append(path)
+                } else if type == .typeSymbolicLink {
+                    var isDirectory: ObjCBool = false
+                    if manager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue { files.append(path) }
+                }
+            }
+        }
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                walk(path)
+            } else {
+                files.append(path)
+            }
+        }
+        return files
     }
 }
 

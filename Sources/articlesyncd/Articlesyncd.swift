@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArticleStore
+import ArticleSyncProtocol
 
 /// The articlesync server's command line. Parsing and wiring only: the server itself lives in the
 /// ArticleSyncServer library, the store and its importer in ArticleStore.
@@ -12,6 +13,7 @@ struct Articlesyncd: AsyncParsableCommand {
             The wire protocol is described in Protocol/PROTOCOL.md. Start with
             `articlesyncd serve --store articles.sqlite --import ./seed`.
             """,
+        version: ArticleSyncVersion.current,
         subcommands: [ServeCommand.self, StatusCommand.self, ImportCommand.self, PurgeTombstonesCommand.self, TokenCommand.self, CertCommand.self]
     )
 

@@ -110,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: .init(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await ListenFailure.explained(host: host, port: port) { try await group.run() }
 
         if let statsFile {
             try writeStatistics(server.statistics.snapshot(), to: statsFile)

@@ -54,6 +54,8 @@ public final class ChildProcess: @unchecked Sendable {
         env["ARTICLESYNC_SERVER"] = nil
         env["ARTICLESYNC_REPLICA"] = nil
         env["ARTICLESYNC_TOKEN"] = nil
+        // Nor their config file: an empty one (a test that means one names it, or sets "").
+        env["ARTICLESYNC_CONFIG"] = "/dev/null"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = outPipe
