@@ -3,6 +3,7 @@ import ArticleSyncProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 extension ArticleSyncServer {
     typealias ChildChannel = NIOAsyncChannel<ConnectionEvent, ServerMessage>
@@ -79,7 +80,7 @@ extension ArticleSyncServer {
             context.registry.deregister(channel)
             context.metrics.closed(channel)
             context.statistics.update { $0.activeConnections -= 1 }
-            Allocator.releaseFreeMemory()
+            MemoryRelease.afterConnectionEnded()
         }
 
         // The conversation runs beside a watcher of the channel's close: when the peer goes away in the
@@ -128,5 +129,21 @@ extension ArticleSyncServer {
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
         try? await channel.closeFuture.get()
+    }
+}
+
+/// Returns freed memory to the system after connections end, at most once a second: malloc_trim
+/// walks the whole heap, and thousands of connections ending at once would each pay for a walk.
+enum MemoryRelease {
+    private static let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    static func afterConnectionEnded() {
+        let now = ContinuousClock.now
+        let due = last.withLock { last -> Bool in
+            if let previous = last, now - previous < .seconds(1) { return false }
+            last = now
+            return true
+        }
+        if due { Allocator.releaseFreeMemory() }
     }
 }
