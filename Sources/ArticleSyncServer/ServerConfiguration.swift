@@ -60,7 +60,7 @@ public struct ServerConfiguration: Sendable {
     /// client's. Default: all.
     public var features: Features = .all
     /// Free text naming the server software in WELCOME.
-    public var agent: String = "articlesyncd/1.0"
+    public var agent: String = "articlesyncd/\(ArticleSyncVersion.current)"
 
     /// Decides the role of each connection from its HELLO (PROTOCOL.md §10). Default: no tokens, READ
     /// for anonymous clients on loopback only.
