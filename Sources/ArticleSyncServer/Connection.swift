@@ -118,6 +118,7 @@ struct Connection: Sendable {
 
                 case .close(let reason):
                     work.cancelAll()
+                    channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
                     if reason == .stalled {
                         logger.warning(
                             "closing a connection whose peer took nothing of the response",
@@ -250,6 +251,8 @@ struct Connection: Sendable {
     /// reach the socket, but never longer than a second: a peer that reads nothing does not hold us.
     private func sendFinalError(_ error: ErrorMessage) async {
         let channel = self.channel
+        // Nothing more the peer sends will be read: stop taking its bytes off the socket meanwhile.
+        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let written = channel.eventLoop.makePromise(of: Void.self)
         channel.writeAndFlush(ServerMessage.error(error), promise: written)
         let timer = channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }

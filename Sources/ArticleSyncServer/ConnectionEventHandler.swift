@@ -17,7 +17,11 @@ final class ConnectionEventHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .frame(let frame): context.fireChannelRead(wrapInboundOut(.frame(frame)))
-        case .rejected(let error): context.fireChannelRead(wrapInboundOut(.frameRejected(error)))
+        case .rejected(let error):
+            // A broken frame rule is fatal (§3) and the decoder drops whatever follows: reading on
+            // until the connection closes would only fill buffers.
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            context.fireChannelRead(wrapInboundOut(.frameRejected(error)))
         }
     }
 
