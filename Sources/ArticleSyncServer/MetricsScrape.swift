@@ -151,4 +151,10 @@ private final class ResponseCollector: ChannelInboundHandler, Sendable {
         response.fail(error)
         context.close(promise: nil)
     }
+
+    /// A connection that never came up (refused) is torn down without becoming inactive: the
+    /// promise must still be completed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        response.fail(ChannelError.ioOnClosedChannel)
+    }
 }
