@@ -23,10 +23,24 @@ public protocol CanonicalStore: Sendable {
     /// The live revision of each id (0 for an unknown id or a tombstone), in one read.
     func liveRevisions(of ids: [String]) async throws -> [String: UInt64]
 
+    /// The live revision of each id in the order given (0 for an unknown id or a tombstone), in one
+    /// read. Unlike the dictionary above, two canonically equivalent ids (NFC and NFD "café") get
+    /// their own answer: a `[String: _]` merges them (`ArticleKey`).
+    func liveRevisions(ofEach ids: [String]) async throws -> [UInt64]
+
     /// The digest as of `revision` (nil: the head) with the snapshot it was read in. The digest is
     /// nil when the revision is outside [horizon, head].
     func digest(at revision: UInt64?) async throws -> (snapshot: StoreSnapshot, digest: DigestState?)
 
     /// A dictionary by its id (Adler-32), or nil when the store has none with that id.
     func dictionary(id: UInt32) async throws -> [UInt8]?
+}
+
+extension CanonicalStore {
+    /// From `liveRevisions(of:)`, for stores that answer only that: exact for ids that no other id
+    /// of the request is canonically equivalent to.
+    public func liveRevisions(ofEach ids: [String]) async throws -> [UInt64] {
+        let revisions = try await liveRevisions(of: ids)
+        return ids.map { revisions[$0] ?? 0 }
+    }
 }

@@ -12,15 +12,26 @@ private let systemRead = Darwin.read
 /// directory's entries sorted by their UTF-8 bytes, depth first. Only one directory listing per
 /// level is held at a time. Hidden entries (".…") are skipped, as no article id may start with
 /// ".", and symbolic links to directories are not followed (no loops).
+///
+/// A symbolic link to a file is followed only when its target lies inside the directory being
+/// walked (after resolving every link): otherwise whoever may write into the import folder could
+/// publish any file the server can read (a key, another tenant's data) as an article. Such a link
+/// is skipped and reported. A file or link named as an argument is the operator's own choice.
 struct FileWalker {
     enum Item {
-        case file(String)
+        /// A regular file: `path` as walked (its name is the id), `readPath` what to open (the
+        /// resolved target of a link), opened without following a link.
+        case file(String, readPath: String)
         case failure(ImportFileError)
+        /// A symbolic link whose target is outside the walked directory: not read.
+        case skipped(ImportFileError)
     }
 
     private var roots: [String]
     private var rootIndex = 0
     private var stack: [(directory: String, names: [String], index: Int)] = []
+    /// The walked root directory with every link resolved, for the symlink check.
+    private var realRoot = "/"
     /// False once any directory or argument could not be read: a mirror must not delete what it
     /// merely failed to see.
     private(set) var sawEverything = true
@@ -41,7 +52,18 @@ struct FileWalker {
                 case .directory:
                     if let item = enter(path) { return item }
                 case .file:
-                    return .file(path)
+                    return .file(path, readPath: path)
+                case .linkToFile:
+                    guard let target = Self.resolved(path) else {
+                        return .skipped(ImportFileError(path: path, line: nil, reason: "a symbolic link whose target cannot be resolved; not imported"))
+                    }
+                    let inside = realRoot.hasSuffix("/") ? realRoot : realRoot + "/"
+                    guard target.utf8.starts(with: inside.utf8) else {
+                        return .skipped(ImportFileError(
+                            path: path, line: nil,
+                            reason: "a symbolic link to \(target), outside the folder \(roots[rootIndex - 1]) being imported; not imported"))
+                    }
+                    return .file(path, readPath: target)
                 case .linkToDirectory, .other:
                     continue
                 case .missing(let reason):
@@ -55,9 +77,10 @@ struct FileWalker {
             rootIndex += 1
             switch Self.kind(of: root, followLinks: true) {
             case .directory, .linkToDirectory:
+                realRoot = Self.resolved(root) ?? root
                 if let item = enter(root) { return item }
-            case .file:
-                return .file(root)
+            case .file, .linkToFile:
+                return .file(root, readPath: Self.resolved(root) ?? root)
             case .other:
                 sawEverything = false
                 return .failure(ImportFileError(path: root, line: nil, reason: "not a regular file or directory"))
@@ -82,8 +105,15 @@ struct FileWalker {
     }
 
     enum Kind {
-        case file, directory, linkToDirectory, other
+        case file, directory, linkToFile, linkToDirectory, other
         case missing(String)
+    }
+
+    /// `path` with every symbolic link resolved (realpath), or nil.
+    static func resolved(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
     }
 
     static func kind(of path: String, followLinks: Bool) -> Kind {
@@ -95,7 +125,7 @@ struct FileWalker {
             var target = stat()
             guard stat(path, &target) == 0 else { return .missing("broken symbolic link") }
             switch target.st_mode & S_IFMT {
-            case S_IFREG: return .file
+            case S_IFREG: return .linkToFile
             case S_IFDIR: return followLinks ? .directory : .linkToDirectory
             default: return .other
             }
@@ -107,9 +137,11 @@ struct FileWalker {
         }
     }
 
-    /// Reads a whole file, refusing one over `limit` bytes before reading it.
-    static func read(_ path: String, limit: Int) -> Result<[UInt8], ImportFileError> {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads a whole file, refusing one over `limit` bytes before reading it. `readPath` is opened
+    /// without following a link (a file swapped for a link after the walk checked it is refused);
+    /// `path` names it in errors.
+    static func read(_ path: String, readPath: String? = nil, limit: Int) -> Result<[UInt8], ImportFileError> {
+        let descriptor = open(readPath ?? path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else {
             return .failure(ImportFileError(path: path, line: nil, reason: "cannot open: \(String(cString: strerror(errno)))"))
         }

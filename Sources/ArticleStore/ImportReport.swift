@@ -43,6 +43,8 @@ public struct ImportReport: Sendable, Hashable, Codable {
     public var builtDictionaryID: UInt32?
     /// Set when `deleteMissing` was asked for but not done, with the reason.
     public var deletionSkipped: String?
+    /// Symbolic links skipped because their target lies outside the folder being imported.
+    public var skipped: [ImportFileError] = []
 
     public init() {}
 
@@ -63,11 +65,28 @@ public struct ImportOptions: Sendable, Hashable {
     public var dictionaryThreshold: Int
     /// Threads that parse, hash and compress.
     public var concurrency: Int
+    /// `deleteMissing` deletes at most this fraction of the live articles, and never all of them
+    /// because the walk found no file, unless `force` (`ImportRefusal`).
+    public var maxDeleteFraction: Double
+    public var force: Bool
 
-    public init(deleteMissing: Bool = false, chunkSize: Int = 1_000, dictionaryThreshold: Int = 200, concurrency: Int? = nil) {
+    public init(
+        deleteMissing: Bool = false, chunkSize: Int = 1_000, dictionaryThreshold: Int = 200, concurrency: Int? = nil,
+        maxDeleteFraction: Double = 0.10, force: Bool = false
+    ) {
+        self.maxDeleteFraction = maxDeleteFraction
+        self.force = force
         self.deleteMissing = deleteMissing
         self.chunkSize = max(1, chunkSize)
         self.dictionaryThreshold = dictionaryThreshold
         self.concurrency = max(1, concurrency ?? Importer.defaultConcurrency)
     }
+}
+
+/// The import's mass-deletion guard refused (`ImportOptions.maxDeleteFraction`, a walk that found
+/// no file): a sentence for the operator, who can re-run with `--force`.
+public struct ImportRefusal: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
 }

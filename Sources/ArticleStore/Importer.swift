@@ -47,6 +47,8 @@ public struct Importer: Sendable {
             try? store.file.pool.writeWithoutTransaction { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(seenTable)") }
         }
 
+        if options.deleteMissing && !options.force { try checkDeletionGuard(paths: paths) }
+
         let shared = SharedState()
         let writer = DispatchQueue(label: "articlesync.import.writer")
         // One chunk may wait or be written while the next is prepared; never more.
@@ -136,19 +138,23 @@ public struct Importer: Sendable {
         var error: ImportFileError?
         var needsWrite = true
         var prepared: PreparedArticle?
+        /// A symbolic link out of the folder: reported, not read, and its id not seen.
+        var skipped = false
     }
 
     static func load(_ item: FileWalker.Item) -> Entry {
         switch item {
         case .failure(let error):
             return Entry(path: error.path, error: error)
-        case .file(let path):
+        case .skipped(let notice):
+            return Entry(path: notice.path, error: notice, needsWrite: false, skipped: true)
+        case .file(let path, let readPath):
             let id = FileWalker.articleID(of: path)
             if let problem = ArticleID.problem(with: id) {
                 return Entry(path: path, error: ImportFileError(path: path, line: nil, reason: problem))
             }
             let bytes: [UInt8]
-            switch FileWalker.read(path, limit: maxSourceLength) {
+            switch FileWalker.read(path, readPath: readPath, limit: maxSourceLength) {
             case .success(let read): bytes = read
             case .failure(let error): return Entry(path: path, id: id, error: error)
             }
@@ -193,6 +199,10 @@ public struct Importer: Sendable {
             let remember = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.\(seenTable) (id, path) VALUES (?, ?)")
             let firstPath = try db.cachedStatement(sql: "SELECT path FROM temp.\(seenTable) WHERE id = ?")
             for entry in entries {
+                if entry.skipped, let notice = entry.error {
+                    counts.skipped.append(notice)
+                    continue
+                }
                 counts.files += 1
                 if let id = entry.id {
                     try remember.execute(arguments: [id, entry.path])
@@ -227,16 +237,81 @@ public struct Importer: Sendable {
             report.unchanged += counts.unchanged
             report.refused += counts.refused
             report.errors += counts.errors
+            report.skipped += counts.skipped
             return report.progress
         }
     }
 
-    /// Tombstones every live article whose id no file of this run had, in one transaction.
+    /// The mass-deletion guard of `--delete-missing`, before anything is imported: a walk of the
+    /// names alone (no file is read) tells which live articles the import would delete. A walk
+    /// that finds no file at all (a mistyped path, an unmounted share) or that would delete more
+    /// than `maxDeleteFraction` of the store's articles is refused; nothing is imported or deleted.
+    /// A walk that could not read everything is not judged here: it deletes nothing anyway.
+    private func checkDeletionGuard(paths: [String]) throws {
+        let scanTable = "import_scan_\(UInt32.random(in: 0...UInt32.max))"
+        try store.file.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "CREATE TEMP TABLE \(scanTable) (id TEXT PRIMARY KEY)")
+        }
+        defer {
+            try? store.file.pool.writeWithoutTransaction { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(scanTable)") }
+        }
+        var walker = FileWalker(roots: paths)
+        var files = 0
+        var ids: [String] = []
+        func flush() throws {
+            let pending = ids
+            ids.removeAll(keepingCapacity: true)
+            try store.file.pool.write { db in
+                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.\(scanTable) (id) VALUES (?)")
+                for id in pending { try insert.execute(arguments: [id]) }
+            }
+        }
+        while let item = walker.next() {
+            guard case .file(let path, _) = item else { continue }
+            files += 1
+            ids.append(FileWalker.articleID(of: path))
+            if ids.count >= 10_000 { try flush() }
+        }
+        try flush()
+        guard walker.sawEverything else { return }
+        // On the writer: a temp table lives on the connection that made it.
+        let (live, gone, first) = try store.file.pool.writeWithoutTransaction { db -> (UInt64, Int, [String]) in
+            let live = try MetaState.load(db).liveCount
+            let missing = "FROM article WHERE deleted = 0 AND id NOT IN (SELECT id FROM temp.\(scanTable))"
+            let gone = try Int.fetchOne(db, sql: "SELECT count(*) " + missing) ?? 0
+            let first = try String.fetchAll(db, sql: "SELECT id " + missing + " ORDER BY id LIMIT 10")
+            return (live, gone, first)
+        }
+        if files == 0 && live > 0 {
+            throw ImportRefusal(
+                "found no files in \(paths.joined(separator: ", ")), so --delete-missing would delete all \(live) articles of the store "
+                    + "(a mistyped path or an unmounted share looks like this); nothing was imported or deleted. Re-run with --force to delete them")
+        }
+        try refuseMassDeletion(gone: gone, live: live, first: first, imported: false)
+    }
+
+    private func refuseMassDeletion(gone: Int, live: UInt64, first: [String], imported: Bool) throws {
+        let limit = Int((Double(live) * options.maxDeleteFraction).rounded(.down))
+        guard gone > limit else { return }
+        let percent = live == 0 ? 0 : Int((Double(gone) * 100 / Double(live)).rounded())
+        let names = first.joined(separator: ", ") + (gone > first.count ? " and \(gone - first.count) more" : "")
+        throw ImportRefusal(
+            "--delete-missing would delete \(gone) of the store's \(live) articles (\(percent)%, more than the "
+                + "\(Int((options.maxDeleteFraction * 100).rounded()))% limit): \(names); "
+                + (imported ? "the files were imported, no article was deleted. " : "nothing was imported or deleted. ")
+                + "Re-run with --force to accept, or --max-delete-percent to raise the limit")
+    }
+
+    /// Tombstones every live article whose id no file of this run had, in one transaction (after
+    /// the guard once more: the folder may have changed since the walk before the import).
     private func deleteMissing(seenTable: String, shared: SharedState) throws {
         let deleted = try store.file.pool.write { db in
             var state = try MetaState.load(db)
             let gone = try String.fetchAll(
                 db, sql: "SELECT id FROM article WHERE deleted = 0 AND id NOT IN (SELECT id FROM temp.\(seenTable)) ORDER BY id")
+            if !self.options.force {
+                try self.refuseMassDeletion(gone: gone.count, live: state.liveCount, first: Array(gone.prefix(10)), imported: true)
+            }
             for id in gone {
                 guard let existing = try ExistingRow.fetch(db, id: id) else { continue }
                 _ = try store.canonicalDelete(db, id: id, existing: existing, state: &state)

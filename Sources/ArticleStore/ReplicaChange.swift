@@ -5,7 +5,42 @@ import ArticleModel
 /// those bytes instead of the text (a third of the size on disk and to write).
 public enum ReplicaChange: Sendable, Hashable {
     case put(id: String, revision: UInt64, article: Article, contentHash: [UInt8], compressed: CompressedDocument? = nil)
+    /// A mirror's put: the document exactly as the server sent it, which the sender has inflated and
+    /// checked against `contentHash`, with only its heading kept beside it (for `list`). The text
+    /// is not held: a batch of large articles costs a mirror their compressed size, not their text.
+    /// The store keeps the document; the dictionary it names must be in the store or saved with
+    /// the same batch (`ApplyOptions.dictionaries`).
+    case putDocument(id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8], document: CompressedDocument)
     case delete(id: String, revision: UInt64)
+
+    public var id: String {
+        switch self {
+        case .put(let id, _, _, _, _), .putDocument(let id, _, _, _, _), .delete(let id, _): id
+        }
+    }
+
+    public var revision: UInt64 {
+        switch self {
+        case .put(_, let revision, _, _, _), .putDocument(_, let revision, _, _, _), .delete(_, let revision): revision
+        }
+    }
+}
+
+/// What a listing shows of an article: its date, category and title.
+public struct ArticleHeading: Sendable, Hashable {
+    public var published: PublicationTime
+    public var category: String
+    public var title: String
+
+    public init(published: PublicationTime, category: String, title: String) {
+        self.published = published
+        self.category = category
+        self.title = title
+    }
+
+    public init(_ article: Article) {
+        self.init(published: article.published, category: article.category, title: article.title)
+    }
 }
 
 /// A document compressed with a store dictionary, as stored on the server and sent in a BATCH with
@@ -17,5 +52,22 @@ public struct CompressedDocument: Sendable, Hashable {
     public init(bytes: [UInt8], documentLength: Int) {
         self.bytes = bytes
         self.documentLength = documentLength
+    }
+}
+
+/// What a replica does beside applying a batch's changes, in the same transaction.
+public struct ApplyOptions: Sendable, Hashable {
+    /// `pull --keep-deleted`: a deletion keeps the article, no longer live, marked with this time
+    /// (Unix seconds), so it can still be listed and exported (ReplicaStore+Kept). Nil: a
+    /// deletion removes the row.
+    public var keepDeletedAt: Int64?
+    /// Dictionaries that an article of this batch decoded with to its content hash: kept from
+    /// now on, saved before the batch's articles. A dictionary is never kept on its Adler-32 alone
+    /// (three changed bytes can keep an Adler-32; a forged one would break every later pull).
+    public var dictionaries: [UInt32: [UInt8]]
+
+    public init(keepDeletedAt: Int64? = nil, dictionaries: [UInt32: [UInt8]] = [:]) {
+        self.keepDeletedAt = keepDeletedAt
+        self.dictionaries = dictionaries
     }
 }

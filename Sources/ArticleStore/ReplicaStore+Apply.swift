@@ -4,45 +4,64 @@ import GRDB
 
 extension ReplicaStore {
     /// Applies one batch and advances the cursor in ONE transaction (crash-safe resume): after a
-    /// crash the replica holds either the whole batch and the new cursor, or neither.
-    public func applyBatch(_ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64) async throws {
+    /// crash the replica holds either the whole batch and the new cursor, or neither. Staged
+    /// changes up to the new cursor (ReplicaStore+Stage) leave the stage in the same transaction.
+    ///
+    /// A batch may also be a part of a server's BATCH (the sync engine commits a large one in
+    /// slices): the cursor is then the revision of the slice's last change, which is as resumable
+    /// as a batch's end, since changes come in increasing revision order.
+    public func applyBatch(
+        _ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64, options: ApplyOptions = ApplyOptions()
+    ) async throws {
         guard upstreamStoreID.count == 16 else { throw StoreError("an upstream store id has 16 bytes, not \(upstreamStoreID.count)") }
         // SQLite integers are signed 64-bit; no real store comes near, a hostile one could.
         let limit = UInt64(Int64.max)
         guard cursor <= limit else { throw StoreError("cursor \(cursor) is beyond what a store can record") }
         for change in changes {
-            let id: String
+            let id = change.id
             switch change {
-            case .put(let changeID, let revision, let article, let hash, _):
-                id = changeID
-                guard revision <= limit else { throw StoreError("revision \(revision) is beyond what a store can record") }
-                guard hash.count == 32 else { throw StoreError("content hash of '\(changeID)' has \(hash.count) bytes, not 32") }
-                guard !article.source.isEmpty else { throw StoreError("article '\(changeID)' has an empty source") }
-            case .delete(let changeID, _):
-                id = changeID
+            case .put(_, let revision, let article, let hash, _):
+                try Self.check(id: id, revision: revision, hash: hash)
+                guard !article.source.isEmpty else { throw StoreError("article '\(id)' has an empty source") }
+            case .putDocument(_, let revision, _, let hash, let document):
+                try Self.check(id: id, revision: revision, hash: hash)
+                guard !document.bytes.isEmpty else { throw StoreError("article '\(id)' has an empty document") }
+            case .delete:
+                if let problem = ArticleID.problem(with: id) { throw StoreError("cannot store article: \(problem)") }
             }
-            if let problem = ArticleID.problem(with: id) { throw StoreError("cannot store article: \(problem)") }
         }
+        for (id, bytes) in options.dictionaries { try Self.checkDictionary(id: id, bytes: bytes) }
         try await file.pool.write { db in
             var state = try MetaState.load(db)
             state.upstreamStoreID = upstreamStoreID
+            for (_, bytes) in options.dictionaries.sorted(by: { $0.key < $1.key }) {
+                _ = try self.file.insertDictionary(db, bytes: bytes)
+            }
             for change in changes {
                 switch change {
                 case .put(let id, let revision, let article, let hash, let compressed):
                     try self.replicaPut(
                         db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
                         state: &state)
+                case .putDocument(let id, let revision, let heading, let hash, let document):
+                    try self.replicaPutDocument(db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state)
                 case .delete(let id, _):
-                    try self.replicaDelete(db, id: id, state: &state)
+                    try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state)
                 }
             }
             state.cursor = cursor
             try state.save(db)
+            try self.dropStaged(db, through: cursor)
         }
     }
 
-    /// Keeps a dictionary fetched from the server; its id must be its Adler-32 (§5.12).
-    public func saveDictionary(id: UInt32, bytes: [UInt8]) async throws {
+    private static func check(id: String, revision: UInt64, hash: [UInt8]) throws {
+        guard revision <= UInt64(Int64.max) else { throw StoreError("revision \(revision) is beyond what a store can record") }
+        guard hash.count == 32 else { throw StoreError("content hash of '\(id)' has \(hash.count) bytes, not 32") }
+        if let problem = ArticleID.problem(with: id) { throw StoreError("cannot store article: \(problem)") }
+    }
+
+    static func checkDictionary(id: UInt32, bytes: [UInt8]) throws {
         guard !bytes.isEmpty, bytes.count <= ArticleCompression.maxDictionaryLength else {
             throw StoreError("a dictionary must hold 1 to \(ArticleCompression.maxDictionaryLength) bytes, not \(bytes.count)")
         }
@@ -50,18 +69,25 @@ extension ReplicaStore {
         guard actual == id else {
             throw StoreError("dictionary \(String(id, radix: 16)) has the Adler-32 \(String(actual, radix: 16)): it is not that dictionary")
         }
+    }
+
+    /// Keeps a dictionary; its id must be its Adler-32 (§5.12). Only for a dictionary already known
+    /// to be right: the sync engine saves a fetched one with the batch whose article matched its
+    /// content hash through it (`ApplyOptions.dictionaries`).
+    public func saveDictionary(id: UInt32, bytes: [UInt8]) async throws {
+        try Self.checkDictionary(id: id, bytes: bytes)
         try await file.pool.write { db in _ = try self.file.insertDictionary(db, bytes: bytes) }
     }
 
-    /// Removes every live article whose id is not in `keep` (the end of a re-bootstrap, §5.6),
-    /// in one transaction; the cursor is unchanged. Returns how many were removed.
+    /// Removes every live article whose id is not in `keep` (compared as bytes) in one
+    /// transaction; the cursor is unchanged. Returns how many were removed.
     @discardableResult
-    public func removeArticles(notIn keep: Set<String>) async throws -> Int {
+    public func removeArticles(notIn keep: Set<ArticleKey>) async throws -> Int {
         return try await file.pool.write { db in
             var state = try MetaState.load(db)
             var removed = 0
-            for id in try String.fetchAll(db, sql: "SELECT id FROM article") where !keep.contains(id) {
-                try self.replicaDelete(db, id: id, state: &state)
+            for id in try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0") where !keep.contains(ArticleKey(id)) {
+                try self.replicaDelete(db, id: id, keepAt: nil, state: &state)
                 removed += 1
             }
             try state.save(db)
@@ -72,6 +98,38 @@ extension ReplicaStore {
     func replicaPut(
         _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
         compressed: CompressedDocument?, state: inout MetaState
+    ) throws {
+        // A mirror keeps the document as the server sent it (no search index needs the text); a
+        // reading replica, a change that came as a delta, or a document naming a dictionary the
+        // replica lacks (it could not be read back) keeps the text in clear.
+        var document: CompressedDocument? = nil
+        if let compressed, !fullTextIndex {
+            let dictionaryID = ArticleCompression.dictionaryID(of: compressed.bytes)
+            if try dictionaryID.map({ try self.file.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
+        }
+        // In clear, the source is kept only when it is not the canonical rendering (as the document
+        // does); a compressed document carries it already.
+        let body: String? = document == nil ? article.body : nil
+        let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
+        try writeRow(
+            db, id: id, revision: revision, heading: ArticleHeading(article), body: body, source: source, contentHash: contentHash,
+            document: document, state: &state)
+    }
+
+    func replicaPutDocument(
+        _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8],
+        document: CompressedDocument, state: inout MetaState
+    ) throws {
+        if let dictionaryID = ArticleCompression.dictionaryID(of: document.bytes), try file.dictionary(db, id: dictionaryID) == nil {
+            throw StoreError("the document of '\(id)' names dictionary \(String(dictionaryID, radix: 16)), which the replica does not hold")
+        }
+        try writeRow(db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state)
+    }
+
+    /// Inserts or replaces the row of `id` (reviving a kept one) and keeps the digest and count.
+    private func writeRow(
+        _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
+        document: CompressedDocument?, state: inout MetaState
     ) throws {
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers
@@ -89,27 +147,16 @@ extension ReplicaStore {
             state.liveCount += 1
         }
         state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
-        // A mirror keeps the document as the server sent it (no search index needs the text); a
-        // reading replica, a change that came as a delta, or a document naming a dictionary the
-        // replica lacks (it could not be read back) keeps the text in clear.
-        var document: CompressedDocument? = nil
-        if let compressed, !fullTextIndex {
-            let dictionaryID = ArticleCompression.dictionaryID(of: compressed.bytes)
-            if try dictionaryID.map({ try self.file.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
-        }
-        // In clear, the source is kept only when it is not the canonical rendering (as the document
-        // does); a compressed document carries it already.
-        let body: String? = document == nil ? article.body : nil
-        let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
+        // Text as its exact bytes (ExactText): a NUL in a body must survive.
         let arguments: StatementArguments = [
-            Int64(clamping: revision), article.published.sortKey, article.category, article.title, body, source,
-            Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
+            Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
+            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
         ]
         if let existing {
             try db.cachedStatement(
                 sql: """
-                    UPDATE article SET revision = ?, deleted = 0, published = ?, category = ?, title = ?, body = ?,
-                        source = ?, content_hash = ?, document = ?, document_length = ?
+                    UPDATE article SET revision = ?, deleted = 0, deleted_at = NULL, published = ?, category = CAST(? AS TEXT),
+                        title = CAST(? AS TEXT), body = CAST(? AS TEXT), source = ?, content_hash = ?, document = ?, document_length = ?
                     WHERE rowid = ?
                     """
             ).execute(arguments: arguments + [existing.rowid])
@@ -118,19 +165,26 @@ extension ReplicaStore {
                 sql: """
                     INSERT INTO article (
                         id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
-                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)
                     """
             ).execute(arguments: [id] + arguments)
         }
     }
 
     /// A replica keeps no tombstones: the row goes (and with it, by trigger, its search entry).
-    func replicaDelete(_ db: Database, id: String, state: inout MetaState) throws {
-        guard let existing = try ExistingRow.fetch(db, id: id) else { return }
-        if !existing.deleted, let oldHash = existing.contentHash {
+    /// With `keepAt` (`pull --keep-deleted`) the article stays, deleted as of `keepAt`, readable
+    /// through ReplicaStore+Kept; it no longer counts in the digest, the count or the index. A kept
+    /// article that is deleted again stays as it was kept.
+    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState) throws {
+        guard let existing = try ExistingRow.fetch(db, id: id), !existing.deleted else { return }
+        if let oldHash = existing.contentHash {
             state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
-            state.liveCount -= 1
         }
-        try db.cachedStatement(sql: "DELETE FROM article WHERE rowid = ?").execute(arguments: [existing.rowid])
+        state.liveCount -= 1
+        if let keepAt {
+            try db.cachedStatement(sql: "UPDATE article SET deleted = 1, deleted_at = ? WHERE rowid = ?").execute(arguments: [keepAt, existing.rowid])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM article WHERE rowid = ?").execute(arguments: [existing.rowid])
+        }
     }
 }

@@ -76,12 +76,12 @@ extension ReplicaStore {
         let rowids = try Int64.fetchAll(db, sql: "SELECT rowid FROM article WHERE document IS NOT NULL")
         let select = try db.makeStatement(sql: "SELECT document, document_length FROM article WHERE rowid = ?")
         let update = try db.makeStatement(
-            sql: "UPDATE article SET body = ?, source = ?, document = NULL, document_length = NULL WHERE rowid = ?")
+            sql: "UPDATE article SET body = CAST(? AS TEXT), source = ?, document = NULL, document_length = NULL WHERE rowid = ?")
         for rowid in rowids {
             guard let row = try Row.fetchOne(select, arguments: [rowid]) else { continue }
             let article = try file.decodeStored(db, compressed: [UInt8](row[0] as Data), documentLength: row[1])
             let canonical = SeedFormat.render(article) == article.source
-            try update.execute(arguments: [article.body, canonical ? nil : Data(article.source), rowid])
+            try update.execute(arguments: [ExactText.argument(article.body), canonical ? nil : Data(article.source), rowid])
         }
     }
 }

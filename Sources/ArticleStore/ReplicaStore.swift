@@ -64,9 +64,9 @@ extension ReplicaStore {
         try await file.article(id: id)
     }
 
-    /// Several live articles in one read (unknown ids are left out).
-    public func articles(ids: [String]) async throws -> [String: StoredArticle] {
-        try await file.articles(ids: ids)
+    /// Several live articles in one read (unknown ids are left out), keyed by the ids' bytes.
+    public func articles(keys: [ArticleKey]) async throws -> [ArticleKey: StoredArticle] {
+        try await file.articles(keys: keys)
     }
 
     /// Live articles, newest first (then by id), filtered by category and publication time.
@@ -77,6 +77,11 @@ extension ReplicaStore {
     /// Every live id.
     public func allIDs() async throws -> Set<String> {
         try await file.allIDs()
+    }
+
+    /// Every live id as its bytes (`ArticleKey`): what to count and compare ids with.
+    public func allKeys() async throws -> Set<ArticleKey> {
+        try await file.allKeys()
     }
 
     /// A dictionary saved from the server, by its id (Adler-32).

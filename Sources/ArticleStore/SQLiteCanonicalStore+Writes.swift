@@ -31,14 +31,15 @@ extension SQLiteCanonicalStore {
 
         let article = prepared.article
         let arguments: StatementArguments = [
-            Int64(revision), article.published.sortKey, article.category, article.title,
+            // Listing columns as their exact bytes (ExactText); the document is the article.
+            Int64(revision), article.published.sortKey, ExactText.argument(article.category), ExactText.argument(article.title),
             Data(prepared.contentHash), Data(prepared.compressed), prepared.document.count,
             delta.map { Int64($0.baseRevision) }, delta.map { Data($0.baseHash) }, delta.map { Data($0.bytes) },
         ]
         if let existing {
             try db.cachedStatement(
                 sql: """
-                    UPDATE article SET revision = ?, deleted = 0, published = ?, category = ?, title = ?, body = NULL,
+                    UPDATE article SET revision = ?, deleted = 0, published = ?, category = CAST(? AS TEXT), title = CAST(? AS TEXT), body = NULL,
                         source = NULL, content_hash = ?, document = ?, document_length = ?,
                         delta_base_revision = ?, delta_base_hash = ?, delta = ?
                     WHERE rowid = ?
@@ -49,7 +50,7 @@ extension SQLiteCanonicalStore {
                 sql: """
                     INSERT INTO article (id, revision, deleted, published, category, title, content_hash, document,
                         document_length, delta_base_revision, delta_base_hash, delta)
-                    VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [id] + arguments)
         }

@@ -79,6 +79,11 @@ public final class SQLiteCanonicalStore: CanonicalStore {
         }
     }
 
+    public func liveRevisions(ofEach ids: [String]) async throws -> [UInt64] {
+        guard !ids.isEmpty else { return [] }
+        return try await file.pool.read { db in try ids.map { try ExistingRow.fetch(db, id: $0)?.liveRevision ?? 0 } }
+    }
+
     /// Every revision is logged (§7.6), so any revision in [horizon, head] has its digest.
     public func digest(at revision: UInt64?) async throws -> (snapshot: StoreSnapshot, digest: DigestState?) {
         try await file.pool.read { db in

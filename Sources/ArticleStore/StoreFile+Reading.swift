@@ -10,13 +10,14 @@ extension StoreFile {
     }
 
     /// Several live articles in one read (unknown ids and tombstones are left out): one
-    /// transaction and one prepared statement instead of a read per article.
-    func articles(ids: [String]) async throws -> [String: StoredArticle] {
-        guard !ids.isEmpty else { return [:] }
+    /// transaction and one prepared statement instead of a read per article. Keyed by the ids'
+    /// bytes: two canonically equivalent ids are two articles (`ArticleKey`).
+    func articles(keys: [ArticleKey]) async throws -> [ArticleKey: StoredArticle] {
+        guard !keys.isEmpty else { return [:] }
         return try await pool.read { db in
-            var found: [String: StoredArticle] = [:]
-            for id in ids {
-                if let stored = try self.fetchArticle(db, id: id) { found[id] = stored }
+            var found: [ArticleKey: StoredArticle] = [:]
+            for key in keys {
+                if let stored = try self.fetchArticle(db, id: key.id) { found[key] = stored }
             }
             return found
         }
@@ -26,20 +27,26 @@ extension StoreFile {
         guard let row = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT revision, published, category, title, body, source, content_hash, document, document_length
+                    SELECT revision, published, CAST(category AS BLOB) AS category, CAST(title AS BLOB) AS title,
+                        CAST(body AS BLOB) AS body, source, content_hash, document, document_length
                     FROM article WHERE id = ? AND deleted = 0
                     """),
             arguments: [id])
         else { return nil }
+        return try storedArticle(db, id: id, row: row)
+    }
+
+    /// The article of an `article` row read with the columns of `fetchArticle` (text as BLOB).
+    func storedArticle(_ db: Database, id: String, row: Row) throws -> StoredArticle {
         let contentHash = [UInt8](row["content_hash"] as Data)
         let article: Article
         if let document = row["document"] as Data? {
             article = try decodeStored(db, compressed: [UInt8](document), documentLength: row["document_length"])
         } else {
             let published = PublicationTime(sortKey: row["published"])
-            let category: String = row["category"]
-            let title: String = row["title"]
-            let body: String = row["body"] ?? ""
+            let category = ExactText.read(row, "category") ?? ""
+            let title = ExactText.read(row, "title") ?? ""
+            let body = ExactText.read(row, "body") ?? ""
             let source = (row["source"] as Data?).map { [UInt8]($0) }
                 ?? SeedFormat.render(published: published, category: category, title: title, body: body)
             article = Article(published: published, category: category, title: title, body: body, source: source)
@@ -50,7 +57,10 @@ extension StoreFile {
     /// Live articles, newest first (then by id), filtered by category and publication time.
     func list(_ filter: ListFilter) async throws -> [ArticleSummary] {
         try await pool.read { db in
-            var sql = "SELECT id, revision, published, category, title FROM article WHERE deleted = 0"
+            var sql = """
+                SELECT id, revision, published, CAST(category AS BLOB) AS category, CAST(title AS BLOB) AS title
+                FROM article WHERE deleted = 0
+                """
             var arguments = StatementArguments()
             if let category = filter.category {
                 sql += " AND category = ?"
@@ -78,6 +88,13 @@ extension StoreFile {
         try await pool.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0")) }
     }
 
+    /// Every live id, as bytes: canonically equivalent ids stay apart (a `Set<String>` merges them).
+    func allKeys() async throws -> Set<ArticleKey> {
+        try await pool.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0").map { ArticleKey($0) })
+        }
+    }
+
     /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
     func integrityCheck() async throws -> String {
         try await pool.read { db in
@@ -85,10 +102,11 @@ extension StoreFile {
         }
     }
 
+    /// A listing row; category and title exact when selected `CAST(… AS BLOB)` (`ExactText`).
     static func summary(_ row: Row) -> ArticleSummary {
         ArticleSummary(
             id: row["id"], revision: UInt64(clamping: row["revision"] as Int64), published: PublicationTime(sortKey: row["published"]),
-            category: row["category"], title: row["title"])
+            category: ExactText.read(row, "category") ?? "", title: ExactText.read(row, "title") ?? "")
     }
 
     /// A dictionary by its id (Adler-32), or nil when the store has none with that id.

@@ -62,6 +62,33 @@ extension StoreFile {
             try db.execute(sql: "ALTER TABLE store_meta ADD COLUMN fts_pending INTEGER NOT NULL DEFAULT 0")
         }
         registerPullLogMigration(&migrator)
+        migrator.registerMigration("v3-kept-and-staged") { db in
+            // A replica's article that a pull deleted and `--keep-deleted` kept: deleted = 1 with its
+            // content, and when (Unix seconds). NULL on live rows and on the canonical store's
+            // tombstones. See ReplicaStore+Kept.
+            try db.execute(sql: "ALTER TABLE article ADD COLUMN deleted_at INTEGER")
+            // A replica's pull that could delete something is downloaded here first, as received,
+            // so the deletion guard sees every change before any is applied (ReplicaStore+Stage):
+            // rows with revisions in (cursor, stage_cursor] of the store stage_upstream, each with
+            // the end of the server's batch it came in (the stage is applied batch by batch).
+            try db.execute(
+                sql: """
+                    CREATE TABLE pull_stage (
+                        revision INTEGER PRIMARY KEY,
+                        batch_to INTEGER NOT NULL,
+                        id TEXT NOT NULL,
+                        tombstone INTEGER NOT NULL,
+                        content_hash BLOB,
+                        encoding INTEGER,
+                        base_hash BLOB,
+                        document_length INTEGER,
+                        data BLOB
+                    );
+                    CREATE INDEX pull_stage_id ON pull_stage(id);
+                    ALTER TABLE store_meta ADD COLUMN stage_upstream BLOB;
+                    ALTER TABLE store_meta ADD COLUMN stage_cursor INTEGER;
+                    """)
+        }
         return migrator
     }
 

@@ -40,6 +40,7 @@ final class StoreFile: Sendable {
             // A reading replica's index and its triggers name this tokenizer; elsewhere it is unused.
             db.add(tokenizer: GermanFoldingTokenizer.self)
         }
+        try Self.createPrivately(path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {

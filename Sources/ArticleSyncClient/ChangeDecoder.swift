@@ -14,12 +14,24 @@ struct ChangeDecoder {
         case missingBase(id: String)
         /// The stream is broken: discard the batch and close.
         case invalid(String)
+        /// A ZLIB document naming `dictionary` did not inflate to its content hash: the dictionary
+        /// may be a forgery with the right Adler-32 (three changed bytes keep one), so it is
+        /// dropped and fetched again before the article is blamed.
+        case dictionaryMismatch(String, dictionary: UInt32)
     }
 
+    /// The largest document a server can hold: a source of at most MAX_SOURCE (§9) gives a body of
+    /// at most that, kept beside it verbatim when it is not canonical, plus category and title
+    /// (≤ 65,535 bytes each) and the fixed fields (PROTOCOL.md §7.2, §7.3: "at most about 8.1 MiB";
+    /// MAX_DOCUMENT, twice that, is only the wire's bound). A change announcing more is bad data,
+    /// refused before anything is inflated: at 16 MiB a reading replica could not store one
+    /// article within the client's memory bound.
+    static let largestDocument = 8 + 2 * (2 + 65_535) + 2 * (4 + Int(ProtocolLimits.maxSourceLength))
+
     var dictionaries: [UInt32: [UInt8]]
-    /// Sources of the delta bases, by article id (already checked against the batch's baseHash).
-    var bases: [String: [UInt8]]
-    /// A mirror keeps documents as sent (ReplicaChange.put's `compressed`).
+    /// Sources of the delta bases, by the ids' bytes (already checked against the batch's baseHash).
+    var bases: [ArticleKey: [UInt8]]
+    /// A mirror keeps documents as sent (`ReplicaChange.putDocument`) and holds none of their text.
     var keepCompressed = false
 
     func decode(_ change: Change) throws(Failure) -> ReplicaChange {
@@ -27,29 +39,39 @@ struct ChangeDecoder {
         case .tombstone(let revision, let id):
             return .delete(id: id, revision: revision)
         case .article(let article):
-            let document = try inflate(article)
+            let dictionary = article.encoding == .zlib ? article.data.withUnsafeReadableBytes { Zlib.dictionaryID(of: $0) } : nil
+            func blame(_ why: String) -> Failure {
+                if let dictionary { return .dictionaryMismatch(why, dictionary: dictionary) }
+                return .invalid(why)
+            }
+            let document = try inflate(article, blame: blame)
             let decoded: Article
             do {
                 decoded = try ArticleDocument.decode(document)
             } catch {
-                throw .invalid("article \(article.id) at revision \(article.revision): \(error)")
+                throw blame("article \(article.id) at revision \(article.revision): \(error)")
+            }
+            guard decoded.source.count <= Int(ProtocolLimits.maxSourceLength) else {
+                throw .invalid("article \(article.id) at revision \(article.revision) has a source of \(decoded.source.count) bytes, more than any store holds")
             }
             let hash = Array(SHA256.hash(data: decoded.source))
             guard hash == article.contentHash.bytes else {
-                throw .invalid("article \(article.id) at revision \(article.revision) does not match its content hash")
+                throw blame("article \(article.id) at revision \(article.revision) does not match its content hash")
             }
             // Only a ZLIB document is the store's own compressed form; a delta needs its base.
-            let compressed = keepCompressed && article.encoding == .zlib
-                ? CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength))
-                : nil
-            return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash, compressed: compressed)
+            if keepCompressed && article.encoding == .zlib {
+                return .putDocument(
+                    id: article.id, revision: article.revision, heading: ArticleHeading(decoded), contentHash: hash,
+                    document: CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength)))
+            }
+            return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash)
         }
     }
 
-    private func inflate(_ article: ArticleChange) throws(Failure) -> [UInt8] {
+    private func inflate(_ article: ArticleChange, blame: (String) -> Failure) throws(Failure) -> [UInt8] {
         let length = Int(article.documentLength)
-        guard length <= Int(ProtocolLimits.maxDocumentLength) else {
-            throw .invalid("article \(article.id) claims a document of \(length) bytes")
+        guard length <= Self.largestDocument else {
+            throw .invalid("article \(article.id) claims a document of \(length) bytes, more than any store holds (\(Self.largestDocument))")
         }
         let data = article.data
         do {
@@ -65,7 +87,7 @@ struct ChangeDecoder {
                     try ArticleCompression.inflateDocument(bytes, documentLength: length) { dictionaries[$0] }
                 }
             case .delta:
-                guard let base = bases[article.id] else { throw Failure.missingBase(id: article.id) }
+                guard let base = bases[ArticleKey(article.id)] else { throw Failure.missingBase(id: article.id) }
                 return try data.withUnsafeReadableBytes { bytes in
                     try ArticleCompression.inflateDocument(bytes, documentLength: length) { _ in base }
                 }
@@ -73,16 +95,61 @@ struct ChangeDecoder {
         } catch let failure as Failure {
             throw failure
         } catch {
-            throw .invalid("article \(article.id) at revision \(article.revision): \(error)")
+            throw blame("article \(article.id) at revision \(article.revision): \(error)")
         }
     }
 
-    /// Dictionary ids named by the batch's ZLIB documents (FDICT).
-    static func dictionaryIDs(in batch: Batch) -> Set<UInt32> {
+    /// Dictionary ids named by the ZLIB documents of `changes` (FDICT).
+    static func dictionaryIDs(in changes: some Sequence<Change>) -> Set<UInt32> {
         var ids = Set<UInt32>()
-        for case .article(let article) in batch.changes where article.encoding == .zlib {
+        for case .article(let article) in changes where article.encoding == .zlib {
             if let id = article.data.withUnsafeReadableBytes({ Zlib.dictionaryID(of: $0) }) { ids.insert(id) }
         }
         return ids
+    }
+}
+
+extension Change {
+    /// The bytes this change decodes to, as announced before anything is inflated.
+    var documentLength: Int {
+        if case .article(let article) = self { return Int(article.documentLength) }
+        return 0
+    }
+
+    /// The change as the replica stages it (ReplicaStore+Stage): the same fields, the data copied.
+    var staged: StagedChange {
+        switch self {
+        case .tombstone(let revision, let id):
+            return StagedChange(revision: revision, id: id, kind: .tombstone)
+        case .article(let article):
+            var baseHash: [UInt8]? = nil
+            if case .delta(let hash) = article.encoding { baseHash = hash.bytes }
+            return StagedChange(
+                revision: article.revision, id: article.id,
+                kind: .article(
+                    contentHash: article.contentHash.bytes, encoding: article.encoding.byte, baseHash: baseHash,
+                    documentLength: article.documentLength, data: Array(article.data.readableBytesView)))
+        }
+    }
+
+    /// A staged change back as a wire change; nil when its fields cannot be one (a damaged stage).
+    init?(_ staged: StagedChange) {
+        switch staged.kind {
+        case .tombstone:
+            self = .tombstone(revision: staged.revision, id: staged.id)
+        case .article(let contentHash, let encodingByte, let baseHash, let documentLength, let data):
+            guard contentHash.count == 32 else { return nil }
+            let encoding: DocumentEncoding
+            switch (encodingByte, baseHash) {
+            case (0, nil): encoding = .raw
+            case (1, nil): encoding = .zlib
+            case (2, let hash?) where hash.count == 32: encoding = .delta(baseHash: Hash32(bytes: hash))
+            default: return nil
+            }
+            self = .article(
+                ArticleChange(
+                    revision: staged.revision, id: staged.id, contentHash: Hash32(bytes: contentHash), encoding: encoding,
+                    documentLength: documentLength, data: ByteBuffer(bytes: data)))
+        }
     }
 }

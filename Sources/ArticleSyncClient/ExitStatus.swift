@@ -8,7 +8,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case conflicts = 3
     /// `verify`: the replica differs from the server's store.
     case verifyMismatch = 4
-    /// A safety guard refused (re-bootstrap would delete too much): re-run with `--force`.
+    /// A safety guard refused (a pull or a re-bootstrap would delete too much; nothing was
+    /// changed): re-run with `--force`.
     case guardRefused = 5
     /// Bad command line (EX_USAGE).
     case usage = 64
@@ -28,11 +29,11 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
           1   general failure
           3   push: conflicts (pull, then push again, or push --force)
           4   verify: the replica differs from the server
-          5   a safety guard refused (mass deletion on re-bootstrap): use --force
+          5   a safety guard refused (a pull or re-bootstrap would delete too much; nothing changed): use --force
          64   usage error (bad flags or arguments)
          65   data error: an invalid input file, or invalid data from the server
          69   network: the server is unreachable, went away or is unavailable
-         74   I/O error on the replica or an output directory
+         74   I/O error on the replica or an output directory (export: some articles not written)
          77   access refused (token missing or wrong, or its role is too low)
         """
     }

@@ -68,7 +68,8 @@ public struct Pusher: Sendable {
     public static func collect(paths: [String]) -> (items: [PushItem], rejected: [RejectedFile]) {
         var items: [PushItem] = []
         var rejected: [RejectedFile] = []
-        var seen: [String: String] = [:]
+        // By the ids' bytes: NFC and NFD "café" are two articles (ArticleKey).
+        var seen: [ArticleKey: String] = [:]
         let manager = FileManager.default
         var files: [String] = []
         for path in paths {
@@ -94,7 +95,7 @@ public struct Pusher: Sendable {
                 rejected.append(RejectedFile(file: file, reason: problem))
                 continue
             }
-            if let other = seen[id] {
+            if let other = seen[ArticleKey(id)] {
                 rejected.append(RejectedFile(file: file, reason: "same article id \"\(id)\" as \(other)"))
                 continue
             }
@@ -113,7 +114,7 @@ public struct Pusher: Sendable {
                 rejected.append(RejectedFile(file: file, reason: "not in the article format: \(error)"))
                 continue
             }
-            seen[id] = file
+            seen[ArticleKey(id)] = file
             items.append(PushItem(id: id, source: bytes, file: file))
         }
         return (items, rejected)
@@ -135,7 +136,7 @@ public struct Pusher: Sendable {
             for chunk in Self.chunks(items, frameLimit: limit) {
                 let entries = chunk.map { item in
                     PushEntry(
-                        id: item.id, expectedRevision: expected[item.id] ?? 0,
+                        id: item.id, expectedRevision: expected[ArticleKey(item.id)] ?? 0,
                         operation: item.source.map { .put(source: ByteBuffer(bytes: $0)) } ?? .delete)
                 }
                 let result = try await connection.push(Push(entries: entries))
@@ -151,8 +152,8 @@ public struct Pusher: Sendable {
     }
 
     /// What the replica knows of each id: its revision, 0 when it holds none. With `force`: ANY.
-    private func expectedRevisions(for items: [PushItem], serverStore: StoreID) async throws -> [String: UInt64] {
-        if force { return Dictionary(items.map { ($0.id, PushEntry.anyRevision) }, uniquingKeysWith: { a, _ in a }) }
+    private func expectedRevisions(for items: [PushItem], serverStore: StoreID) async throws -> [ArticleKey: UInt64] {
+        if force { return Dictionary(items.map { (ArticleKey($0.id), PushEntry.anyRevision) }, uniquingKeysWith: { a, _ in a }) }
         guard Replica.exists(at: replicaPath) else { return [:] }
         let store = try Replica.open(at: replicaPath, fullTextIndex: nil)
         defer { try? store.close() }
@@ -162,9 +163,9 @@ public struct Pusher: Sendable {
                 .failure,
                 "the replica \(replicaPath) follows another store than the server's (\(StoreID(bytes: upstream)) vs \(serverStore)); pull first, or push --force to overwrite without checks")
         }
-        var expected: [String: UInt64] = [:]
+        var expected: [ArticleKey: UInt64] = [:]
         for item in items {
-            expected[item.id] = try await store.article(id: item.id)?.revision ?? 0
+            expected[ArticleKey(item.id)] = try await store.article(id: item.id)?.revision ?? 0
         }
         return expected
     }

@@ -20,20 +20,35 @@ public enum Replica {
     /// Opens the replica at `path`, creating it (and its directory) when missing. `fullTextIndex`
     /// nil keeps an existing replica's kind (a new one gets the index): the store builds or drops
     /// the index to match the role it is opened with, which a reading command must never cause.
+    ///
+    /// A new replica is readable by its owner only (0600, ReplicaStore), and so is every directory
+    /// created for it (0700): it is the whole archive, which the server guards with tokens.
     public static func open(at path: String, fullTextIndex: Bool?) throws -> ReplicaStore {
         let fullTextIndex = try fullTextIndex ?? (exists(at: path) ? hasFullTextIndex(at: path) : true)
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw ClientError.replica(path, "cannot create its directory: \(error.localizedDescription)")
-            }
+            try createPrivateDirectory(directory, for: path)
         }
         do {
             return try ReplicaStore(path: path, fullTextIndex: fullTextIndex)
         } catch {
             throw ClientError.replica(path, "cannot open: \(error)")
+        }
+    }
+
+    /// Creates `directory` and its missing parents with mode 0700 (less the umask); existing ones
+    /// are left as they are.
+    static func createPrivateDirectory(_ directory: String, for path: String) throws {
+        var missing: [String] = []
+        var current = directory
+        while !current.isEmpty && current != "/" && !FileManager.default.fileExists(atPath: current) {
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        for created in missing.reversed() {
+            guard mkdir(created, 0o700) == 0 || errno == EEXIST else {
+                throw ClientError.replica(path, "cannot create its directory \(created): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

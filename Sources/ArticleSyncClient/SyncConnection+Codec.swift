@@ -4,6 +4,19 @@ import NIOCore
 extension SyncConnection {
     /// Frames and messages of PROTOCOL.md: the codec module's client pipeline.
     static func installCodec(on channel: any Channel, compressPushes: Bool) throws {
-        try channel.pipeline.syncOperations.addArticleSyncClientCodec(compressesPush: compressPushes)
+        try channel.pipeline.syncOperations.addArticleSyncClientCodec(
+            maxFrameLength: UInt32(largestServerPayload + 6), maxInflatedLength: UInt32(largestServerPayload),
+            compressesPush: compressPushes)
     }
+
+    /// The largest payload a server sends: a BATCH fills at most the budget (clamped to 8 MiB,
+    /// §5.3) unless it holds one change, whose document is at most `ChangeDecoder.largestDocument`;
+    /// every other message is far smaller. §9 lets a frame be 16 MiB and inflate to 64 MiB, but a
+    /// client that accepted those would hold 128 MB (the inflated bytes and their copy) on a
+    /// server's word alone: a larger frame is bad data (65), refused before it is read or inflated.
+    static let largestServerPayload = max(
+        8_388_608,
+        8 + 8 + 4  // BATCH: fromRevision, toRevision, count
+            + 1 + 8 + 1 + 255 + 32 + 1 + 32 + 4 + 4  // one change's fields, at their largest
+            + ChangeDecoder.largestDocument)
 }

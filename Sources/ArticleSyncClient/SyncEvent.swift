@@ -62,4 +62,6 @@ public struct PullReport: Sendable {
     public var deleted: Int = 0
     public var bytes: Int = 0
     public var rebootstrap: RebootstrapReport? = nil
+    /// `--keep-deleted`: kept articles forgotten by this pull, older than the days asked for.
+    public var expired: Int = 0
 }

@@ -10,9 +10,12 @@ public struct SyncOptions: Sendable {
     public var fullTextIndex: Bool? = nil
     /// Skip the mass-deletion guard.
     public var force = false
-    /// A re-bootstrap that would remove more than this fraction of the replica's live articles
-    /// stops and asks for `force`.
+    /// A pull (or a re-bootstrap) that would remove more than this fraction of the replica's live
+    /// articles stops before changing anything and asks for `force`.
     public var deletionGuardFraction = 0.10
+    /// `--keep-deleted DAYS`: what pulls delete stays in the replica as kept articles (readable,
+    /// not live) for this many days; nil: deletions remove the article.
+    public var keepDeletedDays: Int? = nil
     /// follow: how long each PULL waits on the server for new revisions.
     public var followWaitMillis: UInt32 = 30_000
     /// follow: reconnect delays (exponential with jitter between these).

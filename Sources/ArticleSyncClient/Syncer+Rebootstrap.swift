@@ -33,7 +33,7 @@ extension SyncSession {
             do {
                 outcome = try await stream(
                     into: temp, on: connection, storeID: snapshot.storeID, since: state.cursor,
-                    acceptDeltas: acceptDeltas, waitMillis: 0, report: &report)
+                    acceptDeltas: acceptDeltas, waitMillis: 0, guarded: false, report: &report)
             } catch {
                 try? temp.close()
                 throw error
@@ -60,12 +60,22 @@ extension SyncSession {
             }
         }
 
-        let oldIDs = try await store.allIDs()
-        let newIDs = try await temp.allIDs()
+        // Ids as bytes: NFC and NFD "café" are two articles, one element of a Set<String>.
+        let oldIDs = try await store.allKeys()
+        let newIDs = try await temp.allKeys()
         let removed = oldIDs.subtracting(newIDs).count
         if !options.force && removed > limit {
             try? temp.close()  // kept: `pull --force` finishes from it without downloading again
             throw guardRefusal(removed: removed, before: before, snapshot: snapshot, atLeast: false)
+        }
+        // `--keep-deleted`: what the swap drops (and what the old replica kept) stays, as kept articles.
+        if let keepAt = keepDeletedAt {
+            do {
+                try await temp.adoptDeleted(fromReplicaAt: path, deletedAt: keepAt)
+            } catch {
+                try? temp.close()
+                throw ClientError.replica(tempPath, "cannot keep the articles the re-bootstrap removes: \(error)")
+            }
         }
         // The old replica stays searchable while the new one's index is built.
         do {

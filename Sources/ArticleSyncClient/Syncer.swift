@@ -5,10 +5,17 @@ import NIOCore
 
 /// The pull engine: brings a replica up to date with a server (PROTOCOL.md §5.3-§5.6, §7.4).
 ///
-/// Each batch is checked (no gap, increasing revisions), decoded and verified against its content
-/// hashes, then applied together with the new cursor in one store transaction, so a client killed at
-/// any instant resumes from the last committed batch. Decoding batch N+1 overlaps with committing
-/// batch N, and NIO keeps reading frames meanwhile (bounded by the channel's back-pressure window).
+/// Each batch is checked (no gap, increasing revisions, a bounded size once decoded), decoded and
+/// verified against its content hashes, then applied together with the new cursor in one store
+/// transaction, so a client killed at any instant resumes from the last committed batch. A large
+/// batch is decoded and committed in slices (`BatchApplier`), so what the client holds does not
+/// grow with what a server packs into one frame. Decoding the next slice overlaps with committing
+/// the previous one, and NIO keeps reading frames meanwhile (bounded by the channel's
+/// back-pressure window).
+///
+/// A pull that could delete articles (the replica holds some) is first downloaded into the
+/// replica's stage and applied only once the mass-deletion guard has seen all of it
+/// (ReplicaStore+Stage explains why); a bootstrap of an empty replica is applied as it arrives.
 public struct Syncer: Sendable {
     public var configuration: ClientConfiguration
     public var replicaPath: String
@@ -47,7 +54,16 @@ public struct Syncer: Sendable {
 final class SyncSession {
     let syncer: Syncer
     var store: ReplicaStore
+    /// Dictionaries to decode with: read from the replica (each proven when it was kept) or fetched
+    /// during this session, which stay in `unproven` until an article decodes through them to its
+    /// content hash; only then are they kept, with that article's batch (ApplyOptions).
     var dictionaries: [UInt32: [UInt8]] = [:]
+    var unproven: Set<UInt32> = []
+    /// Dictionaries fetched during the current pull, against `maxFetchedDictionaries`.
+    var fetchedThisPull = 0
+    /// Dictionaries dropped after a mismatch and fetched again during the current pull: a second
+    /// mismatch blames the article.
+    var refetched: Set<UInt32> = []
     /// Whether the replica (and a re-bootstrapped copy of it) keeps the full-text index.
     let fullTextIndex: Bool
     var options: SyncOptions { syncer.options }
@@ -66,10 +82,28 @@ final class SyncSession {
 
     func emit(_ event: SyncEvent) { syncer.onEvent(event) }
 
+    /// A store names a new dictionary once per generation of its archive (§7.3): a handful in a
+    /// store's life. A pull that needs more than this many it does not hold is not a store's.
+    static let maxFetchedDictionaries = 16
+
+    /// `--keep-deleted`: the time deletions of this pull are kept as of (Unix seconds).
+    var keepDeletedAt: Int64? {
+        options.keepDeletedDays == nil ? nil : Int64(Date().timeIntervalSince1970)
+    }
+
     /// Pulls until CAUGHT_UP, re-bootstrapping when the server cannot resume our cursor.
     func catchUp(on connection: SyncConnection, waitMillis: UInt32) async throws -> PullReport {
+        fetchedThisPull = 0
+        refetched = []
         let state = try await replicaSnapshot(of: store, path: path)
         var report = PullReport(storeID: connection.welcome.storeID, startCursor: state.cursor, cursor: state.cursor)
+        if let days = options.keepDeletedDays {
+            do {
+                report.expired = try await store.expireKept(deletedBefore: Int64(Date().timeIntervalSince1970) - Int64(days) * 86_400)
+            } catch {
+                throw ClientError.replica(path, "cannot expire its kept articles: \(error)")
+            }
+        }
         var acceptDeltas = connection.welcome.features.contains(.delta)
         try await deferIndexIfBootstrapping(store, path: path, cursor: state.cursor, head: connection.welcome.headRevision)
         while true {
@@ -78,7 +112,7 @@ final class SyncSession {
             emit(.pulling(fromRevision: state.cursor, headRevision: connection.welcome.headRevision, rebootstrap: false))
             let outcome = try await stream(
                 into: store, on: connection, storeID: storeID, since: state.cursor,
-                acceptDeltas: acceptDeltas, waitMillis: waitMillis, report: &report)
+                acceptDeltas: acceptDeltas, waitMillis: waitMillis, guarded: true, report: &report)
             switch outcome {
             case .caughtUp(let head):
                 report.cursor = head
@@ -134,7 +168,9 @@ final class SyncSession {
         case snapshotRequired(SnapshotRequired)
     }
 
-    /// Sends one PULL and applies its whole response to `target`.
+    /// Sends one PULL and applies its whole response to `target`. `guarded`: the response passes
+    /// the mass-deletion guard before any of it is applied (the replica itself; a re-bootstrap's
+    /// copy has its own guard, on the swap).
     func stream(
         into target: ReplicaStore,
         on connection: SyncConnection,
@@ -142,59 +178,67 @@ final class SyncSession {
         since: UInt64,
         acceptDeltas: Bool,
         waitMillis: UInt32,
+        guarded: Bool,
         report: inout PullReport
     ) async throws -> StreamOutcome {
         let upstream = connection.welcome.storeID
-        try await connection.startPull(
-            Pull(storeID: storeID, sinceRevision: since, budget: options.budget, waitMillis: waitMillis,
-                 flags: acceptDeltas ? .acceptDeltas : []))
-        var cursor = since
-        // The commit of the previous batch, still running while we decode the next one.
-        var committing: Task<Void, any Error>? = nil
-        let onEvent = syncer.onEvent
         let path = self.path
-        func finishCommit() async throws {
-            guard let task = committing else { return }
-            committing = nil
+        // Stage the response when applying it could delete something; resume a stage an earlier
+        // pull left (killed, or refused by the guard) when it is of the same store.
+        var staging = false
+        var from = since
+        if guarded {
             do {
-                try await task.value
+                if let stage = try await target.stageState() {
+                    if stage.upstreamStoreID == upstream.bytes && stage.cursor >= since {
+                        staging = true
+                        from = stage.cursor
+                    } else {
+                        try await target.discardStage()
+                    }
+                }
+            } catch let error as ClientError {
+                throw error
             } catch {
-                throw ClientError.replica(path, "cannot apply a batch: \(error)")
+                throw ClientError.replica(path, "cannot read its staged pull: \(error)")
+            }
+            if !staging && !options.force {
+                staging = try await replicaSnapshot(of: target, path: path).articleCount > 0
             }
         }
+        try await connection.startPull(
+            Pull(storeID: storeID, sinceRevision: from, budget: options.budget, waitMillis: waitMillis,
+                 flags: acceptDeltas ? .acceptDeltas : []))
+        var cursor = from
+        let applier = BatchApplier(session: self, target: target, upstream: upstream.bytes, cursor: from, keepDeletedAt: keepDeletedAt)
         do {
             while true {
                 switch try await connection.nextPullEvent() {
                 case .batch(let batch):
                     try Self.check(batch, cursor: cursor)
-                    let changes: [ReplicaChange]
-                    do {
-                        changes = try await decode(batch, target: target)
-                    } catch ChangeDecoder.Failure.missingBase(let id) {
-                        try await finishCommit()
+                    try checkDecodedSize(of: batch)
+                    if staging {
+                        do {
+                            try await target.stage(batch.changes.map(\.staged), upstreamStoreID: upstream.bytes, through: batch.toRevision)
+                        } catch {
+                            throw ClientError.replica(path, "cannot stage a batch: \(error)")
+                        }
+                    } else if case .missingBase(let id) = try await applier.apply(batch.changes[...], through: batch.toRevision, report: &report) {
+                        try await applier.finish()
                         try await drain(connection)
                         return .missingBase(id)
-                    } catch ChangeDecoder.Failure.invalid(let why) {
-                        throw ClientError.protocolViolation(why)
-                    }
-                    try await finishCommit()
-                    let applied = AppliedBatch(
-                        fromRevision: batch.fromRevision, toRevision: batch.toRevision,
-                        changes: changes.map(\.summary), bytes: batch.dataBytes)
-                    report.applied += changes.count { if case .put = $0 { true } else { false } }
-                    report.deleted += changes.count { if case .delete = $0 { true } else { false } }
-                    report.bytes += applied.bytes
-                    let upstreamBytes = upstream.bytes
-                    let cursorAfter = batch.toRevision
-                    committing = Task {
-                        try await target.applyBatch(changes, upstreamStoreID: upstreamBytes, cursor: cursorAfter)
-                        onEvent(.batchApplied(applied))
                     }
                     cursor = batch.toRevision
                 case .caughtUp(let head):
-                    try await finishCommit()
                     guard head >= cursor else {
                         throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
+                    }
+                    if staging {
+                        if case .missingBase(let id) = try await applyStage(target, upstream: upstream.bytes, head: head, report: &report) {
+                            return .missingBase(id)
+                        }
+                    } else {
+                        try await applier.finish()
                     }
                     // Also records the upstream store when nothing was sent (an empty store).
                     let state = try await replicaSnapshot(of: target, path: path)
@@ -207,15 +251,60 @@ final class SyncSession {
                     }
                     return .caughtUp(head)
                 case .snapshotRequired(let snapshot):
-                    try await finishCommit()
+                    try await applier.finish()
                     return .snapshotRequired(snapshot)
                 }
             }
         } catch {
             // Never leave a commit running behind our back: it finishes (or fails) before we return.
-            try? await finishCommit()
+            try? await applier.finish()
             throw error
         }
+    }
+
+    /// The whole response is in the stage: the guard decides, then the stage is applied in slices,
+    /// each with its cursor. A refusal leaves the replica and the stage as they are (`--force`
+    /// applies that stage without downloading it again).
+    private func applyStage(_ target: ReplicaStore, upstream: [UInt8], head: UInt64, report: inout PullReport) async throws -> ApplyOutcome {
+        let path = self.path
+        var cursor = try await replicaSnapshot(of: target, path: path).cursor
+        do {
+            if try await target.stageState() != nil || head > cursor {
+                try await target.stage([], upstreamStoreID: upstream, through: head)
+            }
+        } catch {
+            throw ClientError.replica(path, "cannot stage the end of the pull: \(error)")
+        }
+        try await checkDeletionGuard(target)
+        let applier = BatchApplier(session: self, target: target, upstream: upstream, cursor: cursor, keepDeletedAt: keepDeletedAt)
+        do {
+            while true {
+                let batch: (changes: [StagedChange], through: UInt64)?
+                do {
+                    batch = try await target.stagedBatch(after: cursor)
+                } catch {
+                    throw ClientError.replica(path, "cannot read its staged pull: \(error)")
+                }
+                guard let batch else { break }
+                let changes = batch.changes.compactMap(Change.init)
+                guard changes.count == batch.changes.count, !changes.isEmpty else {
+                    throw ClientError.replica(path, "its staged pull is damaged (a change after revision \(cursor) cannot be read)")
+                }
+                if case .missingBase(let id) = try await applier.apply(changes[...], through: batch.through, report: &report) {
+                    try await applier.finish()
+                    try? await target.discardStage()
+                    return .missingBase(id)
+                }
+                cursor = batch.through
+            }
+            try await applier.finish()
+        } catch {
+            try? await applier.finish()
+            // Bad data in the stage must not be applied again by the next pull: it downloads afresh.
+            if let error = error as? ClientError, error.status == .dataError || error.status == .ioError { try? await target.discardStage() }
+            throw error
+        }
+        return .applied
     }
 
     /// PROTOCOL.md §5.4: no gap, no reorder.
@@ -235,6 +324,61 @@ final class SyncSession {
         }
     }
 
+    /// What a batch may decode to in all, checked before anything of it is inflated (a 34 KB frame
+    /// of 1,000 documents of 16 MiB each once took the client past 8 GiB). The server fills a batch
+    /// up to the budget we asked for in *compressed* bytes, so the decoded size is that times the
+    /// articles' compression ratio (about 3 for news; the limit allows 16), and a batch always
+    /// holds at least one change, however large (one article alone is never refused here: its
+    /// size is bounded by `ChangeDecoder.largestDocument`). Memory does not depend on this limit
+    /// (batches are decoded in slices): it only refuses a server that amplifies.
+    func checkDecodedSize(of batch: Batch) throws {
+        var total = 0
+        for change in batch.changes {
+            let length = change.documentLength
+            guard length <= ChangeDecoder.largestDocument else {
+                throw ClientError.protocolViolation(
+                    "article \(change.id) at revision \(change.revision) claims a document of \(length) bytes, more than any store holds (\(ChangeDecoder.largestDocument))")
+            }
+            total += length
+        }
+        let limit = Self.decodedBatchLimit(budget: options.budget)
+        guard total <= limit || batch.changes.count == 1 else {
+            throw ClientError.protocolViolation(
+                "a batch of \(batch.changes.count) changes would decode to \(total) bytes, more than the \(limit) a batch may hold for the \(Self.effectiveBudget(options.budget))-byte budget asked for; nothing of it was applied")
+        }
+    }
+
+    /// The PULL budget as the server applies it (§5.3: clamped, 0 = its default).
+    static func effectiveBudget(_ budget: UInt32) -> Int {
+        budget == 0 ? 1_048_576 : min(max(Int(budget), 4_096), 8_388_608)
+    }
+
+    /// At least 64 MiB, else 16 decoded bytes per budget byte.
+    static func decodedBatchLimit(budget: UInt32) -> Int {
+        max(64 << 20, 16 * effectiveBudget(budget))
+    }
+
+    /// The mass-deletion guard of every pull: the staged changes would delete more than the
+    /// allowed share of the replica's live articles.
+    private func checkDeletionGuard(_ target: ReplicaStore) async throws {
+        guard !options.force else { return }
+        let before = try await replicaSnapshot(of: target, path: path).articleCount
+        let deletions: StagedDeletions
+        do {
+            deletions = try await target.stagedDeletions(naming: 10)
+        } catch {
+            throw ClientError.replica(path, "cannot count its staged deletions: \(error)")
+        }
+        let limit = Int((Double(before) * options.deletionGuardFraction).rounded(.down))
+        guard deletions.count > limit else { return }
+        let percent = before == 0 ? 0 : Int((Double(deletions.count) * 100 / Double(before)).rounded())
+        let names = deletions.firstIDs.joined(separator: ", ")
+            + (deletions.count > deletions.firstIDs.count ? " and \(deletions.count - deletions.firstIDs.count) more" : "")
+        throw ClientError(
+            .guardRefused,
+            "this pull would delete \(deletions.count) of the replica's \(before) articles (\(percent)%, more than the \(Int((options.deletionGuardFraction * 100).rounded()))% limit): \(names); nothing was changed. The pull is kept beside the replica: re-run with --force to apply it without downloading it again, or --max-delete-percent to raise the limit")
+    }
+
     /// Reads and discards the rest of a PULL response.
     func drain(_ connection: SyncConnection) async throws {
         while true {
@@ -245,38 +389,86 @@ final class SyncSession {
         }
     }
 
-    func decode(_ batch: Batch, target: ReplicaStore) async throws -> [ReplicaChange] {
-        try await ensureDictionaries(ChangeDecoder.dictionaryIDs(in: batch), store: target)
-        var baseHashes: [String: [UInt8]] = [:]
-        for case .article(let article) in batch.changes {
-            guard case .delta(let baseHash) = article.encoding else { continue }
-            baseHashes[article.id] = baseHash.bytes
-        }
-        // One read for the whole batch: a read per delta cost more than inflating it.
-        var bases: [String: [UInt8]] = [:]
-        for (id, stored) in try await target.articles(ids: Array(baseHashes.keys)) {
-            // A missing or different base leaves `bases` without the id: the decoder reports it.
-            if stored.contentHash == baseHashes[id] { bases[id] = stored.article.source }
-        }
-        let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: !fullTextIndex)
-        return try await Self.decode(batch.changes, with: decoder)
+    /// A slice decoded, with the dictionaries it proved: fetched ones to keep (`proven`), and kept
+    /// ones whose bytes failed while the server's, fetched again, succeeded (`replacements`).
+    struct DecodedSlice {
+        var changes: [ReplicaChange]
+        var proven: [UInt32: [UInt8]]
+        var replacements: [UInt32: [UInt8]]
     }
 
-    /// Inflating and hashing is most of a bootstrap's CPU: a large batch is split into one slice per
-    /// core, decoded in parallel (while the previous batch commits), and put back in order.
-    static func decode(_ changes: [Change], with decoder: ChangeDecoder) async throws -> [ReplicaChange] {
+    /// Decodes a slice of changes: loads (or fetches) the dictionaries it names and the delta
+    /// bases it needs, and returns the replica changes with the dictionaries they proved. A
+    /// dictionary that fails to decode an article to its content hash is fetched again, once: the
+    /// same bytes again blame the article (bad data); other bytes that succeed replace the held
+    /// ones (a forgery with the right Adler-32 is never trusted for more than what it decoded).
+    func decode(_ changes: ArraySlice<Change>, target: ReplicaStore) async throws -> DecodedSlice {
+        let named = ChangeDecoder.dictionaryIDs(in: changes)
+        var baseHashes: [ArticleKey: [UInt8]] = [:]
+        for case .article(let article) in changes {
+            guard case .delta(let baseHash) = article.encoding else { continue }
+            baseHashes[ArticleKey(article.id)] = baseHash.bytes
+        }
+        // One read for the whole slice: a read per delta cost more than inflating it.
+        var bases: [ArticleKey: [UInt8]] = [:]
+        for (key, stored) in try await target.articles(keys: Array(baseHashes.keys)) {
+            // A missing or different base leaves `bases` without the id: the decoder reports it.
+            if stored.contentHash == baseHashes[key] { bases[key] = stored.article.source }
+        }
+        var replacements: [UInt32: [UInt8]] = [:]
+        while true {
+            try await ensureDictionaries(named, store: target)
+            let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: !fullTextIndex)
+            switch await Self.decodeResult(Array(changes), with: decoder) {
+            case .success(let decoded):
+                var proven: [UInt32: [UInt8]] = [:]
+                for id in named where unproven.contains(id) {
+                    proven[id] = dictionaries[id]
+                    unproven.remove(id)
+                }
+                return DecodedSlice(changes: decoded, proven: proven, replacements: replacements)
+            case .failure(.dictionaryMismatch(let why, let id)):
+                guard !refetched.contains(id) else { throw ClientError.protocolViolation(why) }
+                refetched.insert(id)
+                let held = dictionaries[id]
+                guard let fresh = try await fetchDictionaries([id]).first?.1, fresh != held else {
+                    throw ClientError.protocolViolation(why)
+                }
+                dictionaries[id] = fresh
+                if !unproven.contains(id) { replacements[id] = fresh }
+            case .failure(let failure):
+                throw failure
+            }
+        }
+    }
+
+    static func decodeResult(_ changes: [Change], with decoder: ChangeDecoder) async -> Result<[ReplicaChange], ChangeDecoder.Failure> {
+        do throws(ChangeDecoder.Failure) {
+            return .success(try await decode(changes, with: decoder))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Inflating and hashing is most of a bootstrap's CPU: a large slice is split into one part per
+    /// core, decoded in parallel (while the previous slice commits), and put back in order.
+    static func decode(_ changes: [Change], with decoder: ChangeDecoder) async throws(ChangeDecoder.Failure) -> [ReplicaChange] {
         let slices = min(decodeParallelism, changes.count / minimumSlice)
         guard slices > 1 else { return try changes.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) } }
         let sliceLength = (changes.count + slices - 1) / slices
-        return try await withThrowingTaskGroup(of: (Int, [ReplicaChange]).self) { group in
+        let parts = await withTaskGroup(of: (Int, Result<[ReplicaChange], ChangeDecoder.Failure>).self) { group in
             for start in stride(from: 0, to: changes.count, by: sliceLength) {
                 let slice = changes[start..<min(start + sliceLength, changes.count)]
-                group.addTask { (start, try slice.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) }) }
+                group.addTask { (start, Result { () throws(ChangeDecoder.Failure) in try slice.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) } }) }
             }
-            var decoded: [(Int, [ReplicaChange])] = []
-            for try await part in group { decoded.append(part) }
-            return decoded.sorted { $0.0 < $1.0 }.flatMap(\.1)
+            var decoded: [(Int, Result<[ReplicaChange], ChangeDecoder.Failure>)] = []
+            for await part in group { decoded.append(part) }
+            return decoded.sorted { $0.0 < $1.0 }
         }
+        var all: [ReplicaChange] = []
+        all.reserveCapacity(changes.count)
+        for (_, part) in parts { all += try part.get() }
+        return all
     }
 
     static let decodeParallelism = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
@@ -285,10 +477,11 @@ final class SyncSession {
 
     /// Loads dictionaries from the replica, else fetches them. A PULL response is still streaming on
     /// the main connection and requests are strictly sequential, so the fetch uses a second,
-    /// short-lived connection (dictionaries are rare: one per store generation).
+    /// short-lived connection (dictionaries are rare: one per store generation). A fetched one is
+    /// only held (`unproven`) until an article proves it.
     func ensureDictionaries(_ ids: Set<UInt32>, store target: ReplicaStore) async throws {
         var missing: [UInt32] = []
-        for id in ids where dictionaries[id] == nil {
+        for id in ids.sorted() where dictionaries[id] == nil {
             if let bytes = try await target.dictionary(id: id) {
                 dictionaries[id] = bytes
             } else {
@@ -296,15 +489,128 @@ final class SyncSession {
             }
         }
         guard !missing.isEmpty else { return }
-        let fetched: [(UInt32, [UInt8])] = try await SyncConnection.withConnection(syncer.configuration) { side in
+        for (id, bytes) in try await fetchDictionaries(missing) {
+            dictionaries[id] = bytes
+            unproven.insert(id)
+        }
+    }
+
+    /// Fetches dictionaries on a side connection, within the pull's cap.
+    func fetchDictionaries(_ ids: [UInt32]) async throws -> [(UInt32, [UInt8])] {
+        guard fetchedThisPull + ids.count <= Self.maxFetchedDictionaries else {
+            throw ClientError.protocolViolation(
+                "the server names \(fetchedThisPull + ids.count) dictionaries this pull does not hold, more than the \(Self.maxFetchedDictionaries) a store's pull may need; none was kept")
+        }
+        fetchedThisPull += ids.count
+        return try await SyncConnection.withConnection(syncer.configuration) { side in
             var result: [(UInt32, [UInt8])] = []
-            for id in missing { result.append((id, try await side.dictionary(id: id))) }
+            for id in ids { result.append((id, try await side.dictionary(id: id))) }
             return result
         }
-        for (id, bytes) in fetched {
-            dictionaries[id] = bytes
-            try await target.saveDictionary(id: id, bytes: bytes)
+    }
+}
+
+enum ApplyOutcome {
+    case applied
+    case missingBase(String)
+}
+
+/// Applies a stream of changes in slices of bounded decoded size, each slice in one transaction with
+/// the revision of its last change as cursor (the last slice of a batch with the batch's end). The
+/// commit of a slice overlaps with decoding the next unless the two together would hold more than
+/// `inFlightBytes` of decoded text, or the next holds deltas (whose base the commit may write).
+final class BatchApplier {
+    /// Decoded bytes per slice (at least one change): a batch of the default budget (256 KiB sent,
+    /// about 0.8 MB decoded) is one slice. With a reading replica's text and the copies SQLite
+    /// makes of it, 4 MiB slices took a batch of 1.5 MB articles to 64 MB, 2 MiB ones to 58 MB.
+    static let sliceBytes = 2 << 20
+    static let inFlightBytes = 4 << 20
+
+    let session: SyncSession
+    let target: ReplicaStore
+    let upstream: [UInt8]
+    let keepDeletedAt: Int64?
+    /// The cursor of the last slice handed to a commit.
+    private var cursor: UInt64
+    private var committing: Task<Void, any Error>? = nil
+    private var committingBytes = 0
+
+    init(session: SyncSession, target: ReplicaStore, upstream: [UInt8], cursor: UInt64, keepDeletedAt: Int64?) {
+        self.session = session
+        self.target = target
+        self.upstream = upstream
+        self.cursor = cursor
+        self.keepDeletedAt = keepDeletedAt
+    }
+
+    /// Waits for the commit in flight (and reports its failure).
+    func finish() async throws {
+        guard let task = committing else { return }
+        committing = nil
+        committingBytes = 0
+        do {
+            try await task.value
+        } catch {
+            throw ClientError.replica(session.path, "cannot apply a batch: \(error)")
         }
+    }
+
+    /// Applies `changes` (in increasing revision order, after the replica's cursor), the last of
+    /// them ending at `cursorAfter`.
+    func apply(_ changes: ArraySlice<Change>, through cursorAfter: UInt64, report: inout PullReport) async throws -> ApplyOutcome {
+        var start = changes.startIndex
+        while start < changes.endIndex {
+            var end = start
+            var bytes = 0
+            var hasDelta = false
+            while end < changes.endIndex {
+                let length = changes[end].documentLength
+                if end > start && bytes + length > Self.sliceBytes { break }
+                bytes += length
+                if case .article(let article) = changes[end], case .delta = article.encoding { hasDelta = true }
+                end += 1
+            }
+            let slice = changes[start..<end]
+            if hasDelta || committingBytes + bytes > Self.inFlightBytes { try await finish() }
+            let decoded: SyncSession.DecodedSlice
+            do {
+                decoded = try await session.decode(slice, target: target)
+            } catch ChangeDecoder.Failure.missingBase(let id) {
+                return .missingBase(id)
+            } catch ChangeDecoder.Failure.invalid(let why) {
+                throw ClientError.protocolViolation(why)
+            }
+            try await finish()
+            // After the commit in flight: its documents are among those the replacement re-checks.
+            for (id, bytes) in decoded.replacements.sorted(by: { $0.key < $1.key }) {
+                do {
+                    _ = try await target.replaceDictionary(id: id, with: bytes)
+                } catch {
+                    throw ClientError.replica(session.path, "cannot replace dictionary \(String(id, radix: 16)): \(error)")
+                }
+            }
+            let fromRevision = cursor
+            let toRevision = end == changes.endIndex ? cursorAfter : slice.last!.revision
+            let applied = AppliedBatch(
+                fromRevision: fromRevision, toRevision: toRevision, changes: decoded.changes.map(\.summary),
+                bytes: slice.reduce(0) { $0 + $1.dataBytes })
+            report.applied += decoded.changes.count { if case .delete = $0 { false } else { true } }
+            report.deleted += decoded.changes.count { if case .delete = $0 { true } else { false } }
+            report.bytes += applied.bytes
+            cursor = toRevision
+            let target = self.target
+            let upstream = self.upstream
+            let options = ApplyOptions(keepDeletedAt: keepDeletedAt, dictionaries: decoded.proven)
+            let onEvent = session.syncer.onEvent
+            let changes = decoded.changes
+            committing = Task {
+                try await target.applyBatch(changes, upstreamStoreID: upstream, cursor: toRevision, options: options)
+                onEvent(.batchApplied(applied))
+            }
+            committingBytes = bytes
+            start = end
+        }
+        return .applied
     }
 }
 
@@ -320,18 +626,21 @@ extension ReplicaChange {
     var summary: AppliedChange {
         switch self {
         case .put(let id, let revision, let article, _, _): return AppliedChange(revision: revision, id: id, kind: .put(title: article.title))
+        case .putDocument(let id, let revision, let heading, _, _): return AppliedChange(revision: revision, id: id, kind: .put(title: heading.title))
         case .delete(let id, let revision): return AppliedChange(revision: revision, id: id, kind: .delete)
         }
     }
 }
 
-extension Batch {
+extension Change {
     /// Article bytes as sent (compressed), for progress and reports.
     var dataBytes: Int {
-        changes.reduce(0) { sum, change in
-            if case .article(let article) = change { return sum + article.data.readableBytes }
-            return sum + change.id.utf8.count
-        }
+        if case .article(let article) = self { return article.data.readableBytes }
+        return id.utf8.count
     }
 }
 
+extension Batch {
+    /// Article bytes as sent (compressed), for progress and reports.
+    var dataBytes: Int { changes.reduce(0) { $0 + $1.dataBytes } }
+}

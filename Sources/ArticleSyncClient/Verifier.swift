@@ -4,11 +4,17 @@ import ArticleSyncProtocol
 /// The outcome of comparing a replica with the server's store at the replica's cursor (§5.10).
 public struct VerifyReport: Sendable {
     public var cursor: UInt64
+    /// The count and digest compared with the server's: with `deep`, recomputed from the rows;
+    /// otherwise as the replica recorded them.
     public var localCount: UInt64
     public var localDigest: Hash32
     public var serverStoreID: StoreID
     public var replicaStoreID: StoreID?
     public var server: VerifyResult
+    /// Whether every article was read back and re-hashed (`verify --deep`).
+    public var deep: Bool
+    /// `deep`: the articles whose bytes are not what their content hash says, by id.
+    public var damaged: [(id: String, reason: String)]
     /// Human sentences, empty when the replica is exact.
     public var differences: [String]
     public var isExact: Bool { differences.isEmpty }
@@ -17,21 +23,59 @@ public struct VerifyReport: Sendable {
 public struct Verifier: Sendable {
     public var configuration: ClientConfiguration
     public var replicaPath: String
+    /// Read every article back from its bytes instead of trusting the recorded count and digest.
+    public var deep: Bool
+    /// `deep`: articles read so far, of all.
+    public var progress: @Sendable (_ done: Int, _ total: Int) -> Void
 
-    public init(configuration: ClientConfiguration, replicaPath: String) {
+    public init(
+        configuration: ClientConfiguration, replicaPath: String, deep: Bool = false,
+        progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) {
         self.configuration = configuration
         self.replicaPath = replicaPath
+        self.deep = deep
+        self.progress = progress
     }
 
+    /// Compares the replica with the server at the replica's cursor. Shallow, it compares the count
+    /// and digest the replica keeps current as it applies batches: instant, and blind to bytes that
+    /// changed under it (bit rot, a bad restore, an edit of the file). Deep, it first re-hashes
+    /// every article from the bytes it holds (inflating a mirror's documents), recomputes the count
+    /// and the digest from the rows, and compares those: any changed byte shows, named by article.
     public func verify() async throws -> VerifyReport {
         let store = try Replica.openExisting(at: replicaPath)
         defer { try? store.close() }
-        // Cursor, count and digest from one read: a pull committing meanwhile cannot mix two states.
-        let state = try await replicaSnapshot(of: store, path: replicaPath)
-        let local = state.digestState
+        var differences: [String] = []
+        var damaged: [(id: String, reason: String)] = []
+        let state: ReplicaSnapshot
+        let localState: DigestState
+        if deep {
+            let audit: ReplicaAudit
+            do {
+                audit = try await store.audit(progress: progress)
+            } catch {
+                throw ClientError.replica(replicaPath, "cannot read it back: \(error)")
+            }
+            state = audit.recorded
+            localState = DigestState(revision: state.cursor, articleCount: audit.articleCount, digest: audit.digest)
+            damaged = audit.problems
+            for problem in audit.problems { differences.append("article \(problem.id): \(problem.reason)") }
+            if audit.articleCount != state.articleCount || audit.digest != state.digest {
+                differences.append(
+                    "the replica's rows hold \(audit.articleCount) articles with digest \(hexString(audit.digest).prefix(16))…, but it recorded \(state.articleCount) with digest \(hexString(state.digest).prefix(16))…")
+            }
+        } else {
+            // Cursor, count and digest from one read: a pull committing meanwhile cannot mix two states.
+            state = try await replicaSnapshot(of: store, path: replicaPath)
+            localState = state.digestState
+        }
+        let local = localState
+        let found = differences
+        let named = damaged
         return try await SyncConnection.withConnection(configuration) { connection in
+            var differences = found
             let result = try await connection.verify(atRevision: state.cursor)
-            var differences: [String] = []
             let replicaStore = state.upstreamStoreID.map { StoreID(bytes: $0) }
             if let replicaStore, replicaStore != connection.welcome.storeID {
                 differences.append("the replica follows store \(replicaStore), the server holds store \(connection.welcome.storeID) (the next pull re-bootstraps)")
@@ -52,8 +96,8 @@ public struct Verifier: Sendable {
             }
             return VerifyReport(
                 cursor: state.cursor, localCount: local.articleCount, localDigest: Hash32(bytes: local.digest),
-                serverStoreID: connection.welcome.storeID, replicaStoreID: replicaStore, server: result,
-                differences: differences)
+                serverStoreID: connection.welcome.storeID, replicaStoreID: replicaStore, server: result, deep: deep,
+                damaged: named, differences: differences)
         }
     }
 }

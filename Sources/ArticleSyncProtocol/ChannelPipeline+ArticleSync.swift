@@ -16,12 +16,14 @@ extension ChannelPipeline.SynchronousOperations {
     ///
     /// - Parameters:
     ///   - maxFrameLength: the largest frame accepted from the server.
+    ///   - maxInflatedLength: the largest payload a compressed frame from the server may inflate to.
     ///   - compressesPush: send PUSH frames zlib-compressed (§3.1).
     public func addArticleSyncClientCodec(
         maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength,
+        maxInflatedLength: UInt32 = ProtocolLimits.maxInflatedLength,
         compressesPush: Bool = true
     ) throws {
-        try addHandler(ByteToMessageHandler(ServerMessageDecoder(maxFrameLength: maxFrameLength)))
+        try addHandler(ByteToMessageHandler(ServerMessageDecoder(maxFrameLength: maxFrameLength, maxInflatedLength: maxInflatedLength)))
         try addHandler(MessageToByteHandler(ClientMessageEncoder(compressesPush: compressesPush)))
     }
 }

@@ -20,9 +20,12 @@ public struct FrameRules: Sendable, Hashable {
         self.refusesTLSRecord = refusesTLSRecord
     }
 
-    /// What a client accepts from a server: every frame up to the limits of §9.
-    public static func fromServer(maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength) -> FrameRules {
-        FrameRules(maxFrameLength: maxFrameLength, maxInflatedLength: ProtocolLimits.maxInflatedLength, acceptsCompressed: true)
+    /// What a client accepts from a server: every frame up to the limits of §9, or the client's
+    /// own lower ones (a frame a server never needs to send is memory it need not hold).
+    public static func fromServer(
+        maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength, maxInflatedLength: UInt32 = ProtocolLimits.maxInflatedLength
+    ) -> FrameRules {
+        FrameRules(maxFrameLength: maxFrameLength, maxInflatedLength: maxInflatedLength, acceptsCompressed: true)
     }
 
     /// What a server accepts before WELCOME (§4.1): MAX_HELLO_FRAME, nothing compressed.

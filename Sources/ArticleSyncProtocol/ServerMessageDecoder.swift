@@ -7,8 +7,8 @@ public struct ServerMessageDecoder: NIOSingleStepByteToMessageDecoder {
 
     private var frames: FrameDecoder
 
-    public init(maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength) {
-        self.frames = FrameDecoder(rules: .fromServer(maxFrameLength: maxFrameLength))
+    public init(maxFrameLength: UInt32 = ProtocolLimits.maxFrameLength, maxInflatedLength: UInt32 = ProtocolLimits.maxInflatedLength) {
+        self.frames = FrameDecoder(rules: .fromServer(maxFrameLength: maxFrameLength, maxInflatedLength: maxInflatedLength))
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ServerMessage? {

@@ -13,13 +13,14 @@ extension Connection {
         var writes: [StoreWrite] = []
         var writeIndices: [Int] = []
         var invalidLiveIDs: [(index: Int, id: String)] = []
-        var seen = Set<String>()
+        // Ids are bytes (§7.1): NFC and NFD "café" are two articles, one key of a Set<String>.
+        var seen = Set<ArticleKey>()
         for (index, entry) in push.entries.enumerated() {
             if let problem = ArticleID.problem(with: entry.id) {
                 results[index] = PushResult.Entry(status: .invalid, revision: 0, message: problem)
                 continue
             }
-            guard seen.insert(entry.id).inserted else {
+            guard seen.insert(ArticleKey(entry.id)).inserted else {
                 results[index] = PushResult.Entry(status: .invalid, revision: 0, message: "the id '\(entry.id)' appears more than once in this push")
                 invalidLiveIDs.append((index, entry.id))
                 continue
@@ -57,8 +58,8 @@ extension Connection {
         }
         // An INVALID entry reports the article's current revision (0 when not live).
         if !invalidLiveIDs.isEmpty {
-            let current = try await storeCall { try await server.store.liveRevisions(of: invalidLiveIDs.map(\.id)) }
-            for (index, id) in invalidLiveIDs { results[index]?.revision = current[id] ?? 0 }
+            let current = try await storeCall { try await server.store.liveRevisions(ofEach: invalidLiveIDs.map(\.id)) }
+            for ((index, _), revision) in zip(invalidLiveIDs, current) { results[index]?.revision = revision }
         }
         server.notifier.publish(head: head)
         server.statistics.update { $0.pushes += 1 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ArticleModel
 import ArticleStore
 import ArticleSyncClient
+import Foundation
 
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +25,9 @@ struct ListCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "At most this many articles.")
     var limit: Int?
 
+    @Flag(name: .long, help: "List the deleted articles that `pull --keep-deleted` kept (most recently deleted first), instead of the live ones; `export --deleted` writes them back.")
+    var deleted = false
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let since, let until, until.endOfDay < since.startOfDay { throw ValidationError("--until is before --since") }
@@ -34,6 +38,7 @@ struct ListCommand: AsyncParsableCommand {
         try await console.run {
             let store = try Replica.openExisting(at: options.replicaPath)
             defer { try? store.close() }
+            if deleted { return try await listKept(store, console: console) }
             let exactCategory = try await category.asyncMap { try await resolveCategory($0, in: store) }
             let filter = ListFilter(category: exactCategory, from: since?.startOfDay, to: until?.endOfDay, limit: limit)
             let articles = try await store.list(filter)
@@ -52,6 +57,42 @@ struct ListCommand: AsyncParsableCommand {
             return .ok
         }
     }
+}
+
+extension ListCommand {
+    /// `--deleted`: the kept articles, with the day a pull deleted each (category and dates filter).
+    func listKept(_ store: ReplicaStore, console: Console) async throws -> ExitStatus {
+        var kept = try await store.keptArticles()
+        if let category { kept = kept.filter { $0.summary.category.lowercased() == category.lowercased() } }
+        if let since { kept = kept.filter { $0.summary.published >= since.startOfDay } }
+        if let until { kept = kept.filter { $0.summary.published <= until.endOfDay } }
+        if let limit { kept = Array(kept.prefix(limit)) }
+        if console.json {
+            console.emit(kept.map { KeptJSON(article: SummaryJSON($0.summary), deletedAt: $0.deletedAt) })
+            return .ok
+        }
+        let categoryWidth = min(24, kept.map(\.summary.category.count).max() ?? 0)
+        for article in kept {
+            let day = Date(timeIntervalSince1970: TimeInterval(article.deletedAt)).formatted(.iso8601.year().month().day())
+            console.say("deleted \(day)  \(article.summary.published)  \(article.summary.category.padded(to: categoryWidth))  \(article.summary.title)  [\(article.summary.id)]")
+        }
+        if kept.isEmpty { console.note("no kept deleted articles (pull --keep-deleted DAYS keeps them)") }
+        return .ok
+    }
+}
+
+private struct KeptJSON: Encodable {
+    var article: SummaryJSON
+    /// Unix seconds.
+    var deletedAt: Int64
+
+    func encode(to encoder: any Encoder) throws {
+        try article.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(deletedAt, forKey: .deletedAt)
+    }
+
+    enum Key: String, CodingKey { case deletedAt }
 }
 
 struct SummaryJSON: Encodable {

@@ -8,10 +8,22 @@ struct PullCommand: AsyncParsableCommand {
         abstract: "Pull every change since the replica's cursor (creates the replica on first use).",
         discussion: """
             Each batch is applied together with the cursor in one transaction: interrupt the pull at \
-            any moment and the next one resumes where it stopped. When the server cannot resume the \
-            replica (its store was recreated, or the replica is older than its horizon), the replica is \
-            rebuilt beside the old one and swapped in, unless that would delete more than \
-            --max-delete-percent of its articles: then nothing changes and --force is needed.
+            any moment and the next one resumes where it stopped.
+
+            MASS-DELETION GUARD: a pull that would delete more than --max-delete-percent of the \
+            replica's articles (a server that lost its files, or sends a tombstone for each) stops \
+            before applying anything, exits with 5 and names the count and the first ids; the \
+            replica is unchanged. A replica that holds articles downloads each pull beside itself \
+            first, so the guard sees every deletion before anything is applied; the downloaded pull \
+            is kept, and `pull --force` applies it without downloading it again. When the server \
+            cannot resume the replica (its store was recreated, or the replica is older than its \
+            horizon), the replica is rebuilt beside the old one and swapped in, under the same guard.
+
+            --keep-deleted DAYS keeps what pulls delete, the way rsync's --backup-dir does: the \
+            articles leave the replica's live set (verify, list, search, export) but stay in the \
+            file, listed by `list --deleted` and written back by `export --deleted DIR`; each pull \
+            with --keep-deleted forgets those deleted more than DAYS days ago. Pass it on every pull \
+            (a pull without it deletes for good, and leaves the kept ones alone).
 
             With --json, pull prints one JSON object per line: {"event":"batch",…} per committed batch \
             (and {"event":"change",…} per article with --follow), then {"event":"done",…}.
@@ -23,8 +35,13 @@ struct PullCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Stay connected and apply new revisions as they land; reconnect when the server goes away.")
     var follow = false
 
-    @Flag(name: .long, help: "Re-bootstrap even if it deletes more than --max-delete-percent of the replica's articles.")
+    @Flag(name: .long, help: "Apply the pull (or the re-bootstrap) even if it deletes more than --max-delete-percent of the replica's articles.")
     var force = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Keep the articles this pull deletes, readable (`list --deleted`, `export --deleted`), for this many days.", valueName: "days"))
+    var keepDeleted: Int? = nil
 
     @Flag(
         inversion: .prefixedNo,
@@ -43,6 +60,7 @@ struct PullCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...100).contains(maxDeletePercent) else { throw ValidationError("--max-delete-percent must be between 0 and 100") }
         guard (1...300).contains(wait) else { throw ValidationError("--wait must be between 1 and 300 seconds") }
+        if let keepDeleted, !(1...36_500).contains(keepDeleted) { throw ValidationError("--keep-deleted must be between 1 and 36500 days") }
     }
 
     func run() async throws {
@@ -53,9 +71,10 @@ struct PullCommand: AsyncParsableCommand {
             syncOptions.fullTextIndex = (mirror ?? options.configuredMirror).map { !$0 }
             syncOptions.force = force
             syncOptions.deletionGuardFraction = maxDeletePercent / 100
+            syncOptions.keepDeletedDays = keepDeleted
             syncOptions.followWaitMillis = UInt32(wait * 1000)
             let progress = ProgressBar(enabled: !follow && !console.quiet && !console.json && Console.stderrIsTerminal)
-            let printer = PullPrinter(console: console, progress: progress, follow: follow)
+            let printer = PullPrinter(console: console, progress: progress, follow: follow, keepDeleted: keepDeleted)
             PullInterruption.install(progress: progress, command: follow ? "articlesync pull --follow" : "articlesync pull")
             let syncer = Syncer(
                 configuration: try options.clientConfiguration(), replicaPath: options.replicaPath,
@@ -84,6 +103,8 @@ struct PullPrinter: Sendable {
     var console: Console
     var progress: ProgressBar
     var follow: Bool
+    /// --keep-deleted DAYS, for the summary.
+    var keepDeleted: Int? = nil
 
     func handle(_ event: SyncEvent) {
         switch event {
@@ -142,7 +163,11 @@ struct PullPrinter: Sendable {
         if report.applied == 0 && report.deleted == 0 && report.rebootstrap == nil {
             console.say("already up to date at revision \(report.cursor)")
         } else {
-            console.say("pulled \(plural(report.applied, "article")) and \(plural(report.deleted, "deletion")) (\(formatBytes(report.bytes))); the replica is at revision \(report.cursor)")
+            let kept = keepDeleted != nil && report.deleted > 0 ? ", kept (`list --deleted`)" : ""
+            console.say("pulled \(plural(report.applied, "article")) and \(plural(report.deleted, "deletion"))\(kept) (\(formatBytes(report.bytes))); the replica is at revision \(report.cursor)")
+        }
+        if report.expired > 0, let keepDeleted {
+            console.note("forgot \(plural(report.expired, "kept article")) deleted more than \(plural(keepDeleted, "day")) ago")
         }
     }
 }

@@ -18,7 +18,14 @@ struct ImportCommand: AsyncParsableCommand {
             directories are walked recursively in sorted order (hidden entries skipped). A file \
             whose content is unchanged takes no revision, so importing again is cheap and harmless. \
             Files that are not in the seed format are reported with path, line and reason and not \
-            imported; the rest of the import goes on, and the exit status is 2.
+            imported; the rest of the import goes on, and the exit status is 2. A symbolic link to a \
+            file outside the folder being imported is not followed (whoever may write the folder \
+            could publish any file the server can read): it is reported, and the status is 2.
+
+            --delete-missing refuses, before importing anything (exit status 5), a walk that finds \
+            no file at all (a mistyped path or an unmounted share looks like an empty folder) and one \
+            that would delete more than --max-delete-percent of the store's articles, naming the \
+            count and the first ids. --force accepts either.
 
             Progress goes to standard error when it is a terminal (or always with --progress); the \
             summary goes to standard output.
@@ -34,6 +41,12 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Turn articles whose file is gone into deletions (mirror the given directories).")
     var deleteMissing = false
 
+    @Option(name: .long, help: ArgumentHelp("--delete-missing deletes at most this share of the store's articles.", valueName: "percent"))
+    var maxDeletePercent: Double = 10
+
+    @Flag(name: .long, help: "--delete-missing: delete even more than --max-delete-percent, or everything when no file was found.")
+    var force = false
+
     @Flag(name: .long, help: "Print the summary as JSON.")
     var json = false
 
@@ -42,6 +55,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one file or directory to import") }
+        guard (0...100).contains(maxDeletePercent) else { throw ValidationError("--max-delete-percent must be between 0 and 100") }
     }
 
     func run() async throws {
@@ -70,7 +84,12 @@ struct ImportCommand: AsyncParsableCommand {
 
         let report: ImportReport
         do {
-            report = try await articleStore.importFiles(paths, options: ImportOptions(deleteMissing: deleteMissing), progress: reporter)
+            let options = ImportOptions(deleteMissing: deleteMissing, maxDeleteFraction: maxDeletePercent / 100, force: force)
+            report = try await articleStore.importFiles(paths, options: options, progress: reporter)
+        } catch let refusal as ImportRefusal {
+            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            FileHandle.standardError.write(Data("articlesyncd: \(refusal)\n".utf8))
+            throw ExitCode(5)
         } catch {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             throw CommandFailure("the import stopped: \(error)")
@@ -92,8 +111,12 @@ struct ImportCommand: AsyncParsableCommand {
             for error in report.errors {
                 FileHandle.standardError.write(Data("refused \(error)\n".utf8))
             }
+            for skipped in report.skipped {
+                FileHandle.standardError.write(Data("skipped \(skipped)\n".utf8))
+            }
             var summary = "imported \(report.files) files into \(store) in \(String(format: "%.2f", seconds)) s: "
                 + "\(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.refused) refused"
+                + (report.skipped.isEmpty ? "" : ", \(report.skipped.count) symbolic links skipped")
             if deleteMissing { summary += ", \(report.deleted) deleted" }
             summary += " (head revision \(report.head))"
             print(summary)
@@ -101,7 +124,7 @@ struct ImportCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\(skipped)\n".utf8))
             }
         }
-        if report.refused > 0 || report.deletionSkipped != nil {
+        if report.refused > 0 || !report.skipped.isEmpty || report.deletionSkipped != nil {
             throw ExitCode(2)
         }
     }

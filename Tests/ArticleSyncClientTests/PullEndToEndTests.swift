@@ -122,7 +122,10 @@ struct PullEndToEndTests {
 
             let delete = try await sandbox.client(["push", "--delete", Corpus.id(3), Corpus.id(4)])
             #expect(delete.status == 0, "\(delete.stdout)\(delete.stderr)")
-            let pull = try await sandbox.syncer().pull()
+            // Two of ten is more than the guard's default 10% (every pull is guarded): allow 20%.
+            var options = SyncOptions()
+            options.deletionGuardFraction = 0.2
+            let pull = try await sandbox.syncer(options).pull()
             #expect(pull.deleted == 2)
 
             let show = try await sandbox.client(["show", Corpus.id(3)], server: false)

@@ -253,4 +253,45 @@ public enum HostileWire {
 
     /// PING (0x10).
     public static func ping(_ nonce: UInt64) -> [UInt8] { frame(type: 0x10, payload: u64(nonce)) }
+
+    public static let getDictionary: UInt8 = 0x05
+
+    /// A Change of kind ARTICLE (§5.4); encoding 0 RAW, 1 ZLIB, 2 DELTA (with `baseHash`).
+    public static func article(
+        revision: UInt64, id: String, contentHash: [UInt8], encoding: UInt8 = 1, baseHash: [UInt8] = [], documentLength: UInt32,
+        data: [UInt8]
+    ) -> [UInt8] {
+        [1] + u64(revision) + str8(id) + contentHash + [encoding] + baseHash + u32(documentLength) + u32(UInt32(data.count)) + data
+    }
+
+    /// A Change of kind TOMBSTONE (§5.4).
+    public static func tombstone(revision: UInt64, id: String) -> [UInt8] { [2] + u64(revision) + str8(id) }
+
+    /// The payload of a BATCH (0x82) of `changes` (each from `article` or `tombstone`).
+    public static func batchPayload(from: UInt64, to: UInt64, changes: [[UInt8]]) -> [UInt8] {
+        var payload = u64(from) + u64(to) + u32(UInt32(changes.count))
+        payload.reserveCapacity(payload.count + changes.reduce(0) { $0 + $1.count })
+        for change in changes { payload += change }
+        return payload
+    }
+
+    public static func batch(from: UInt64, to: UInt64, changes: [[UInt8]]) -> [UInt8] {
+        frame(type: 0x82, payload: batchPayload(from: from, to: to, changes: changes))
+    }
+
+    /// A frame with COMPRESSED set (§3.1): `zlib`, which the caller deflated, inflates to a payload of
+    /// `inflatedLength` bytes.
+    public static func compressedFrame(type: UInt8, inflatedLength: UInt32, zlib: [UInt8]) -> [UInt8] {
+        frame(type: type, flags: 0x01, payload: u32(inflatedLength) + zlib)
+    }
+
+    /// DICTIONARY (0x87).
+    public static func dictionary(id: UInt32, bytes: [UInt8]) -> [UInt8] {
+        frame(type: 0x87, payload: u32(id) + u32(UInt32(bytes.count)) + bytes)
+    }
+}
+
+extension HostileFrame {
+    /// PULL's sinceRevision (after its 16-byte store id).
+    public var sinceRevision: UInt64 { u64(at: 16) }
 }
