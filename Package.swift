@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         // The client's config file (TOML). Its toml++ core is C++: about 20 s more on a clean build.
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // The operator's metrics endpoint (--metrics-address).
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
