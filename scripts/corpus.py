@@ -3,6 +3,7 @@
 
     python3 scripts/corpus.py generate --n N --out DIR [--seed S]
     python3 scripts/corpus.py mutate --in DIR --out DIR2 [--seed S] [--in-place]
+    python3 scripts/corpus.py replicate --in DIR --copies K --out DIR2
     python3 scripts/corpus.py stats DIR [--sample K]
 
 Text is recombined from real German news prose (scripts/bench-lib/prose_de.txt, ~4,500 words written
@@ -600,6 +601,35 @@ def cmd_mutate(args):
         n, len(edits), n_new, len(deletes), time.monotonic() - t0, dst))
 
 
+def cmd_replicate(args):
+    """K copies of a corpus under new ids, hard links to its files (a million articles in seconds).
+
+    Copy k lives under DIR2/copy-k/ with ids counting on from the largest index (`NNNNNN_<hex>`,
+    the hex derived from the copy and the index), so every id is new while each copy is the same
+    text. The copies are a whole corpus apart in name order (rsync's) and in import order (ours):
+    no compressor window holds an article and its copy at once.
+    """
+    t0 = time.monotonic()
+    paths = list_articles(args.inp)
+    if not paths:
+        sys.exit("corpus.py replicate: no .txt articles under %s" % args.inp)
+    if os.path.exists(args.out):
+        shutil.rmtree(args.out)
+    n = len(paths)
+    for k in range(args.copies):
+        top = os.path.join(args.out, "copy-%02d" % k)
+        for j, rel in enumerate(paths):
+            index = k * n + j
+            aid = "%07d_%s" % (index, hashlib.sha256(("copy-%d/%d" % (k, index)).encode()).hexdigest()[:16])
+            dst = os.path.join(top, os.path.dirname(rel), aid + ".txt")
+            d = os.path.dirname(dst)
+            if not os.path.isdir(d):
+                os.makedirs(d)
+            os.link(os.path.join(args.inp, rel), dst)
+    print("replicated %d articles %d times (%d), in %.1f s -> %s" % (n, args.copies, n * args.copies,
+                                                                     time.monotonic() - t0, args.out))
+
+
 def cmd_stats(args):
     t0 = time.monotonic()
     paths = list_articles(args.dir)
@@ -662,11 +692,15 @@ def main():
     m.add_argument("--out")
     m.add_argument("--in-place", action="store_true")
     m.add_argument("--seed", default="1")
+    r = sub.add_parser("replicate", help="K copies of a corpus under new ids (hard links)")
+    r.add_argument("--in", dest="inp", required=True)
+    r.add_argument("--copies", type=int, required=True)
+    r.add_argument("--out", required=True)
     s = sub.add_parser("stats", help="sizes and zlib ratios of a corpus")
     s.add_argument("dir")
     s.add_argument("--sample", type=int, default=0, help="look at K evenly spread articles only")
     args = ap.parse_args()
-    {"generate": cmd_generate, "mutate": cmd_mutate, "stats": cmd_stats}[args.cmd](args)
+    {"generate": cmd_generate, "mutate": cmd_mutate, "replicate": cmd_replicate, "stats": cmd_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":

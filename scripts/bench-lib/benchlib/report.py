@@ -157,3 +157,112 @@ def across_n(per_n):
             rows.append(("%s peak memory flat in N (at most +25%%)" % label,
                          "%.1f -> %.1f MB" % (max(xs), max(ys)), max(ys) <= max(xs) * 1.25))
     return rows
+
+
+def _fastest(runs, scenario, tool):
+    walls = [r["wall"] for r in runs.get((scenario, tool), [])]
+    return min(walls) if walls else None
+
+
+def _replica_ratio(result, kind):
+    sizes = [r["replica_bytes"] for r in result["runs"].get(("full-%s" % kind, "ours"), []) if "replica_bytes" in r]
+    return statistics.median(sizes) / result["raw_bytes"] if sizes and result["raw_bytes"] else None
+
+
+def _ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def scaling(results):
+    """How cost grows with N, one row per N, and the goals of issue 16 at every N measured."""
+    ns = sorted(results)
+    head = ["N", "full mirror ours", "rsync -z (fastest)", "ratio (vs fastest)", "full reading ours", "ratio",
+            "incr. mirror / reading", "rsync -z", "no-op ours", "rsync -z", "full bytes / rsync -z",
+            "mirror / reading size / raw", "client / server peak MB"]
+    rows = []
+    goals16 = []
+    for n in ns:
+        r = results[n]
+        med, runs = r["medians"], r["runs"]
+
+        def c(s, t, m="wall"):
+            return cell(med, s, t, m)
+
+        fm, rz, fr = c("full-mirror", "ours"), c("full-mirror", "rsync-z"), c("full-reading", "ours")
+        fast = _fastest(runs, "full", "rsync-z")
+        peaks_c = [v for v in (c(s, "ours", "client_mb") for s, _ in SCENARIOS) if v is not None]
+        peaks_s = [v for v in (c(s, "ours", "server_mb") for s, _ in SCENARIOS) if v is not None]
+        pc, ps = (max(peaks_c) if peaks_c else None), (max(peaks_s) if peaks_s else None)
+        bytes_ratio = _ratio(c("full-mirror", "ours", "bytes"), c("full-mirror", "rsync-z", "bytes"))
+        mirror_size, reading_size = _replica_ratio(r, "mirror"), _replica_ratio(r, "reading")
+
+        def f(v, p="%.2f"):
+            return fmt(v, p)
+
+        rows.append(["{:,}".format(n), f(fm) + " s", "%s s (%s)" % (f(rz), f(fast)),
+                     "%s (%s)" % (f(_ratio(fm, rz), "%.2fx"), f(_ratio(fm, fast), "%.2fx")), f(fr) + " s",
+                     f(_ratio(fr, rz), "%.2fx"), "%s / %s s" % (f(c("incr-mirror", "ours")), f(c("incr-reading", "ours"))),
+                     f(c("incr-mirror", "rsync-z")) + " s", f(c("noop-mirror", "ours")) + " s",
+                     f(c("noop-mirror", "rsync-z")) + " s", f(bytes_ratio, "%.3fx"),
+                     "%s / %s" % (f(mirror_size, "%.2fx"), f(reading_size, "%.2fx")), "%s / %s" % (f(pc, "%.1f"), f(ps, "%.1f"))])
+        if n >= 1000000:
+            goals16.append(("N=%s full pull, mirror: wall / rsync -z" % "{:,}".format(n), _ratio(fm, rz), 0.3))
+        if n == 100000:
+            goals16.append(("N=100,000 full pull, mirror: wall / rsync -z's fastest run", _ratio(fm, fast), 0.3))
+        if n >= 100000:
+            goals16.append(("N=%s full pull, reading: wall / rsync -z" % "{:,}".format(n), _ratio(fr, rz), 1.0))
+            goals16.append(("N=%s reading replica size / raw text" % "{:,}".format(n), reading_size, 1.2))
+        goals16.append(("N=%s full pull: wire bytes / rsync -z" % "{:,}".format(n), bytes_ratio, 1.1))
+        goals16.append(("N=%s client peak memory, MB" % "{:,}".format(n), pc, MEMORY_LIMIT_MB))
+        goals16.append(("N=%s server peak memory, MB" % "{:,}".format(n), ps, MEMORY_LIMIT_MB))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    text = ["how cost grows with N (medians; rsync -z's fastest run in parentheses):"]
+    text.append("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+    text += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
+    text.append("")
+    text.append("goals (issue 16):")
+    md = ["#### How cost grows with N", "", "| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    md += ["| " + " | ".join(row) + " |" for row in rows]
+    md += ["", "| goal (issue 16) | measured | limit | |", "|---|---:|---:|---|"]
+    for desc, value, limit in goals16:
+        met = None if value is None else value <= limit
+        status = "not measured" if met is None else ("MET" if met else "MISSED")
+        p = "%.3f" if limit < 10 else "%.1f"
+        text.append("  %-62s %10s  (goal <= %s)  %s" % (desc, fmt(value, p), limit, status))
+        md.append("| %s | %s | %s | %s |" % (desc, fmt(value, p), limit, status if met is not False else "**MISSED**"))
+    md.append("")
+    return {"text": "\n".join(text) + "\n", "markdown": "\n".join(md)}
+
+
+def plot(per_n, path, title):
+    """Wall time against N (log-log) for the full, incremental and no-op pulls: ours (mirror and
+    reading replica) beside rsync -z."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = sorted(per_n)
+    series = [("ours, mirror", "ours", "mirror", "o-", "#1f77b4"), ("ours, reading replica", "ours", "reading", "s-", "#2ca02c"),
+              ("rsync -z", "rsync-z", "mirror", "^--", "#d62728")]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharex=True)
+    for ax, (scenario, name) in zip(axes, (("full", "full pull"), ("incr", "incremental pull"), ("noop", "no-op pull"))):
+        for label, tool, kind, style, color in series:
+            xs, ys = [], []
+            for n in ns:
+                v = cell(per_n[n], "%s-%s" % (scenario, kind), tool, "wall")
+                if v is not None:
+                    xs.append(n)
+                    ys.append(max(v, 0.005))
+            if xs:
+                ax.plot(xs, ys, style, label=label, color=color)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("articles (N)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("wall time, s")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title.split("\n")[0] + " (" + title.split("\n")[1].replace("machine: ", "") + ")", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
