@@ -8,15 +8,10 @@ import Zlib
 /// state with `deflateCopy` (a few memcpys) for each input. The primed stream is only ever read, so
 /// one instance may be used from many threads at once.
 ///
-/// The match search is tuned below level 6's defaults: with a dictionary full of good matches,
-/// level 6's chains of 128 cost 1.7x the time of no dictionary. Measured on the scripts/corpus.py
-/// corpus with a 32 KiB DictionaryBuilder dictionary: default level 6 gives 0.392 of raw at 272 µs
-/// per article, chains of 24 give 0.404 at 186 µs (without a dictionary: 0.522 at 158 µs).
-/// Compression is most of an import's CPU, so the import budget decides.
+/// The level's own match search is kept: a document is compressed once, at import, and sent to
+/// every client that pulls it, so shorter chains (cheaper imports) cost every pull the bytes they
+/// lose; level 9 finds little more at twice the CPU (scripts/bench measures the wire bytes).
 public final class PresetDeflater: @unchecked Sendable {
-    /// deflateTune(good_length, max_lazy, nice_length, max_chain).
-    public static let tuning: (good: Int32, lazy: Int32, nice: Int32, chain: Int32) = (8, 16, 128, 24)
-
     private let primed: UnsafeMutablePointer<z_stream>
     public let dictionaryID: UInt32
 
@@ -25,10 +20,6 @@ public final class PresetDeflater: @unchecked Sendable {
         stream.initialize(to: z_stream())
         guard CZlib_deflateInit2(stream, level, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
             fatalError("zlib deflateInit2 failed")
-        }
-        if level == ArticleCompression.level {
-            let tuning = Self.tuning
-            _ = deflateTune(stream, tuning.good, tuning.lazy, tuning.nice, tuning.chain)
         }
         let rc = dictionary.withUnsafeBufferPointer { buffer in
             deflateSetDictionary(stream, buffer.baseAddress, uInt(buffer.count))
