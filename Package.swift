@@ -45,10 +45,12 @@ let package = Package(
             name: "ArticleModel",
             dependencies: ["Zlib", "CZlib"]
         ),
-        // Frames and messages of Protocol/PROTOCOL.md. NIO and zlib only: nothing of storage.
+        // Frames and messages of Protocol/PROTOCOL.md over the shared vocabulary of ArticleModel; NIO and
+        // zlib, nothing of storage.
         .target(
             name: "ArticleSyncProtocol",
             dependencies: [
+                "ArticleModel",
                 "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

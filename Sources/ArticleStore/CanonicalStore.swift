@@ -1,3 +1,5 @@
+import ArticleModel
+
 /// The server's store: what serving clients needs of it (PROTOCOL.md §5, §7). The server knows a
 /// store only through this protocol, so another database can sit beside `SQLiteCanonicalStore`.
 ///
@@ -6,7 +8,7 @@
 /// the horizon to the head. Each call is one read or write transaction of its own.
 public protocol CanonicalStore: Sendable {
     /// The store's own random id (16 bytes), stable for its life.
-    var storeID: [UInt8] { get }
+    var storeID: StoreID { get }
 
     /// The meta state, read in one transaction.
     func snapshot() async throws -> StoreSnapshot

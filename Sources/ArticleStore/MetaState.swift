@@ -11,7 +11,7 @@ struct MetaState {
     var liveCount: UInt64
     var digest: StoreDigest
     var dictionaryID: UInt32?
-    var upstreamStoreID: [UInt8]?
+    var upstreamStoreID: StoreID?
     var cursor: UInt64
 
     static func load(_ db: Database) throws -> MetaState {
@@ -25,7 +25,10 @@ struct MetaState {
             liveCount: UInt64(clamping: row["live_count"] as Int64),
             digest: StoreDigest(bytes: [UInt8](digestBytes)) ?? .zero,
             dictionaryID: (row["dictionary_id"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
-            upstreamStoreID: (row["upstream_store_id"] as Data?).map { [UInt8]($0) },
+            upstreamStoreID: try (row["upstream_store_id"] as Data?).map { data in
+                guard let id = StoreID(bytes: data) else { throw StoreError("the store's upstream id is \(data.count) bytes, not 16: the file is damaged") }
+                return id
+            },
             cursor: UInt64(clamping: row["cursor"] as Int64))
     }
 
@@ -37,7 +40,7 @@ struct MetaState {
                 """
         ).execute(arguments: [
             Int64(head), Int64(horizon), Int64(liveCount), Data(digest.bytes), dictionaryID.map { Int64($0) },
-            upstreamStoreID.map { Data($0) }, Int64(cursor),
+            upstreamStoreID.map { Data($0.bytes) }, Int64(cursor),
         ])
     }
 
@@ -51,11 +54,11 @@ struct MetaState {
 extension MetaState {
     /// The canonical store's view of the row.
     var snapshot: StoreSnapshot {
-        StoreSnapshot(head: head, horizon: horizon, articleCount: liveCount, digest: digest.bytes)
+        StoreSnapshot(head: head, horizon: horizon, articleCount: liveCount, digest: digest.value)
     }
 
     /// A replica's view of the row: it follows its upstream's revisions, so its head is the cursor.
     var replicaSnapshot: ReplicaSnapshot {
-        ReplicaSnapshot(upstreamStoreID: upstreamStoreID, cursor: cursor, articleCount: liveCount, digest: digest.bytes)
+        ReplicaSnapshot(upstreamStoreID: upstreamStoreID, cursor: cursor, articleCount: liveCount, digest: digest.value)
     }
 }

@@ -1,16 +1,18 @@
+import ArticleModel
+
 /// A replica's meta state as of one read transaction: what it follows, how far, and what it holds
 /// there.
 public struct ReplicaSnapshot: Sendable, Hashable {
-    /// The store the replica follows (16 bytes); nil for a new replica.
-    public var upstreamStoreID: [UInt8]?
+    /// The store the replica follows; nil for a new replica.
+    public var upstreamStoreID: StoreID?
     /// The upstream revision the replica holds every change up to.
     public var cursor: UInt64
     /// Live articles at the cursor.
     public var articleCount: UInt64
-    /// The digest at the cursor (32 bytes, PROTOCOL.md §7.6).
-    public var digest: [UInt8]
+    /// The digest at the cursor (PROTOCOL.md §7.6).
+    public var digest: SHA256Hash
 
-    public init(upstreamStoreID: [UInt8]?, cursor: UInt64, articleCount: UInt64, digest: [UInt8]) {
+    public init(upstreamStoreID: StoreID?, cursor: UInt64, articleCount: UInt64, digest: SHA256Hash) {
         self.upstreamStoreID = upstreamStoreID
         self.cursor = cursor
         self.articleCount = articleCount

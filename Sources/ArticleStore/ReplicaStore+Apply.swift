@@ -11,9 +11,8 @@ extension ReplicaStore {
     /// slices): the cursor is then the revision of the slice's last change, which is as resumable
     /// as a batch's end, since changes come in increasing revision order.
     public func applyBatch(
-        _ changes: [ReplicaChange], upstreamStoreID: [UInt8], cursor: UInt64, options: ApplyOptions = ApplyOptions()
+        _ changes: [ReplicaChange], upstreamStoreID: StoreID, cursor: UInt64, options: ApplyOptions = ApplyOptions()
     ) async throws {
-        guard upstreamStoreID.count == 16 else { throw StoreError("an upstream store id has 16 bytes, not \(upstreamStoreID.count)") }
         // SQLite integers are signed 64-bit; no real store comes near, a hostile one could.
         let limit = UInt64(Int64.max)
         guard cursor <= limit else { throw StoreError("cursor \(cursor) is beyond what a store can record") }

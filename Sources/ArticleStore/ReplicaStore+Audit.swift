@@ -26,7 +26,7 @@ public struct ReplicaAudit: Sendable {
     public var articleCount: UInt64
     /// The store digest (§7.6) of the live rows as they are: each article's hash recomputed from its
     /// bytes. An article whose bytes cannot be read is left out (and named in `problems`).
-    public var digest: [UInt8]
+    public var digest: SHA256Hash
     /// Every article that is not what its content hash says, by id (byte order).
     public var problems: [(id: String, reason: String)]
     /// The replica's recorded state (cursor, count, digest), read in the same transaction.
@@ -56,7 +56,7 @@ extension ReplicaStore {
                 progress(done, total)
             }
             problems.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
-            return ReplicaAudit(articleCount: count, digest: digest.bytes, problems: problems, recorded: recorded)
+            return ReplicaAudit(articleCount: count, digest: digest.value, problems: problems, recorded: recorded)
         }
     }
 

@@ -30,11 +30,11 @@ public struct StagedChange: Sendable, Hashable {
 
 /// A pull held in the stage: the store it comes from and the revision it reaches.
 public struct StageState: Sendable, Hashable {
-    public var upstreamStoreID: [UInt8]
+    public var upstreamStoreID: StoreID
     /// The stage holds every change in (the replica's cursor, cursor].
     public var cursor: UInt64
 
-    public init(upstreamStoreID: [UInt8], cursor: UInt64) {
+    public init(upstreamStoreID: StoreID, cursor: UInt64) {
         self.upstreamStoreID = upstreamStoreID
         self.cursor = cursor
     }
@@ -77,14 +77,16 @@ extension ReplicaStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT stage_upstream, stage_cursor FROM store_meta"),
             let upstream = row["stage_upstream"] as Data?, let cursor = row["stage_cursor"] as Int64?
         else { return nil }
-        return StageState(upstreamStoreID: [UInt8](upstream), cursor: UInt64(clamping: cursor))
+        guard let upstreamID = StoreID(bytes: upstream) else {
+            throw StoreError("the replica's stage names a store id of \(upstream.count) bytes, not 16: the file is damaged")
+        }
+        return StageState(upstreamStoreID: upstreamID, cursor: UInt64(clamping: cursor))
     }
 
     /// Adds one server batch to the stage and moves its cursor to the batch's end, `cursor`, in one
     /// transaction. Every change must come after the stage's cursor (or the replica's, for a new
     /// stage), in increasing order.
-    public func stage(_ changes: [StagedChange], upstreamStoreID: [UInt8], through cursor: UInt64) async throws {
-        guard upstreamStoreID.count == 16 else { throw StoreError("an upstream store id has 16 bytes, not \(upstreamStoreID.count)") }
+    public func stage(_ changes: [StagedChange], upstreamStoreID: StoreID, through cursor: UInt64) async throws {
         guard cursor <= UInt64(Int64.max) else { throw StoreError("cursor \(cursor) is beyond what a store can record") }
         for change in changes {
             if let problem = ArticleID.problem(with: change.id) { throw StoreError("cannot stage article: \(problem)") }
@@ -119,7 +121,7 @@ extension ReplicaStore {
             }
             try db.execute(
                 sql: "UPDATE store_meta SET stage_upstream = ?, stage_cursor = ?",
-                arguments: [Data(upstreamStoreID), Int64(max(cursor, after))])
+                arguments: [Data(upstreamStoreID.bytes), Int64(max(cursor, after))])
         }
     }
 

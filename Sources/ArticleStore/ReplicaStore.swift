@@ -12,7 +12,7 @@ public final class ReplicaStore: Sendable {
 
     public var path: String { file.path }
     /// The replica's own id (16 bytes); not the id of the store it follows.
-    public var storeID: [UInt8] { file.storeID }
+    public var storeID: StoreID { file.storeID }
 
     /// Opens (creating when missing) the replica at `path`; the canonical store's file is refused.
     /// The full-text index is built or dropped to match `fullTextIndex` (see `hasFullTextIndex(at:)`

@@ -12,7 +12,7 @@ public final class SQLiteCanonicalStore: CanonicalStore {
     let currentDeflater = Mutex<PresetDeflater?>(nil)
 
     public var path: String { file.path }
-    public var storeID: [UInt8] { file.storeID }
+    public var storeID: StoreID { file.storeID }
 
     /// Opens (creating when missing) the canonical store at `path`; a replica's file is refused.
     public init(path: String) throws {
@@ -92,12 +92,16 @@ public final class SQLiteCanonicalStore: CanonicalStore {
             guard revision >= snapshot.horizon, revision <= snapshot.head else { return (snapshot, nil) }
             if revision == snapshot.head { return (snapshot, snapshot.digestState) }
             if revision == 0 {
-                return (snapshot, DigestState(revision: 0, articleCount: 0, digest: StoreDigest.zero.bytes))
+                return (snapshot, DigestState(revision: 0, articleCount: 0, digest: .zero))
             }
             guard let row = try Row.fetchOne(
                 db, sql: "SELECT live_count, digest FROM digest_log WHERE revision = ?", arguments: [Int64(revision)])
             else { return (snapshot, nil) }
-            let state = DigestState(revision: revision, articleCount: UInt64(clamping: row[0] as Int64), digest: [UInt8](row[1] as Data))
+            let logged: Data = row[1]
+            guard let digest = SHA256Hash(bytes: logged) else {
+                throw StoreError("the digest logged for revision \(revision) is \(logged.count) bytes, not 32: the store is damaged")
+            }
+            let state = DigestState(revision: revision, articleCount: UInt64(clamping: row[0] as Int64), digest: digest)
             return (snapshot, state)
         }
     }

@@ -1,3 +1,4 @@
+import ArticleModel
 import Crypto
 
 /// The store digest of PROTOCOL.md §7.6: the sum, modulo 2^256, of
@@ -40,6 +41,9 @@ public struct StoreDigest: Hashable, Sendable {
         }
         return out
     }
+
+    /// The 32 bytes as the shared hash type (what snapshots and VERIFY carry).
+    public var value: SHA256Hash { SHA256Hash(bytes: bytes)! }
 
     /// `e = SHA-256(u8 length of id || id bytes || contentHash)` for one live article.
     public static func element(id: String, contentHash: [UInt8]) -> StoreDigest {

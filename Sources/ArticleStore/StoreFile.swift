@@ -19,8 +19,8 @@ final class StoreFile: Sendable {
     }
 
     let path: String
-    /// The store's own random id (16 bytes), stable for its life.
-    let storeID: [UInt8]
+    /// The store's own random id, stable for its life.
+    let storeID: StoreID
     let pool: DatabasePool
     /// Dictionaries by Adler-32 id: they never change, so they are cached once read.
     let dictionaries = Mutex<[UInt32: [UInt8]]>([:])
@@ -50,21 +50,23 @@ final class StoreFile: Sendable {
         if case .replica(let enabled) = role { fullText = enabled } else { fullText = false }
         do {
             try Self.migrator().migrate(pool)
-            storeID = try pool.write { db -> [UInt8] in
+            storeID = try pool.write { db -> StoreID in
                 if let row = try Row.fetchOne(db, sql: "SELECT role, store_id FROM store_meta") {
                     let existingRole: String = row["role"]
                     guard existingRole == role.name else {
                         throw StoreError("\(path) is a \(existingRole) store and cannot be opened as a \(role.name) store")
                     }
                     try Self.configureFullTextIndex(db, enabled: fullText)
-                    return [UInt8](row["store_id"] as Data)
+                    let recorded: Data = row["store_id"]
+                    guard let id = StoreID(bytes: recorded) else {
+                        throw StoreError("\(path) records a store id of \(recorded.count) bytes, not 16: the file is damaged")
+                    }
+                    return id
                 }
-                var id = [UInt8](repeating: 0, count: 16)
-                var generator = SystemRandomNumberGenerator()
-                for index in id.indices { id[index] = UInt8.random(in: 0...255, using: &generator) }
+                let id = StoreID.random()
                 try db.execute(
                     sql: "INSERT INTO store_meta (singleton, role, store_id, digest) VALUES (1, ?, ?, ?)",
-                    arguments: [role.name, Data(id), Data(StoreDigest.zero.bytes)])
+                    arguments: [role.name, Data(id.bytes), Data(StoreDigest.zero.bytes)])
                 try Self.configureFullTextIndex(db, enabled: fullText)
                 return id
             }

@@ -1,3 +1,5 @@
+import ArticleModel
+
 /// The canonical store's meta state as of one read transaction: every value belongs to the same
 /// instant, so a caller never sees a head from before a write with a horizon from after it.
 public struct StoreSnapshot: Sendable, Hashable {
@@ -7,10 +9,10 @@ public struct StoreSnapshot: Sendable, Hashable {
     public var horizon: UInt64
     /// Live articles at the head.
     public var articleCount: UInt64
-    /// The digest at the head (32 bytes, PROTOCOL.md §7.6).
-    public var digest: [UInt8]
+    /// The digest at the head (PROTOCOL.md §7.6).
+    public var digest: SHA256Hash
 
-    public init(head: UInt64, horizon: UInt64, articleCount: UInt64, digest: [UInt8]) {
+    public init(head: UInt64, horizon: UInt64, articleCount: UInt64, digest: SHA256Hash) {
         self.head = head
         self.horizon = horizon
         self.articleCount = articleCount

@@ -138,17 +138,17 @@ extension Change {
         case .tombstone:
             self = .tombstone(revision: staged.revision, id: staged.id)
         case .article(let contentHash, let encodingByte, let baseHash, let documentLength, let data):
-            guard contentHash.count == 32 else { return nil }
+            guard let contentHash = SHA256Hash(bytes: contentHash) else { return nil }
             let encoding: DocumentEncoding
             switch (encodingByte, baseHash) {
             case (0, nil): encoding = .raw
             case (1, nil): encoding = .zlib
-            case (2, let hash?) where hash.count == 32: encoding = .delta(baseHash: Hash32(bytes: hash))
+            case (2, let hash?): guard let base = SHA256Hash(bytes: hash) else { return nil }; encoding = .delta(baseHash: base)
             default: return nil
             }
             self = .article(
                 ArticleChange(
-                    revision: staged.revision, id: staged.id, contentHash: Hash32(bytes: contentHash), encoding: encoding,
+                    revision: staged.revision, id: staged.id, contentHash: contentHash, encoding: encoding,
                     documentLength: documentLength, data: ByteBuffer(bytes: data)))
         }
     }

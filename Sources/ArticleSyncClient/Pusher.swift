@@ -158,10 +158,10 @@ public struct Pusher: Sendable {
         let store = try Replica.open(at: replicaPath, fullTextIndex: nil)
         defer { try? store.close() }
         let state = try await replicaSnapshot(of: store, path: replicaPath)
-        if let upstream = state.upstreamStoreID, upstream != serverStore.bytes {
+        if let upstream = state.upstreamStoreID, upstream != serverStore {
             throw ClientError(
                 .failure,
-                "the replica \(replicaPath) follows another store than the server's (\(StoreID(bytes: upstream)) vs \(serverStore)); pull first, or push --force to overwrite without checks")
+                "the replica \(replicaPath) follows another store than the server's (\(upstream) vs \(serverStore)); pull first, or push --force to overwrite without checks")
         }
         var expected: [ArticleKey: UInt64] = [:]
         for item in items {

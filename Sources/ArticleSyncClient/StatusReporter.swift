@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 import Foundation
@@ -45,7 +46,7 @@ public enum StatusReporter {
             let store = try Replica.openExisting(at: replicaPath)
             do {
                 let state = try await replicaSnapshot(of: store, path: replicaPath)
-                status.storeID = state.upstreamStoreID.map { StoreID(bytes: $0) }
+                status.storeID = state.upstreamStoreID
                 status.cursor = state.cursor
                 status.articleCount = Int(state.articleCount)
                 status.isMirror = !store.fullTextIndex

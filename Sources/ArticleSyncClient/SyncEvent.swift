@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleSyncProtocol
 
 /// What a sync reports while it runs: enough for a progress bar, a follow log and JSON lines.

@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 
@@ -101,7 +102,7 @@ extension SyncSession {
     private func openBootstrapReplica(at tempPath: String, following storeID: StoreID) async throws -> ReplicaStore {
         if Replica.exists(at: tempPath) {
             let existing = try Replica.open(at: tempPath, fullTextIndex: fullTextIndex)
-            if let state = try? await existing.snapshot(), state.upstreamStoreID == storeID.bytes {
+            if let state = try? await existing.snapshot(), state.upstreamStoreID == storeID {
                 return existing
             }
             try? existing.close()

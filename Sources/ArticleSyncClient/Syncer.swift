@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 import Foundation
@@ -108,7 +109,7 @@ final class SyncSession {
         try await deferIndexIfBootstrapping(store, path: path, cursor: state.cursor, head: connection.welcome.headRevision)
         while true {
             let state = try await replicaSnapshot(of: store, path: path)
-            let storeID = state.upstreamStoreID.map { StoreID(bytes: $0) } ?? .none
+            let storeID = state.upstreamStoreID ?? .none
             emit(.pulling(fromRevision: state.cursor, headRevision: connection.welcome.headRevision, rebootstrap: false))
             let outcome = try await stream(
                 into: store, on: connection, storeID: storeID, since: state.cursor,
@@ -190,7 +191,7 @@ final class SyncSession {
         if guarded {
             do {
                 if let stage = try await target.stageState() {
-                    if stage.upstreamStoreID == upstream.bytes && stage.cursor >= since {
+                    if stage.upstreamStoreID == upstream && stage.cursor >= since {
                         staging = true
                         from = stage.cursor
                     } else {
@@ -210,7 +211,7 @@ final class SyncSession {
             Pull(storeID: storeID, sinceRevision: from, budget: options.budget, waitMillis: waitMillis,
                  flags: acceptDeltas ? .acceptDeltas : []))
         var cursor = from
-        let applier = BatchApplier(session: self, target: target, upstream: upstream.bytes, cursor: from, keepDeletedAt: keepDeletedAt)
+        let applier = BatchApplier(session: self, target: target, upstream: upstream, cursor: from, keepDeletedAt: keepDeletedAt)
         do {
             while true {
                 switch try await connection.nextPullEvent() {
@@ -219,7 +220,7 @@ final class SyncSession {
                     try checkDecodedSize(of: batch)
                     if staging {
                         do {
-                            try await target.stage(batch.changes.map(\.staged), upstreamStoreID: upstream.bytes, through: batch.toRevision)
+                            try await target.stage(batch.changes.map(\.staged), upstreamStoreID: upstream, through: batch.toRevision)
                         } catch {
                             throw ClientError.replica(path, "cannot stage a batch: \(error)")
                         }
@@ -234,7 +235,7 @@ final class SyncSession {
                         throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
                     }
                     if staging {
-                        if case .missingBase(let id) = try await applyStage(target, upstream: upstream.bytes, head: head, report: &report) {
+                        if case .missingBase(let id) = try await applyStage(target, upstream: upstream, head: head, report: &report) {
                             return .missingBase(id)
                         }
                     } else {
@@ -242,9 +243,9 @@ final class SyncSession {
                     }
                     // Also records the upstream store when nothing was sent (an empty store).
                     let state = try await replicaSnapshot(of: target, path: path)
-                    if head != state.cursor || state.upstreamStoreID != upstream.bytes {
+                    if head != state.cursor || state.upstreamStoreID != upstream {
                         do {
-                            try await target.applyBatch([], upstreamStoreID: upstream.bytes, cursor: head)
+                            try await target.applyBatch([], upstreamStoreID: upstream, cursor: head)
                         } catch {
                             throw ClientError.replica(path, "cannot record the cursor: \(error)")
                         }
@@ -265,7 +266,7 @@ final class SyncSession {
     /// The whole response is in the stage: the guard decides, then the stage is applied in slices,
     /// each with its cursor. A refusal leaves the replica and the stage as they are (`--force`
     /// applies that stage without downloading it again).
-    private func applyStage(_ target: ReplicaStore, upstream: [UInt8], head: UInt64, report: inout PullReport) async throws -> ApplyOutcome {
+    private func applyStage(_ target: ReplicaStore, upstream: StoreID, head: UInt64, report: inout PullReport) async throws -> ApplyOutcome {
         let path = self.path
         var cursor = try await replicaSnapshot(of: target, path: path).cursor
         do {
@@ -528,14 +529,14 @@ final class BatchApplier {
 
     let session: SyncSession
     let target: ReplicaStore
-    let upstream: [UInt8]
+    let upstream: StoreID
     let keepDeletedAt: Int64?
     /// The cursor of the last slice handed to a commit.
     private var cursor: UInt64
     private var committing: Task<Void, any Error>? = nil
     private var committingBytes = 0
 
-    init(session: SyncSession, target: ReplicaStore, upstream: [UInt8], cursor: UInt64, keepDeletedAt: Int64?) {
+    init(session: SyncSession, target: ReplicaStore, upstream: StoreID, cursor: UInt64, keepDeletedAt: Int64?) {
         self.session = session
         self.target = target
         self.upstream = upstream

@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 
@@ -7,7 +8,7 @@ public struct VerifyReport: Sendable {
     /// The count and digest compared with the server's: with `deep`, recomputed from the rows;
     /// otherwise as the replica recorded them.
     public var localCount: UInt64
-    public var localDigest: Hash32
+    public var localDigest: SHA256Hash
     public var serverStoreID: StoreID
     public var replicaStoreID: StoreID?
     public var server: VerifyResult
@@ -63,7 +64,7 @@ public struct Verifier: Sendable {
             for problem in audit.problems { differences.append("article \(problem.id): \(problem.reason)") }
             if audit.articleCount != state.articleCount || audit.digest != state.digest {
                 differences.append(
-                    "the replica's rows hold \(audit.articleCount) articles with digest \(hexString(audit.digest).prefix(16))…, but it recorded \(state.articleCount) with digest \(hexString(state.digest).prefix(16))…")
+                    "the replica's rows hold \(audit.articleCount) articles with digest \(audit.digest.description.prefix(16))…, but it recorded \(state.articleCount) with digest \(state.digest.description.prefix(16))…")
             }
         } else {
             // Cursor, count and digest from one read: a pull committing meanwhile cannot mix two states.
@@ -76,7 +77,7 @@ public struct Verifier: Sendable {
         return try await SyncConnection.withConnection(configuration) { connection in
             var differences = found
             let result = try await connection.verify(atRevision: state.cursor)
-            let replicaStore = state.upstreamStoreID.map { StoreID(bytes: $0) }
+            let replicaStore = state.upstreamStoreID
             if let replicaStore, replicaStore != connection.welcome.storeID {
                 differences.append("the replica follows store \(replicaStore), the server holds store \(connection.welcome.storeID) (the next pull re-bootstraps)")
             } else {
@@ -85,8 +86,8 @@ public struct Verifier: Sendable {
                     if result.articleCount != local.articleCount {
                         differences.append("article count: replica \(local.articleCount), server \(result.articleCount) at revision \(state.cursor)")
                     }
-                    if result.digest.bytes != local.digest {
-                        differences.append("digest: replica \(hexString(local.digest)), server \(result.digest) at revision \(state.cursor)")
+                    if result.digest != local.digest {
+                        differences.append("digest: replica \(local.digest), server \(result.digest) at revision \(state.cursor)")
                     }
                 case .belowHorizon:
                     differences.append("the server can no longer describe revision \(state.cursor) (it purged older history); pull, then verify again")
@@ -95,7 +96,7 @@ public struct Verifier: Sendable {
                 }
             }
             return VerifyReport(
-                cursor: state.cursor, localCount: local.articleCount, localDigest: Hash32(bytes: local.digest),
+                cursor: state.cursor, localCount: local.articleCount, localDigest: local.digest,
                 serverStoreID: connection.welcome.storeID, replicaStoreID: replicaStore, server: result, deep: deep,
                 damaged: named, differences: differences)
         }

@@ -1,3 +1,4 @@
+import ArticleModel
 import NIOCore
 
 // BATCH (0x82), server → client, PROTOCOL.md §5.4.
@@ -82,7 +83,7 @@ extension Change {
         let revision: UInt64 = try reader.readInteger("revision")
         let id = try reader.readID()
         // A client names files and rows by id: one that breaks §7.1 never leaves the codec.
-        guard isValidArticleID(id) else {
+        guard ArticleID.isValid(id) else {
             throw reader.malformed("change \(revision) has an id that §7.1 forbids")
         }
         switch kind {
@@ -134,11 +135,4 @@ extension Change {
             buffer.writeImmutableBuffer(article.data)
         }
     }
-}
-
-/// PROTOCOL.md §7.1: 1-255 bytes of UTF-8, no byte below 0x20, no 0x7F, no `/` or `\`, not starting with `.`.
-func isValidArticleID(_ id: String) -> Bool {
-    let utf8 = id.utf8
-    guard (1...255).contains(utf8.count), utf8.first != UInt8(ascii: ".") else { return false }
-    return !utf8.contains { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") }
 }

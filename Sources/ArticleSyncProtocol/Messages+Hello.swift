@@ -1,3 +1,4 @@
+import ArticleModel
 import NIOCore
 
 // HELLO (0x01), client → server, PROTOCOL.md §5.1. The layout is frozen for all versions.

@@ -1,3 +1,4 @@
+import ArticleModel
 import NIOCore
 
 // PULL (0x02), client → server, PROTOCOL.md §5.3.

@@ -1,3 +1,4 @@
+import ArticleModel
 import NIOCore
 
 // The messages of Protocol/PROTOCOL.md §5, as values. Byte layouts are documented beside the code that
@@ -20,42 +21,6 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case pushResult = 0x85
     case verifyResult = 0x86
     case dictionary = 0x87
-}
-
-/// 16 random bytes that name a store for its life (PROTOCOL.md §2). All zero means "no store".
-public struct StoreID: Hashable, Sendable, CustomStringConvertible {
-    public var bytes: [UInt8]  // always 16
-
-    public static let none = StoreID(bytes: [UInt8](repeating: 0, count: 16))
-
-    public init(bytes: [UInt8]) {
-        precondition(bytes.count == 16, "a store id is 16 bytes")
-        self.bytes = bytes
-    }
-
-    public static func random() -> StoreID {
-        var generator = SystemRandomNumberGenerator()
-        return StoreID(bytes: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-    }
-
-    public var isNone: Bool { bytes.allSatisfy { $0 == 0 } }
-
-    /// Lower-case hex, 32 characters.
-    public var description: String { hexString(bytes) }
-}
-
-/// A SHA-256 value (32 bytes): content hashes and the store digest.
-public struct Hash32: Hashable, Sendable, CustomStringConvertible {
-    public var bytes: [UInt8]  // always 32
-
-    public static let zero = Hash32(bytes: [UInt8](repeating: 0, count: 32))
-
-    public init(bytes: [UInt8]) {
-        precondition(bytes.count == 32, "a hash is 32 bytes")
-        self.bytes = bytes
-    }
-
-    public var description: String { hexString(bytes) }
 }
 
 /// Feature bits (PROTOCOL.md §6).
@@ -135,7 +100,7 @@ public struct Pull: Hashable, Sendable {
 public enum DocumentEncoding: Hashable, Sendable {
     case raw
     case zlib
-    case delta(baseHash: Hash32)
+    case delta(baseHash: SHA256Hash)
 
     public var byte: UInt8 {
         switch self {
@@ -169,12 +134,12 @@ public enum Change: Hashable, Sendable {
 public struct ArticleChange: Hashable, Sendable {
     public var revision: UInt64
     public var id: String
-    public var contentHash: Hash32
+    public var contentHash: SHA256Hash
     public var encoding: DocumentEncoding
     public var documentLength: UInt32
     /// RAW: the document; ZLIB / DELTA: the zlib stream.
     public var data: ByteBuffer
-    public init(revision: UInt64, id: String, contentHash: Hash32, encoding: DocumentEncoding, documentLength: UInt32, data: ByteBuffer) {
+    public init(revision: UInt64, id: String, contentHash: SHA256Hash, encoding: DocumentEncoding, documentLength: UInt32, data: ByteBuffer) {
         self.revision = revision
         self.id = id
         self.contentHash = contentHash
@@ -275,8 +240,8 @@ public struct VerifyResult: Hashable, Sendable {
     public var status: Status
     public var revision: UInt64
     public var articleCount: UInt64
-    public var digest: Hash32
-    public init(status: Status, revision: UInt64, articleCount: UInt64, digest: Hash32) {
+    public var digest: SHA256Hash
+    public init(status: Status, revision: UInt64, articleCount: UInt64, digest: SHA256Hash) {
         self.status = status
         self.revision = revision
         self.articleCount = articleCount
@@ -388,15 +353,4 @@ public enum ProtocolLimits {
     public static let maxWaitMillis: UInt32 = 300_000
     public static let defaultPort = 7420
     public static let version: UInt16 = 1
-}
-
-/// Lower-case hex of `bytes`.
-public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

@@ -1,3 +1,4 @@
+import ArticleModel
 import NIOCore
 
 /// Reads one message payload field by field, turning every shortfall or out-of-range value into a
@@ -50,11 +51,15 @@ struct PayloadReader {
     }
 
     mutating func readStoreID(_ field: StaticString) throws(ProtocolError) -> StoreID {
-        StoreID(bytes: try readByteArray(field, count: 16))
+        let bytes = try readByteArray(field, count: StoreID.byteCount)
+        guard let id = StoreID(bytes: bytes) else { throw malformed("\(field) is not \(StoreID.byteCount) bytes") }
+        return id
     }
 
-    mutating func readHash(_ field: StaticString) throws(ProtocolError) -> Hash32 {
-        Hash32(bytes: try readByteArray(field, count: 32))
+    mutating func readHash(_ field: StaticString) throws(ProtocolError) -> SHA256Hash {
+        let bytes = try readByteArray(field, count: SHA256Hash.byteCount)
+        guard let hash = SHA256Hash(bytes: bytes) else { throw malformed("\(field) is not \(SHA256Hash.byteCount) bytes") }
+        return hash
     }
 
     /// `str8`: a `u8` length and that many bytes of UTF-8.

@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 import Logging
@@ -58,7 +59,7 @@ public final class ArticleSyncServer: Service, Sendable {
         var served = configuration
         served.authenticator = TokenNamingAuthenticator(base: configuration.authenticator, metrics: metrics)
         let context = ServerContext(
-            configuration: served, store: countedStore, storeID: StoreID(bytes: store.storeID), notifier: notifier,
+            configuration: served, store: countedStore, storeID: store.storeID, notifier: notifier,
             tail: tail, metrics: metrics, statistics: statistics, registry: registry, dictionaries: dictionaries,
             inflation: InflationBudget(capacity: max(configuration.inflationBudget, Int(ProtocolLimits.maxHelloFrameLength))),
             logger: logger)

@@ -44,10 +44,13 @@ struct ChangeEncoder {
         case .tombstone:
             return .tombstone(revision: change.revision, id: change.id)
         case .article(let document):
+            guard let contentHash = SHA256Hash(bytes: document.contentHash) else {
+                throw StoreError("revision \(change.revision) has a content hash of \(document.contentHash.count) bytes, not 32: the store is damaged")
+            }
             let encoding: DocumentEncoding
             let data: [UInt8]
-            if let delta = delta(for: document) {
-                encoding = .delta(baseHash: Hash32(bytes: delta.baseHash))
+            if let delta = delta(for: document), let baseHash = SHA256Hash(bytes: delta.baseHash) {
+                encoding = .delta(baseHash: baseHash)
                 data = delta.compressed
             } else if !dictionariesAllowed, ArticleCompression.dictionaryID(of: document.compressed) != nil {
                 encoding = .raw
@@ -57,7 +60,7 @@ struct ChangeEncoder {
                 data = document.compressed
             }
             return .article(ArticleChange(
-                revision: change.revision, id: change.id, contentHash: Hash32(bytes: document.contentHash),
+                revision: change.revision, id: change.id, contentHash: contentHash,
                 encoding: encoding, documentLength: UInt32(document.documentLength), data: ByteBuffer(bytes: data)))
         }
     }

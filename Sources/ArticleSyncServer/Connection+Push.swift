@@ -76,7 +76,7 @@ extension Connection {
         let head = read.snapshot.head
         let result: VerifyResult
         if let state = read.digest {
-            result = VerifyResult(status: .ok, revision: state.revision, articleCount: state.articleCount, digest: Hash32(bytes: state.digest))
+            result = VerifyResult(status: .ok, revision: state.revision, articleCount: state.articleCount, digest: state.digest)
         } else if let revision, revision > head {
             result = VerifyResult(status: .aheadOfHead, revision: head, articleCount: 0, digest: .zero)
         } else {

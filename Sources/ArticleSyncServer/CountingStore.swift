@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 
 /// The server's store, with every read counted (`ServerStatistics.storeReads`): what a wake-up of the
@@ -6,7 +7,7 @@ struct CountingStore: CanonicalStore {
     let base: any CanonicalStore
     let statistics: ServerStatistics
 
-    var storeID: [UInt8] { base.storeID }
+    var storeID: StoreID { base.storeID }
 
     private func counted() {
         statistics.update { $0.storeReads += 1 }

@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleSyncProtocol
 
 /// Steps 1-4 of PROTOCOL.md §5.3: whether a PULL can be answered from the client's cursor.

@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 import Logging

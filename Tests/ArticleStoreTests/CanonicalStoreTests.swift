@@ -8,7 +8,7 @@ final class CanonicalStoreTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         assertEqual(try await store.snapshot().head, 0)
-        XCTAssertEqual(store.storeID.count, 16)
+        XCTAssertEqual(store.storeID.bytes.count, 16)
 
         let a = Fixture.article(title: "Erster Artikel")
         let b = Fixture.article(title: "Zweiter Artikel")
@@ -130,7 +130,7 @@ final class CanonicalStoreTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
         var expected: [DigestState] = [try await store.snapshot().digestState]
-        XCTAssertEqual(expected[0].digest, [UInt8](repeating: 0, count: 32))
+        XCTAssertEqual(expected[0].digest, SHA256Hash.zero)
         for write in [
             Fixture.put("a", Fixture.article(title: "A")), Fixture.put("b", Fixture.article(title: "B")),
             Fixture.delete("a"), Fixture.put("b", Fixture.article(title: "B2")),
@@ -155,7 +155,7 @@ final class CanonicalStoreTests: XCTestCase {
         // SHA-256(0x03 || "id1" || SHA-256(source)), computed independently.
         let hash = StoreDigest.contentHash(of: article.source)
         let element = StoreDigest.contentHash(of: [3] + Array("id1".utf8) + hash)
-        assertEqual(try await store.snapshot().digest, element)
+        assertEqual(try await store.snapshot().digest.bytes, element)
 
         // Addition is mod 2^256: x + (2^256 - x) = 0.
         var sum = StoreDigest(bytes: [UInt8](repeating: 0xFF, count: 32))!

@@ -5,7 +5,7 @@ import GRDB
 import XCTest
 
 final class GermanSearchTests: XCTestCase {
-    let upstream = [UInt8](repeating: 0xAB, count: 16)
+    let upstream = StoreID(bytes: [UInt8](repeating: 0xAB, count: 16))!
 
     func put(_ id: String, _ revision: UInt64, _ article: Article) -> ReplicaChange {
         .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))

@@ -7,7 +7,7 @@ import XCTest
 /// Issue 12 at the store: exact text, kept deletions, the stage, reading every byte back, ids as
 /// bytes, private files, and dictionaries that must prove themselves.
 final class ReplicaSafetyTests: XCTestCase {
-    let upstream = [UInt8](repeating: 7, count: 16)
+    let upstream = StoreID(bytes: [UInt8](repeating: 7, count: 16))!
 
     func put(_ id: String, _ revision: UInt64, _ article: Article) -> ReplicaChange {
         .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
@@ -56,7 +56,7 @@ final class ReplicaSafetyTests: XCTestCase {
         assertEqual(try await replica.search("Zeitenwende", limit: 5).count, 0, "no longer searchable")
         let snapshot = try await replica.snapshot()
         assertEqual(snapshot.articleCount, 1)
-        assertEqual(snapshot.digest, StoreDigest.of([("a", StoreDigest.contentHash(of: a.source))]).bytes)
+        assertEqual(snapshot.digest, StoreDigest.of([("a", StoreDigest.contentHash(of: a.source))]).value)
         assertEqual(try await replica.keptArticles().map(\.summary.id), ["b"])
         assertEqual(try await replica.keptArticles().first?.deletedAt, 1_000)
         var kept: [ScannedArticle] = []
@@ -91,7 +91,7 @@ final class ReplicaSafetyTests: XCTestCase {
         try await old.applyBatch([.delete(id: "c", revision: 4)], upstreamStoreID: upstream, cursor: 4, options: ApplyOptions(keepDeletedAt: 500))
         let fresh = try ReplicaStore(path: directory.file("new.sqlite"), fullTextIndex: false)
         // The new store's revision 1 is another article: numbers are reused across stores.
-        try await fresh.applyBatch([put("a", 1, Fixture.article(title: "A"))], upstreamStoreID: [UInt8](repeating: 9, count: 16), cursor: 1)
+        try await fresh.applyBatch([put("a", 1, Fixture.article(title: "A"))], upstreamStoreID: StoreID(bytes: [UInt8](repeating: 9, count: 16))!, cursor: 1)
         assertEqual(try await fresh.adoptDeleted(fromReplicaAt: directory.file("old.sqlite"), deletedAt: 900), 2)
         let kept = try await fresh.keptArticles()
         assertEqual(kept.map(\.summary.id), ["b", "c"])
@@ -133,7 +133,7 @@ final class ReplicaSafetyTests: XCTestCase {
         assertEqual(try await replica.snapshot().articleCount, 4)
         // A stage of another store, or out of order, is refused.
         do {
-            try await replica.stage([], upstreamStoreID: [UInt8](repeating: 1, count: 16), through: 11)
+            try await replica.stage([], upstreamStoreID: StoreID(bytes: [UInt8](repeating: 1, count: 16))!, through: 11)
             XCTFail("another store's stage")
         } catch {}
         do {

@@ -6,7 +6,7 @@ import Synchronization
 import XCTest
 
 final class ReplicaStoreTests: XCTestCase {
-    let upstream = [UInt8](repeating: 0xAB, count: 16)
+    let upstream = StoreID(bytes: [UInt8](repeating: 0xAB, count: 16))!
 
     func put(_ id: String, _ revision: UInt64, _ article: Article) -> ReplicaChange {
         .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
@@ -16,7 +16,7 @@ final class ReplicaStoreTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let server = try SQLiteCanonicalStore(path: directory.file("server.sqlite"))
         let replica = try ReplicaStore(path: directory.file("replica.sqlite"), fullTextIndex: false)
-        assertEqual(try await replica.snapshot(), ReplicaSnapshot(upstreamStoreID: nil, cursor: 0, articleCount: 0, digest: StoreDigest.zero.bytes))
+        assertEqual(try await replica.snapshot(), ReplicaSnapshot(upstreamStoreID: nil, cursor: 0, articleCount: 0, digest: .zero))
 
         let messy = try SeedFormat.parse(Array(("\u{FEFF}" + Fixture.source(title: "Unordentlich") + "\r\n").utf8))
         _ = try await server.apply([
@@ -149,7 +149,7 @@ final class ReplicaStoreTests: XCTestCase {
         let replica = try ReplicaStore(path: directory.file("r.sqlite"), fullTextIndex: false)
         try await replica.applyBatch(
             [put("a", 1, Fixture.article(title: "A")), put("b", 2, Fixture.article(title: "B"))], upstreamStoreID: upstream, cursor: 2)
-        let other = [UInt8](repeating: 0xCD, count: 16)
+        let other = StoreID(bytes: [UInt8](repeating: 0xCD, count: 16))!
         try await replica.applyBatch([put("b", 1, Fixture.article(title: "B"))], upstreamStoreID: other, cursor: 1)
         assertEqual(try await replica.removeArticles(notIn: ["b"]), 1)
         assertEqual(try await replica.allIDs(), ["b"])

@@ -47,25 +47,25 @@ enum Fixture {
 
 extension SQLiteCanonicalStore {
     /// The digest computed from scratch over the live articles, to check the running one.
-    func recomputedDigest() async throws -> [UInt8] {
+    func recomputedDigest() async throws -> SHA256Hash {
         try await recomputeDigest(ids: allIDs()) { try await self.article(id: $0) }
     }
 }
 
 extension ReplicaStore {
     /// The digest computed from scratch over the live articles, to check the running one.
-    func recomputedDigest() async throws -> [UInt8] {
+    func recomputedDigest() async throws -> SHA256Hash {
         try await recomputeDigest(ids: allIDs()) { try await self.article(id: $0) }
     }
 }
 
-private func recomputeDigest(ids: Set<String>, article: (String) async throws -> StoredArticle?) async throws -> [UInt8] {
+private func recomputeDigest(ids: Set<String>, article: (String) async throws -> StoredArticle?) async throws -> SHA256Hash {
     var pairs: [(id: String, contentHash: [UInt8])] = []
     for id in ids {
         let stored = try await article(id)!
         pairs.append((id, stored.contentHash))
     }
-    return StoreDigest.of(pairs).bytes
+    return StoreDigest.of(pairs).value
 }
 
 // XCTest's assertions take autoclosures, which cannot await; these take values.

@@ -57,7 +57,7 @@ struct ClientUnitTests {
             var hash = Array(SHA256.hash(data: source))
             if corrupt { hash[0] ^= 0xFF }
             return .article(ArticleChange(
-                revision: UInt64(index), id: "a\(index)", contentHash: Hash32(bytes: hash), encoding: .zlib,
+                revision: UInt64(index), id: "a\(index)", contentHash: SHA256Hash(bytes: hash)!, encoding: .zlib,
                 documentLength: UInt32(document.count),
                 data: ByteBuffer(bytes: ArticleCompression.compressDocument(document, dictionary: nil))))
         }

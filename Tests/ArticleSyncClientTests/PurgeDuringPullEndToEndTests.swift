@@ -70,7 +70,7 @@ private final class PurgeBeforeRead: CanonicalStore {
     func arm(after revision: UInt64) { state.withLock { $0.armedAfter = revision } }
     var fired: Bool { state.withLock { $0.fired } }
 
-    var storeID: [UInt8] { store.storeID }
+    var storeID: StoreID { store.storeID }
 
     func snapshot() async throws -> StoreSnapshot { try await store.snapshot() }
 

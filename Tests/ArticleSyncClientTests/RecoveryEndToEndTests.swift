@@ -112,7 +112,7 @@ struct RecoveryEndToEndTests {
             let altered = try SeedFormat.parse(Array(Corpus.article(7, edit: 5).utf8))
             try await store.applyBatch(
                 [.put(id: Corpus.id(7), revision: held.revision, article: altered, contentHash: StoreDigest.contentHash(of: altered.source))],
-                upstreamStoreID: first.storeID.bytes, cursor: first.cursor)
+                upstreamStoreID: first.storeID, cursor: first.cursor)
             try store.close()
 
             let edited = Array(Corpus.article(7, edit: 1).utf8)

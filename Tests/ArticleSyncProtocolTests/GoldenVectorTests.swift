@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleSyncProtocol
 import Foundation
 import NIOCore
@@ -7,8 +8,8 @@ import Zlib
 /// Every file in Protocol/vectors (written by scripts/gen-vectors.py straight from PROTOCOL.md)
 /// decodes to the value built here, and that value encodes back to the identical bytes.
 @Suite struct GoldenVectorTests {
-    static let storeID = StoreID(bytes: [UInt8](hex: "5f0c3a1e9b7d4c2a8e6f1d0b3c5a7e92"))
-    static let digest = Hash32(bytes: [UInt8](hex: "3424886b29ae65e6f6ac49356907401f140682813694007c886a8368c7c726c9"))
+    static let storeID = StoreID(bytes: [UInt8](hex: "5f0c3a1e9b7d4c2a8e6f1d0b3c5a7e92"))!
+    static let digest = SHA256Hash(bytes: [UInt8](hex: "3424886b29ae65e6f6ac49356907401f140682813694007c886a8368c7c726c9"))!
 
     // §7.1 sources and §7.2 documents of the articles in the vectors, rebuilt here independently.
     static let sourceA = Array(
@@ -57,7 +58,7 @@ import Zlib
         2025, 4, 11, 6, 30, category: "Wetter", title: "Sturmwarnung",
         body: "Der Wetterdienst erwartet Sturm im Norden.\n\nAm Abend soll der Wind nachlassen.")
 
-    static func hash(_ hex: String) -> Hash32 { Hash32(bytes: [UInt8](hex: hex)) }
+    static func hash(_ hex: String) -> SHA256Hash { SHA256Hash(bytes: [UInt8](hex: hex))! }
 
     // The articles of 22-batch-zlib-dictionary.bin and 23-batch-delta-long-base.bin.
     static let documentD = document(

@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleSyncProtocol
 import NIOCore
 import Testing
@@ -375,7 +376,7 @@ import Testing
             Issue.record("not a BATCH with an article")
             return
         }
-        #expect(article.encoding == .delta(baseHash: Hash32(bytes: [UInt8](repeating: 0xCD, count: 32))))
+        #expect(article.encoding == .delta(baseHash: SHA256Hash(bytes: [UInt8](repeating: 0xCD, count: 32))!))
         #expect(Array(article.data.readableBytesView) == [1, 2, 3])
     }
 }

@@ -25,7 +25,7 @@ final class ScratchDirectory {
 }
 
 enum ReaderFixture {
-    static let upstream = [UInt8](repeating: 0xCD, count: 16)
+    static let upstream = StoreID(bytes: [UInt8](repeating: 0xCD, count: 16))!
 
     static func article(title: String, body: String, day: Int, hour: Int = 9, category: String) -> Article {
         let dd = day < 10 ? "0\(day)" : "\(day)"

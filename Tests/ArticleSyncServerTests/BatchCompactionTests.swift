@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleSyncProtocol
 @testable import ArticleSyncServer
 import NIOCore
@@ -7,7 +8,7 @@ import Testing
 struct BatchCompactionTests {
     static func article(_ revision: UInt64, _ bytes: [UInt8]) -> Change {
         .article(ArticleChange(
-            revision: revision, id: "a\(revision)", contentHash: Hash32(bytes: [UInt8](repeating: UInt8(revision), count: 32)),
+            revision: revision, id: "a\(revision)", contentHash: SHA256Hash(bytes: [UInt8](repeating: UInt8(revision), count: 32))!,
             encoding: .zlib, documentLength: UInt32(bytes.count * 3), data: ByteBuffer(bytes: bytes)))
     }
 

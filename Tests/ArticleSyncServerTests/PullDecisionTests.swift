@@ -1,11 +1,12 @@
+import ArticleModel
 import ArticleSyncProtocol
 @testable import ArticleSyncServer
 import Testing
 
 @Suite("pull decisions (PROTOCOL.md §5.3 steps 1-4)")
 struct PullDecisionTests {
-    let store = StoreID(bytes: Array(1...16))
-    let other = StoreID(bytes: Array(repeating: 9, count: 16))
+    let store = StoreID(bytes: Array(1...16))!
+    let other = StoreID(bytes: Array(repeating: 9, count: 16))!
 
     func decide(_ storeID: StoreID, since: UInt64, wait: UInt32 = 0, head: UInt64 = 100, horizon: UInt64 = 10) -> PullDecision {
         PullDecision.decide(Pull(storeID: storeID, sinceRevision: since, waitMillis: wait), storeID: store, head: head, horizon: horizon)

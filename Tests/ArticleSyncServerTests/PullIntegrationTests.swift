@@ -108,7 +108,7 @@ struct PullIntegrationTests {
                     return snapshot.reason
                 }
                 #expect(try await reason(Pull(storeID: server.storeID, sinceRevision: 3)) == .belowHorizon)
-                #expect(try await reason(Pull(storeID: StoreID(bytes: Array(repeating: 7, count: 16)), sinceRevision: 8)) == .storeMismatch)
+                #expect(try await reason(Pull(storeID: StoreID(bytes: Array(repeating: 7, count: 16))!, sinceRevision: 8)) == .storeMismatch)
                 #expect(try await reason(Pull(storeID: .none, sinceRevision: 8)) == .storeMismatch)
                 #expect(try await reason(Pull(storeID: server.storeID, sinceRevision: 9)) == .aheadOfServer)
                 // At the horizon the client has seen every purged tombstone and may resume.

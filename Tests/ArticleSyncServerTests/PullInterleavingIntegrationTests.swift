@@ -139,7 +139,7 @@ private struct InterleavingStore: CanonicalStore {
     let inner: SQLiteCanonicalStore
     let interleaving: Interleaving
 
-    var storeID: [UInt8] { inner.storeID }
+    var storeID: StoreID { inner.storeID }
 
     func snapshot() async throws -> StoreSnapshot { try await inner.snapshot() }
 

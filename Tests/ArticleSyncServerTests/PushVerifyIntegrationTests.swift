@@ -103,7 +103,7 @@ struct PushVerifyIntegrationTests {
                 try await client.handshake()
                 let atHead = try await client.request(.verify(atRevision: VerifyResult.headRevision))
                 let expected = try await server.store.snapshot().digestState
-                #expect(atHead == .verifyResult(VerifyResult(status: .ok, revision: 5, articleCount: 3, digest: Hash32(bytes: expected.digest))))
+                #expect(atHead == .verifyResult(VerifyResult(status: .ok, revision: 5, articleCount: 3, digest: expected.digest)))
 
                 guard case .verifyResult(let middle) = try await client.request(.verify(atRevision: 2)) else { throw TestFailure("expected VERIFY_RESULT") }
                 #expect(middle.status == .ok)

@@ -42,7 +42,7 @@ enum Fixtures {
         StoreWrite(id: id, expectedRevision: StoreWrite.anyRevision, operation: .delete)
     }
 
-    static func sha256(_ bytes: [UInt8]) -> Hash32 {
-        Hash32(bytes: Array(SHA256.hash(data: bytes)))
+    static func sha256(_ bytes: [UInt8]) -> SHA256Hash {
+        SHA256Hash(bytes: Array(SHA256.hash(data: bytes)))!
     }
 }

@@ -24,7 +24,7 @@ final class TestServer: Sendable {
         self.directory = directory
     }
 
-    var storeID: StoreID { StoreID(bytes: store.storeID) }
+    var storeID: StoreID { store.storeID }
 
     static func with(
         articles: Int = 0,
