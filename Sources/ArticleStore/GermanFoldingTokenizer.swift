@@ -26,7 +26,7 @@ final class GermanFoldingTokenizer: FTS5CustomTokenizer {
     static let name = "german_fold"
 
     /// What `article_fts` is created with; a replica whose index was made with anything else is
-    /// re-indexed on open (`StoreFile.upgradeFullTextTokenizer`).
+    /// re-indexed on open (`StoreFile.upgradeFullTextIndex`).
     static let descriptor = "german_fold"
 
     /// Words and case, diacritics kept: the umlauts must still be there to be folded our way.

@@ -36,16 +36,18 @@ extension ReplicaStore {
             for (_, bytes) in options.dictionaries.sorted(by: { $0.key < $1.key }) {
                 _ = try self.file.insertDictionary(db, bytes: bytes)
             }
+            let feedIndex = try self.feedsFullTextIndex(db)
             for change in changes {
                 switch change {
                 case .put(let id, let revision, let article, let hash, let compressed):
                     try self.replicaPut(
                         db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
-                        state: &state)
+                        state: &state, feedIndex: feedIndex)
                 case .putDocument(let id, let revision, let heading, let hash, let document):
-                    try self.replicaPutDocument(db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state)
+                    try self.replicaPutDocument(
+                        db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state, feedIndex: feedIndex)
                 case .delete(let id, _):
-                    try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state)
+                    try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex)
                 }
             }
             state.cursor = cursor
@@ -85,8 +87,9 @@ extension ReplicaStore {
         return try await file.pool.write { db in
             var state = try MetaState.load(db)
             var removed = 0
+            let feedIndex = try self.feedsFullTextIndex(db)
             for id in try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0") where !keep.contains(ArticleKey(id)) {
-                try self.replicaDelete(db, id: id, keepAt: nil, state: &state)
+                try self.replicaDelete(db, id: id, keepAt: nil, state: &state, feedIndex: feedIndex)
                 removed += 1
             }
             try state.save(db)
@@ -96,13 +99,13 @@ extension ReplicaStore {
 
     func replicaPut(
         _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
-        compressed: CompressedDocument?, state: inout MetaState
+        compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false
     ) throws {
-        // A mirror keeps the document as the server sent it (no search index needs the text); a
-        // reading replica, a change that came as a delta, or a document naming a dictionary the
-        // replica lacks (it could not be read back) keeps the text in clear.
+        // Both kinds of replica keep the document as the server sent it (a reading replica's index
+        // reads it through `article_text`); a change that came as a delta, or a document naming a
+        // dictionary the replica lacks (it could not be read back) keeps the text in clear.
         var document: CompressedDocument? = nil
-        if let compressed, !fullTextIndex {
+        if let compressed {
             let dictionaryID = ArticleCompression.dictionaryID(of: compressed.bytes)
             if try dictionaryID.map({ try self.file.dictionary(db, id: $0) != nil }) ?? true { document = compressed }
         }
@@ -112,23 +115,27 @@ extension ReplicaStore {
         let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
         try writeRow(
             db, id: id, revision: revision, heading: ArticleHeading(article), body: body, source: source, contentHash: contentHash,
-            document: document, state: &state)
+            document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex)
     }
 
     func replicaPutDocument(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8],
-        document: CompressedDocument, state: inout MetaState
+        document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false
     ) throws {
         if let dictionaryID = ArticleCompression.dictionaryID(of: document.bytes), try file.dictionary(db, id: dictionaryID) == nil {
             throw StoreError("the document of '\(id)' names dictionary \(String(dictionaryID, radix: 16)), which the replica does not hold")
         }
-        try writeRow(db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state)
+        try writeRow(
+            db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state,
+            feedIndex: feedIndex)
     }
 
     /// Inserts or replaces the row of `id` (reviving a kept one) and keeps the digest and count.
+    /// `feedIndex`: the apply keeps the full-text index (`deferFullTextIndex`), from `indexText`
+    /// when the caller has the text, else read back.
     private func writeRow(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
-        document: CompressedDocument?, state: inout MetaState
+        document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false
     ) throws {
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers
@@ -151,6 +158,7 @@ extension ReplicaStore {
             Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
             ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
         ]
+        if feedIndex, let existing, !existing.deleted { try unindexRow(db, rowid: existing.rowid) }
         if let existing {
             try db.cachedStatement(
                 sql: """
@@ -168,14 +176,16 @@ extension ReplicaStore {
                     """
             ).execute(arguments: [id] + arguments)
         }
+        if feedIndex { try indexRow(db, rowid: existing?.rowid ?? db.lastInsertedRowID, title: heading.title, body: indexText) }
     }
 
     /// A replica keeps no tombstones: the row goes (and with it, by trigger, its search entry).
     /// With `keepAt` (`pull --keep-deleted`) the article stays, deleted as of `keepAt`, readable
     /// through ReplicaStore+Kept; it no longer counts in the digest, the count or the index. A kept
     /// article that is deleted again stays as it was kept.
-    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState) throws {
+    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState, feedIndex: Bool = false) throws {
         guard let existing = try ExistingRow.fetch(db, id: id), !existing.deleted else { return }
+        if feedIndex { try unindexRow(db, rowid: existing.rowid) }
         if let oldHash = existing.contentHash {
             state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
         }

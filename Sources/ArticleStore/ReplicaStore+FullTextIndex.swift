@@ -1,100 +1,252 @@
 import ArticleModel
 import Foundation
 import GRDB
+import Synchronization
 
+/// A reading replica keeps each document compressed as the server sent it, as a mirror does, and
+/// its FTS5 index reads the text through the view `article_text`, which inflates a document on
+/// demand (`article_body`, `StoredDocumentText`): only snippet() of the hits shown and the removal
+/// of an article's old entry read it back. Rows that hold their text in clear (a change that came
+/// as a delta, a replica from before, a document whose dictionary the replica lacked) are read as
+/// they are.
+///
+/// The index has three states (`store_meta`): kept row by row by triggers (the usual one); fed by
+/// the apply itself (`fts_fed`, during a bootstrap: the text is indexed from the decoded change in
+/// the batch's transaction, with no merging until it is finished); or stale (`fts_pending`: made
+/// with another tokenizer or view, or a mirror that became a reading replica), rebuilt in bulk
+/// from `article_text` before it is read.
 extension ReplicaStore {
-    /// Whether the reading replica's full-text index still has to be built (`buildFullTextIndex`):
-    /// a bootstrap deferred it, or was killed before it was built. Always false on a mirror.
+    /// Whether the reading replica's full-text index has to be finished (`buildFullTextIndex`)
+    /// before it is at its best: stale (a full rebuild, which `search` does first), or fed by a
+    /// bootstrap that has not been finished (merged, triggers restored). Always false on a mirror.
     public func isFullTextIndexPending() async throws -> Bool {
         guard fullTextIndex else { return false }
-        return try await file.pool.read { db in try StoreFile.isFullTextIndexPending(db) }
-    }
-
-    /// Stops keeping the index row by row until `buildFullTextIndex`, for a bootstrap: FTS5 fed by
-    /// triggers one article at a time costs several times the rest of the apply, one bulk build at
-    /// the end about a third less than the triggers. The flag is set in the transaction that drops
-    /// the triggers, so a replica killed at any point afterwards still knows its index is stale.
-    public func deferFullTextIndex() async throws {
-        guard fullTextIndex else { return }
-        try await file.pool.write { db in
-            guard try !StoreFile.isFullTextIndexPending(db) else { return }
-            try StoreFile.dropFullTextTriggers(db)
-            try StoreFile.setFullTextIndexPending(db, true)
+        return try await file.pool.read { db in
+            try StoreFile.isFullTextIndexPending(db) || StoreFile.isFullTextIndexFed(db)
         }
     }
 
-    /// Builds the whole full-text index from the articles, restores the row-by-row triggers and
-    /// clears the pending flag, all in one transaction: killed half-way, the replica is still
-    /// pending and the next open builds it again. `progress(done, total)` follows the articles.
+    /// For a bootstrap: the index is fed by the apply, from the text each change was decoded to,
+    /// instead of by triggers that would read it back through `article_text`; FTS5 does not merge
+    /// segments until `buildFullTextIndex` merges them once. Each batch's rows and their index
+    /// entries commit together, so a replica killed at any point is searchable as far as it got.
+    public func deferFullTextIndex() async throws {
+        guard fullTextIndex else { return }
+        try await file.pool.write { db in
+            guard try !StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db) else { return }
+            try StoreFile.dropFullTextTriggers(db)
+            try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
+            try StoreFile.setFullTextIndexFed(db, true)
+        }
+    }
+
+    /// Finishes the full-text index in one transaction: a stale one is rebuilt from every live
+    /// article, a fed one is merged; then the row-by-row triggers are restored. Killed half-way, the
+    /// replica is still pending and the next pull, search or read finishes it.
+    /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
-            guard try StoreFile.isFullTextIndexPending(db) else { return }
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM article") ?? 0
-            let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
-            let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
-            try self.expandCompressedDocuments(db)
-            // Whatever an earlier index held is stale: start empty, then add the rows in rowid
-            // ranges (as fast as FTS5's own 'rebuild', and it can report progress).
-            try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
-            // No incremental merging during the bulk build, one merge at its end (below): 14.8 s
-            // instead of 16.6 s at 100,000 articles. Restored before the commit.
-            try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
-            progress(0, total)
-            let insert = try db.makeStatement(
-                sql: """
-                    INSERT INTO article_fts(rowid, title, body)
-                    SELECT rowid, title, body FROM article WHERE rowid > ? AND rowid <= ? AND deleted = 0
-                    """)
-            var lower = first - 1
-            var done = 0
-            let step: Int64 = 2_000
-            while lower < last {
-                try insert.execute(arguments: [lower, lower + step])
-                done += db.changesCount
-                lower += step
-                progress(min(done, total), total)
+            let stale = try StoreFile.isFullTextIndexPending(db)
+            let fed = try StoreFile.isFullTextIndexFed(db)
+            guard stale || fed else { return }
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM article WHERE deleted = 0") ?? 0
+            if stale {
+                try Self.rebuildFullTextIndex(db, total: total, progress: progress)
+            } else {
+                // Fed by the apply: every article is in already, only the merge is left.
+                progress(0, total)
             }
             // The bulk build leaves hundreds of small segments, which the row-by-row updates of later
             // pulls would merge bit by bit: the first incremental pulls after it took 1.8 s instead of
-            // 0.7 s (1,600 changes at 100,000 articles). One merge now costs 1.9 s, once.
+            // 0.7 s (1,600 changes at 100,000 articles). One merge now, once.
             try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
             try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', \(Self.ftsAutomerge))")
+            if !stale { progress(total, total) }
             try StoreFile.createFullTextTriggers(db)
             try StoreFile.setFullTextIndexPending(db, false)
+            try StoreFile.setFullTextIndexFed(db, false)
+        }
+    }
+
+    private static func rebuildFullTextIndex(_ db: Database, total: Int, progress: (_ done: Int, _ total: Int) -> Void) throws {
+        let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
+        let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
+        // Whatever an earlier index held is stale: start empty, then add the rows in rowid ranges
+        // (as fast as FTS5's own 'rebuild', and it can report progress).
+        try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
+        // No incremental merging during the bulk build, one merge at its end.
+        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
+        progress(0, total)
+        let insert = try db.makeStatement(
+            sql: """
+                INSERT INTO article_fts(rowid, title, body)
+                SELECT t.rowid, t.title, t.body FROM article_text t JOIN article a ON a.rowid = t.rowid
+                WHERE t.rowid > ? AND t.rowid <= ? AND a.deleted = 0
+                """)
+        var lower = first - 1
+        var done = 0
+        let step: Int64 = 2_000
+        while lower < last {
+            try insert.execute(arguments: [lower, lower + step])
+            done += db.changesCount
+            lower += step
+            progress(min(done, total), total)
         }
     }
 
     /// FTS5's default: merge once 4 segments of a level exist, as row-by-row updates add them.
     static let ftsAutomerge = 4
 
-    /// A mirror keeps documents compressed (`replicaPut`); the index and its snippets read the
-    /// text from `article`, so a mirror that becomes a reading replica gets its text back first.
-    /// The row-by-row triggers are off while the index is pending: these updates do not fire them.
-    func expandCompressedDocuments(_ db: Database) throws {
-        // Row ids first: SQLite leaves a scan undefined when its table changes under it.
-        let rowids = try Int64.fetchAll(db, sql: "SELECT rowid FROM article WHERE document IS NOT NULL")
-        let select = try db.makeStatement(sql: "SELECT document, document_length FROM article WHERE rowid = ?")
-        let update = try db.makeStatement(
-            sql: "UPDATE article SET body = CAST(? AS TEXT), source = ?, document = NULL, document_length = NULL WHERE rowid = ?")
-        for rowid in rowids {
-            guard let row = try Row.fetchOne(select, arguments: [rowid]) else { continue }
-            let article = try file.decodeStored(db, compressed: [UInt8](row[0] as Data), documentLength: row[1])
-            let canonical = SeedFormat.render(article) == article.source
-            try update.execute(arguments: [ExactText.argument(article.body), canonical ? nil : Data(article.source), rowid])
+    /// Whether the apply feeds the index itself (`deferFullTextIndex`), read once per batch.
+    func feedsFullTextIndex(_ db: Database) throws -> Bool {
+        guard fullTextIndex else { return false }
+        return try StoreFile.isFullTextIndexFed(db)
+    }
+
+    /// Adds a live row to an index fed by the apply: `body` is its text when the caller has it
+    /// (decoded from the change), else it is read back through `article_text`.
+    func indexRow(_ db: Database, rowid: Int64, title: String, body: String?) throws {
+        if let body {
+            try db.cachedStatement(sql: "INSERT INTO article_fts(rowid, title, body) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT))")
+                .execute(arguments: [rowid, ExactText.argument(title), ExactText.argument(body)])
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO article_fts(rowid, title, body) SELECT rowid, title, body FROM article_text WHERE rowid = ?")
+                .execute(arguments: [rowid])
         }
+    }
+
+    /// Removes a live row's entry from an index fed by the apply, before the row changes: FTS5
+    /// removes an external-content entry by tokenizing the text it was made from.
+    func unindexRow(_ db: Database, rowid: Int64) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO article_fts(article_fts, rowid, title, body)
+                SELECT 'delete', rowid, title, body FROM article_text WHERE rowid = ?
+                """
+        ).execute(arguments: [rowid])
     }
 }
 
 extension StoreFile {
+    /// The text of a row as the index reads it: in clear, or its document's body, inflated.
+    /// `prefix` names the row (`new.`, `old.` in a trigger; empty in the view).
+    static func indexedBody(_ prefix: String) -> String {
+        "CASE WHEN \(prefix)document IS NULL THEN \(prefix)body ELSE CAST(article_body(\(prefix)document, \(prefix)document_length) AS TEXT) END"
+    }
+
+    /// What `article_fts` is created with; an index made otherwise (an earlier tokenizer, or the
+    /// text read from `article` itself) is rebuilt on open.
+    static var fullTextIndexDefinition: String {
+        """
+        CREATE VIRTUAL TABLE article_fts USING fts5(
+            title, body, content='article_text', content_rowid='rowid',
+            tokenize='\(ftsTokenizer)'
+        )
+        """
+    }
+
+    static func createArticleTextView(_ db: Database) throws {
+        try db.execute(sql: "CREATE VIEW IF NOT EXISTS article_text AS SELECT rowid, title, \(indexedBody("")) AS body FROM article")
+    }
+
     /// A replica indexed with an earlier tokenizer (before German folding: `unicode61
-    /// remove_diacritics 2`, where "Strasse" missed "Straße") gets a new, empty index marked
-    /// pending, which the next pull or search builds in bulk. Rebuilt rather than kept: an index
-    /// answers only in its own tokenizer's terms, so keeping the old one would keep the misses.
-    static func upgradeFullTextTokenizer(_ db: Database) throws {
+    /// remove_diacritics 2`, where "Strasse" missed "Straße"), or by a release that kept every
+    /// text in clear and indexed it from `article`, gets a new, empty index marked pending, which
+    /// the next pull, search or read builds in bulk (the text it already holds in clear stays so;
+    /// what later pulls bring is kept compressed). Rebuilt rather than kept: an index answers only
+    /// in its own tokenizer's terms, and FTS5 names its content table when it is created.
+    static func upgradeFullTextIndex(_ db: Database) throws {
         let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'article_fts'") ?? ""
-        guard !sql.contains("tokenize='\(ftsTokenizer)'") else { return }
+        guard !sql.contains("tokenize='\(ftsTokenizer)'") || !sql.contains("content='article_text'") else { return }
         try configureFullTextIndex(db, enabled: false)
         try configureFullTextIndex(db, enabled: true)
+    }
+
+    static func isFullTextIndexFed(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT fts_fed FROM store_meta") ?? false
+    }
+
+    static func setFullTextIndexFed(_ db: Database, _ fed: Bool) throws {
+        try db.execute(sql: "UPDATE store_meta SET fts_fed = ?", arguments: [fed])
+    }
+
+    /// `fts_fed`: 1 while a bootstrap feeds the index from the apply (ReplicaStore+FullTextIndex).
+    static func registerFullTextFedMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4-fts-fed") { db in
+            try db.execute(sql: "ALTER TABLE store_meta ADD COLUMN fts_fed INTEGER NOT NULL DEFAULT 0")
+        }
+    }
+}
+
+/// The SQL function `article_body(document, document_length)`: the body of a stored document,
+/// inflated with the replica's dictionary, as a BLOB of its exact UTF-8 (a NUL survives). Every
+/// connection of a store has it (`StoreFile` registers it), so the triggers and the view work on
+/// any of them.
+final class StoredDocumentText: Sendable {
+    private struct Owner: Sendable {
+        weak var file: StoreFile?
+    }
+
+    private let path: String
+    /// Weak: the file owns the pool, whose connections own this function.
+    private let owner = Mutex(Owner())
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// Called once the file is open: its dictionary cache serves the common case.
+    func attach(_ file: StoreFile) {
+        owner.withLock { $0.file = file }
+    }
+
+    var function: DatabaseFunction {
+        DatabaseFunction("article_body", argumentCount: 2, pure: true) { [self] values in
+            guard case .blob(let document) = values[0].storage, case .int64(let length) = values[1].storage else { return nil }
+            guard length >= 0, length <= Int64(ArticleCompression.maxDocumentLength) else {
+                throw StoreError("a stored document claims \(length) bytes, more than any article has")
+            }
+            let raw: [UInt8]
+            do {
+                raw = try document.withUnsafeBytes { bytes in
+                    try ArticleCompression.inflateDocument(bytes, documentLength: Int(length)) { try? self.dictionary(id: $0) }
+                }
+            } catch {
+                throw StoreError("a stored document cannot be read: \(error)")
+            }
+            return Data(try ArticleDocument.decode(raw).body.utf8)
+        }
+    }
+
+    /// The dictionary `id`, from the open file's cache, else read from the file on a connection
+    /// of its own (another process may have saved it since this one read the table).
+    private func dictionary(id: UInt32) throws -> [UInt8]? {
+        if let cached = owner.withLock({ $0.file?.dictionaries.withLock { $0[id] } }) { return cached }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        guard let data = try queue.read({ try Data.fetchOne($0, sql: "SELECT bytes FROM dictionary WHERE id = ?", arguments: [Int64(id)]) })
+        else { return nil }
+        let bytes = [UInt8](data)
+        owner.withLock { $0.file?.dictionaries.withLock { $0[id] = bytes } }
+        return bytes
+    }
+}
+
+extension ReplicaStore {
+    /// FTS5's own check of the index against the text it was made from (read through
+    /// `article_text`): nil when every entry matches, else what FTS5 reports. Reads every article.
+    public func fullTextIndexProblems() async throws -> String? {
+        guard fullTextIndex else { return nil }
+        return try await file.pool.write { db in
+            do {
+                try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('integrity-check', 1)")
+                return nil
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
+                return "the search index does not match the articles: \(error.message ?? "\(error.extendedResultCode)")"
+            }
+        }
     }
 }

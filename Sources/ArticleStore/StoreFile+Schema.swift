@@ -89,6 +89,7 @@ extension StoreFile {
                     ALTER TABLE store_meta ADD COLUMN stage_cursor INTEGER;
                     """)
         }
+        registerFullTextFedMigration(&migrator)
         return migrator
     }
 
@@ -96,10 +97,11 @@ extension StoreFile {
 
     /// Creates or drops the replica's full-text index to match `enabled`.
     ///
-    /// FTS5 with external content (`content='article'`): the index stores no second copy of the
-    /// text, and snippet() reads it from `article`. Tokenizer: `GermanFoldingTokenizer` (case,
+    /// FTS5 with external content (`content='article_text'`, a view that inflates stored documents,
+    /// see ReplicaStore+FullTextIndex): the index stores no second copy of the text, and snippet()
+    /// reads it through the view. Tokenizer: `GermanFoldingTokenizer` (case,
     /// umlauts as a/o/u and ae/oe/ue, ß as ss); an index made with an earlier tokenizer is rebuilt
-    /// (`upgradeFullTextTokenizer`).
+    /// (`upgradeFullTextIndex`).
     ///
     /// A new index over existing articles (a mirror opened as a reading replica) is only marked
     /// pending here: building it takes seconds per 10,000 articles, which the caller announces
@@ -107,15 +109,10 @@ extension StoreFile {
     static func configureFullTextIndex(_ db: Database, enabled: Bool) throws {
         let exists = try db.tableExists("article_fts")
         if enabled && exists {
-            try upgradeFullTextTokenizer(db)
+            try upgradeFullTextIndex(db)
         } else if enabled && !exists {
-            try db.execute(
-                sql: """
-                    CREATE VIRTUAL TABLE article_fts USING fts5(
-                        title, body, content='article', content_rowid='rowid',
-                        tokenize='\(ftsTokenizer)'
-                    );
-                    """)
+            try createArticleTextView(db)
+            try db.execute(sql: fullTextIndexDefinition)
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM article)") ?? false {
                 try setFullTextIndexPending(db, true)
             } else {
@@ -125,6 +122,7 @@ extension StoreFile {
             try dropFullTextTriggers(db)
             try db.execute(sql: "DROP TABLE article_fts")
             try setFullTextIndexPending(db, false)
+            try setFullTextIndexFed(db, false)
         }
     }
 
@@ -133,16 +131,16 @@ extension StoreFile {
         try db.execute(
             sql: """
                 CREATE TRIGGER IF NOT EXISTS article_fts_insert AFTER INSERT ON article WHEN new.deleted = 0 BEGIN
-                    INSERT INTO article_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body);
+                    INSERT INTO article_fts(rowid, title, body) VALUES (new.rowid, new.title, \(indexedBody("new.")));
                 END;
                 CREATE TRIGGER IF NOT EXISTS article_fts_delete AFTER DELETE ON article WHEN old.deleted = 0 BEGIN
-                    INSERT INTO article_fts(article_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+                    INSERT INTO article_fts(article_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, \(indexedBody("old.")));
                 END;
-                CREATE TRIGGER IF NOT EXISTS article_fts_update AFTER UPDATE OF title, body, deleted ON article BEGIN
+                CREATE TRIGGER IF NOT EXISTS article_fts_update AFTER UPDATE OF title, body, document, deleted ON article BEGIN
                     INSERT INTO article_fts(article_fts, rowid, title, body)
-                        SELECT 'delete', old.rowid, old.title, old.body WHERE old.deleted = 0;
+                        SELECT 'delete', old.rowid, old.title, \(indexedBody("old.")) WHERE old.deleted = 0;
                     INSERT INTO article_fts(rowid, title, body)
-                        SELECT new.rowid, new.title, new.body WHERE new.deleted = 0;
+                        SELECT new.rowid, new.title, \(indexedBody("new.")) WHERE new.deleted = 0;
                 END;
                 """)
     }

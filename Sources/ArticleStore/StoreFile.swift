@@ -32,6 +32,7 @@ final class StoreFile: Sendable {
         configuration.busyMode = .timeout(30)
         let isCanonical = role == .canonical
         let pageSize = Self.pageSize(for: role)
+        let documents = StoredDocumentText(path: path)
         configuration.prepareDatabase { db in
             // The canonical store answers a push only once it is durable (§5.7): FULL syncs the WAL
             // at every commit. A replica can lose its last batch to a power cut and pull it again.
@@ -39,6 +40,8 @@ final class StoreFile: Sendable {
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             // A reading replica's index and its triggers name this tokenizer; elsewhere it is unused.
             db.add(tokenizer: GermanFoldingTokenizer.self)
+            // What a reading replica's index reads its text through (`article_text`).
+            db.add(function: documents.function)
         }
         try Self.createPrivately(path)
         do {
@@ -70,6 +73,7 @@ final class StoreFile: Sendable {
                 try Self.configureFullTextIndex(db, enabled: fullText)
                 return id
             }
+            documents.attach(self)
         } catch let error as StoreError {
             try? pool.close()
             throw error

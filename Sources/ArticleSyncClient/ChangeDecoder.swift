@@ -33,6 +33,9 @@ struct ChangeDecoder {
     var bases: [ArticleKey: [UInt8]]
     /// A mirror keeps documents as sent (`ReplicaChange.putDocument`) and holds none of their text.
     var keepCompressed = false
+    /// A reading replica keeps them too, with the text beside them for its search index
+    /// (`ReplicaChange.put` with `compressed`).
+    var keepText = false
 
     func decode(_ change: Change) throws(Failure) -> ReplicaChange {
         switch change {
@@ -60,9 +63,12 @@ struct ChangeDecoder {
             }
             // Only a ZLIB document is the store's own compressed form; a delta needs its base.
             if keepCompressed && article.encoding == .zlib {
+                let document = CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength))
+                if keepText {
+                    return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash, compressed: document)
+                }
                 return .putDocument(
-                    id: article.id, revision: article.revision, heading: ArticleHeading(decoded), contentHash: hash,
-                    document: CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength)))
+                    id: article.id, revision: article.revision, heading: ArticleHeading(decoded), contentHash: hash, document: document)
             }
             return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash)
         }

@@ -419,7 +419,7 @@ final class SyncSession {
         var replacements: [UInt32: [UInt8]] = [:]
         while true {
             try await ensureDictionaries(named, store: target)
-            let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: !fullTextIndex)
+            let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: true, keepText: fullTextIndex)
             switch await Self.decodeResult(Array(changes), with: decoder) {
             case .success(let decoded):
                 var proven: [UInt32: [UInt8]] = [:]
