@@ -19,6 +19,15 @@ public enum ReplicaChange: Sendable, Hashable {
         }
     }
 
+    /// The title of a put; nil for a deletion.
+    public var title: String? {
+        switch self {
+        case .put(_, _, let article, _, _): article.title
+        case .putDocument(_, _, let heading, _, _): heading.title
+        case .delete: nil
+        }
+    }
+
     public var revision: UInt64 {
         switch self {
         case .put(_, let revision, _, _, _), .putDocument(_, let revision, _, _, _), .delete(_, let revision): revision
@@ -65,9 +74,13 @@ public struct ApplyOptions: Sendable, Hashable {
     /// now on, saved before the batch's articles. A dictionary is never kept on its Adler-32 alone
     /// (three changed bytes can keep an Adler-32; a forged one would break every later pull).
     public var dictionaries: [UInt32: [UInt8]]
+    /// Record each change in the replica's arrival log as arrived at this time (Unix seconds);
+    /// nil records nothing (a bootstrap, ReplicaStore+Log).
+    public var arrivedAt: Double?
 
-    public init(keepDeletedAt: Int64? = nil, dictionaries: [UInt32: [UInt8]] = [:]) {
+    public init(keepDeletedAt: Int64? = nil, dictionaries: [UInt32: [UInt8]] = [:], arrivedAt: Double? = nil) {
         self.keepDeletedAt = keepDeletedAt
         self.dictionaries = dictionaries
+        self.arrivedAt = arrivedAt
     }
 }

@@ -10,9 +10,11 @@ extension ReplicaStore {
     /// A batch may also be a part of a server's BATCH (the sync engine commits a large one in
     /// slices): the cursor is then the revision of the slice's last change, which is as resumable
     /// as a batch's end, since changes come in increasing revision order.
+    /// Returns the arrivals it recorded (`ApplyOptions.arrivedAt`).
+    @discardableResult
     public func applyBatch(
         _ changes: [ReplicaChange], upstreamStoreID: StoreID, cursor: UInt64, options: ApplyOptions = ApplyOptions()
-    ) async throws {
+    ) async throws -> [Arrival] {
         // SQLite integers are signed 64-bit; no real store comes near, a hostile one could.
         let limit = UInt64(Int64.max)
         guard cursor <= limit else { throw StoreError("cursor \(cursor) is beyond what a store can record") }
@@ -30,14 +32,18 @@ extension ReplicaStore {
             }
         }
         for (id, bytes) in options.dictionaries { try Self.checkDictionary(id: id, bytes: bytes) }
-        try await file.pool.write { db in
+        return try await file.pool.write { db in
             var state = try MetaState.load(db)
             state.upstreamStoreID = upstreamStoreID
             for (_, bytes) in options.dictionaries.sorted(by: { $0.key < $1.key }) {
                 _ = try self.file.insertDictionary(db, bytes: bytes)
             }
             let feedIndex = try self.feedsFullTextIndex(db)
+            var arrivals: [Arrival] = []
             for change in changes {
+                if let arrivedAt = options.arrivedAt, let kind = try Self.arrivalKind(db, of: change) {
+                    arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
+                }
                 switch change {
                 case .put(let id, let revision, let article, let hash, let compressed):
                     try self.replicaPut(
@@ -53,6 +59,8 @@ extension ReplicaStore {
             state.cursor = cursor
             try state.save(db)
             try self.dropStaged(db, through: cursor)
+            try Self.recordArrivals(db, arrivals)
+            return arrivals
         }
     }
 

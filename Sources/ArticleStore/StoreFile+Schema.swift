@@ -89,6 +89,7 @@ extension StoreFile {
                     ALTER TABLE store_meta ADD COLUMN stage_cursor INTEGER;
                     """)
         }
+        registerArrivalAndPushLogMigration(&migrator)
         registerFullTextFedMigration(&migrator)
         return migrator
     }

@@ -147,6 +147,7 @@ public struct Pusher: Sendable {
                         revision: outcome.revision, expectedRevision: entry.expectedRevision, message: outcome.message))
                 }
             }
+            try await self.record(report, serverStore: connection.welcome.storeID)
             return report
         }
     }
@@ -165,9 +166,34 @@ public struct Pusher: Sendable {
         }
         var expected: [ArticleKey: UInt64] = [:]
         for item in items {
-            expected[ArticleKey(item.id)] = try await store.article(id: item.id)?.revision ?? 0
+            expected[ArticleKey(item.id)] = try await store.expectedPushRevision(id: item.id)
         }
         return expected
+    }
+
+    /// Tells the replica what the server now holds of each article this push applied (or found
+    /// unchanged), so that the next push of it expects that revision before a pull brings it in.
+    /// A conflict is not recorded: the next push must still be judged against what was seen.
+    private func record(_ report: PushReport, serverStore: StoreID) async throws {
+        guard Replica.exists(at: replicaPath) else { return }
+        let now = Date().timeIntervalSince1970
+        let records = report.outcomes.compactMap { outcome -> PushRecord? in
+            switch outcome.status {
+            case .applied: PushRecord(id: outcome.id, revision: outcome.revision, deleted: outcome.isDelete, pushedAt: now)
+            case .unchanged: PushRecord(id: outcome.id, revision: outcome.revision, deleted: false, pushedAt: now)
+            default: nil
+            }
+        }
+        guard !records.isEmpty else { return }
+        let store = try Replica.open(at: replicaPath, fullTextIndex: nil)
+        defer { try? store.close() }
+        let state = try await replicaSnapshot(of: store, path: replicaPath)
+        if let upstream = state.upstreamStoreID, upstream != serverStore { return }
+        do {
+            try await store.recordPushes(records)
+        } catch {
+            throw ClientError.replica(replicaPath, "the push was applied, but the replica cannot record it (the next push of these articles may report a conflict): \(error)")
+        }
     }
 
     /// Splits entries so each PUSH frame stays under the server's frame limit and entry count.

@@ -1,3 +1,4 @@
+import ArticleStore
 import ArticleModel
 import ArticleSyncProtocol
 
@@ -35,6 +36,9 @@ public struct AppliedChange: Sendable, Hashable {
     public var revision: UInt64
     public var id: String
     public var kind: Kind
+    /// What the change did to the replica, when the replica recorded it (an incremental pull);
+    /// nil in a bootstrap, where every put is new.
+    public var arrival: ArrivalKind? = nil
 }
 
 public struct AppliedBatch: Sendable {
@@ -43,6 +47,11 @@ public struct AppliedBatch: Sendable {
     public var changes: [AppliedChange]
     /// Bytes of article data received for this batch (as sent: compressed).
     public var bytes: Int
+
+    mutating func noteArrivals(_ arrivals: [Arrival]) {
+        let kinds = Dictionary(arrivals.map { ($0.revision, $0.kind) }, uniquingKeysWith: { a, _ in a })
+        for index in changes.indices { changes[index].arrival = kinds[changes[index].revision] }
+    }
 }
 
 public struct RebootstrapReport: Sendable, Hashable {

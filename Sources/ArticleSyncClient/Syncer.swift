@@ -67,6 +67,8 @@ final class SyncSession {
     var refetched: Set<UInt32> = []
     /// Whether the replica (and a re-bootstrapped copy of it) keeps the full-text index.
     let fullTextIndex: Bool
+    /// An incremental pull records its arrivals in the replica (ReplicaStore+Log); a bootstrap does not.
+    var logsArrivals = false
     var options: SyncOptions { syncer.options }
     var path: String { syncer.replicaPath }
 
@@ -98,6 +100,7 @@ final class SyncSession {
         refetched = []
         let state = try await replicaSnapshot(of: store, path: path)
         var report = PullReport(storeID: connection.welcome.storeID, startCursor: state.cursor, cursor: state.cursor)
+        logsArrivals = state.cursor > 0
         if let days = options.keepDeletedDays {
             do {
                 report.expired = try await store.expireKept(deletedBefore: Int64(Date().timeIntervalSince1970) - Int64(days) * 86_400)
@@ -531,6 +534,8 @@ final class BatchApplier {
     let target: ReplicaStore
     let upstream: StoreID
     let keepDeletedAt: Int64?
+    /// Into the replica itself during an incremental pull (not a re-bootstrap's copy).
+    let logsArrivals: Bool
     /// The cursor of the last slice handed to a commit.
     private var cursor: UInt64
     private var committing: Task<Void, any Error>? = nil
@@ -542,6 +547,7 @@ final class BatchApplier {
         self.upstream = upstream
         self.cursor = cursor
         self.keepDeletedAt = keepDeletedAt
+        logsArrivals = session.logsArrivals && target === session.store
     }
 
     /// Waits for the commit in flight (and reports its failure).
@@ -601,11 +607,14 @@ final class BatchApplier {
             cursor = toRevision
             let target = self.target
             let upstream = self.upstream
-            let options = ApplyOptions(keepDeletedAt: keepDeletedAt, dictionaries: decoded.proven)
+            let options = ApplyOptions(
+                keepDeletedAt: keepDeletedAt, dictionaries: decoded.proven, arrivedAt: logsArrivals ? Date().timeIntervalSince1970 : nil)
             let onEvent = session.syncer.onEvent
             let changes = decoded.changes
             committing = Task {
-                try await target.applyBatch(changes, upstreamStoreID: upstream, cursor: toRevision, options: options)
+                var applied = applied
+                let arrivals = try await target.applyBatch(changes, upstreamStoreID: upstream, cursor: toRevision, options: options)
+                if !arrivals.isEmpty { applied.noteArrivals(arrivals) }
                 onEvent(.batchApplied(applied))
             }
             committingBytes = bytes

@@ -35,7 +35,7 @@ struct Articlesync: AsyncParsableCommand {
         subcommands: [
             PullCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
             SearchCommand.self, ExportCommand.self, VerifyCommand.self, PushCommand.self, ConfigCommand.self,
-            CategoriesCommand.self, ReadCommand.self,
+            CategoriesCommand.self, ReadCommand.self, LogCommand.self, DiffCommand.self,
         ]
     )
 

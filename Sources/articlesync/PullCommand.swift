@@ -27,6 +27,13 @@ struct PullCommand: AsyncParsableCommand {
 
             With --json, pull prints one JSON object per line: {"event":"batch",…} per committed batch \
             (and {"event":"change",…} per article with --follow), then {"event":"done",…}.
+
+            -n/--dry-run downloads what the pull would apply, checks it as a pull does, and lists \
+            what it would add (+ id title), change (~ id title) and delete (- id), then a summary; \
+            nothing is written (not even a replica that does not exist yet). -v/--itemize lists \
+            the same lines for a real pull, as it applies them. With --json each line is an \
+            {"event":"item","change":"added"|"changed"|"deleted",…} object, and a dry run ends \
+            with {"event":"dryRun",…}.
             """
     )
 
@@ -57,10 +64,17 @@ struct PullCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("--follow: how long each long-poll waits on the server, in seconds.", valueName: "seconds"))
     var wait: Int = 30
 
+    @Flag(name: [.customShort("n"), .long], help: "Show what the pull would add, change and delete, and change nothing.")
+    var dryRun = false
+
+    @Flag(name: [.customShort("v"), .long], help: "List each article the pull adds (+), changes (~) or deletes (-).")
+    var itemize = false
+
     func validate() throws {
         guard (0...100).contains(maxDeletePercent) else { throw ValidationError("--max-delete-percent must be between 0 and 100") }
         guard (1...300).contains(wait) else { throw ValidationError("--wait must be between 1 and 300 seconds") }
         if let keepDeleted, !(1...36_500).contains(keepDeleted) { throw ValidationError("--keep-deleted must be between 1 and 36500 days") }
+        if dryRun && follow { throw ValidationError("--dry-run shows one pull; it cannot --follow") }
     }
 
     func run() async throws {
@@ -74,11 +88,23 @@ struct PullCommand: AsyncParsableCommand {
             syncOptions.keepDeletedDays = keepDeleted
             syncOptions.followWaitMillis = UInt32(wait * 1000)
             let progress = ProgressBar(enabled: !follow && !console.quiet && !console.json && Console.stderrIsTerminal)
-            let printer = PullPrinter(console: console, progress: progress, follow: follow, keepDeleted: keepDeleted)
+            let printer = PullPrinter(console: console, progress: progress, follow: follow, keepDeleted: keepDeleted, itemize: itemize && !follow)
             PullInterruption.install(progress: progress, command: follow ? "articlesync pull --follow" : "articlesync pull")
             let syncer = Syncer(
                 configuration: try options.clientConfiguration(), replicaPath: options.replicaPath,
                 options: syncOptions, onEvent: { PullInterruption.observe($0); printer.handle($0) })
+            if dryRun {
+                let report: DryRunReport
+                do {
+                    report = try await syncer.dryRun()
+                } catch {
+                    progress.finish()
+                    throw error
+                }
+                progress.finish()
+                printer.summarize(report)
+                return .ok
+            }
             if follow {
                 console.say("following \(syncer.configuration.address) into \(options.replicaPath) (Ctrl-C to stop)")
                 try await syncer.follow()
@@ -105,6 +131,8 @@ struct PullPrinter: Sendable {
     var follow: Bool
     /// --keep-deleted DAYS, for the summary.
     var keepDeleted: Int? = nil
+    /// -v/--itemize: a line per applied change.
+    var itemize = false
 
     func handle(_ event: SyncEvent) {
         switch event {
@@ -115,6 +143,13 @@ struct PullPrinter: Sendable {
         case .batchApplied(let batch):
             progress.advance(toRevision: batch.toRevision, articles: batch.changes.count, bytes: batch.bytes)
             console.emit(BatchJSON(from: batch.fromRevision, to: batch.toRevision, changes: batch.changes.count, bytes: batch.bytes))
+            if itemize {
+                for change in batch.changes {
+                    guard let line = change.item else { continue }
+                    progress.finish()
+                    item(line, revision: change.revision)
+                }
+            }
             if follow {
                 for change in batch.changes {
                     switch change.kind {
@@ -155,6 +190,30 @@ struct PullPrinter: Sendable {
         }
     }
 
+    /// One itemized line, or its JSON object.
+    func item(_ item: ChangeItem, revision: UInt64) {
+        console.say(item.line)
+        console.emit(ItemJSON(change: item.kind.rawValue, id: item.id, title: item.title, revision: revision))
+    }
+
+    func summarize(_ report: DryRunReport) {
+        for change in report.changes { item(change.item, revision: change.revision) }
+        var counts = ChangeReport(itemized: false)
+        for change in report.changes { counts.record(change.item) }
+        console.emit(DryRunJSON(
+            store: report.storeID.description, cursor: report.cursor, head: report.head, counts: counts.counts, bytes: report.bytes,
+            rebootstrap: report.snapshotRequired != nil, guardWouldRefuse: report.guardWouldRefuse))
+        if let snapshot = report.snapshotRequired {
+            let why = snapshot.message.isEmpty ? "\(snapshot.reason)" : snapshot.message
+            console.say("dry run: the server cannot resume this replica (\(why)): a pull would rebuild it from the server's store; nothing was changed")
+            return
+        }
+        console.say("dry run: \(counts.summary(dryRun: true)) (revision \(report.cursor) to \(report.head), \(formatBytes(report.bytes)) downloaded); nothing was changed")
+        if report.guardWouldRefuse {
+            console.note("a pull would stop here: deleting \(plural(counts.deleted, "article")) of the replica's \(report.replicaArticles) is more than --max-delete-percent allows (exit 5; --force applies it)")
+        }
+    }
+
     func summarize(_ report: PullReport) {
         console.emit(DoneJSON(
             store: report.storeID.description, cursor: report.cursor, startCursor: report.startCursor,
@@ -170,6 +229,25 @@ struct PullPrinter: Sendable {
             console.note("forgot \(plural(report.expired, "kept article")) deleted more than \(plural(keepDeleted, "day")) ago")
         }
     }
+}
+
+private struct ItemJSON: Encodable {
+    var event = "item"
+    var change: String
+    var id: String
+    var title: String?
+    var revision: UInt64
+}
+
+private struct DryRunJSON: Encodable {
+    var event = "dryRun"
+    var store: String
+    var cursor: UInt64
+    var head: UInt64
+    var counts: ChangeCounts
+    var bytes: Int
+    var rebootstrap: Bool
+    var guardWouldRefuse: Bool
 }
 
 private struct BatchJSON: Encodable {

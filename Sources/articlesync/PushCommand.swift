@@ -12,9 +12,11 @@ struct PushCommand: AsyncParsableCommand {
             A file's article id is its name without the extension; directories are walked recursively, \
             as `articlesyncd import` walks them (hidden entries skipped, links to directories not \
             followed). Every file is checked locally first: invalid ones are listed and not sent. Each article goes \
-            with the revision the replica last saw of it (0 when unknown), and the server refuses it as a \
-            CONFLICT when someone changed it since: pull, look, and push again, or use --force to \
-            overwrite. Conflicts are listed and exit with 3; invalid files exit with 65.
+            with the revision the replica last saw of it (or last pushed, until a pull brings that in; \
+            0 when unknown), and the server refuses it as a CONFLICT when someone changed it since: \
+            `articlesync diff ID FILE --server-copy` shows what they changed; pull, merge and push again \
+            (--force overwrites without looking). Conflicts are listed and exit with 3; invalid \
+            files exit with 65.
             """
     )
 
@@ -70,7 +72,9 @@ struct PushCommand: AsyncParsableCommand {
                     console.say("unchanged  \(name)  (revision \(outcome.revision))")
                 case .conflict:
                     let expected = outcome.expectedRevision == 0 ? "expected no such article" : "expected revision \(outcome.expectedRevision)"
-                    console.say("CONFLICT   \(name): the server holds revision \(outcome.revision), the replica \(expected); pull and push again, or use --force")
+                    // Never a blind overwrite as the advice: the other edit would be lost unseen.
+                    let look = outcome.file.map { "articlesync diff \(name) \($0) --server-copy" } ?? "articlesync diff \(name)"
+                    console.say("CONFLICT   \(name): the server holds revision \(outcome.revision), the replica \(expected); see what changed with `\(look)`, then pull, merge and push again")
                 case .invalid:
                     console.say("INVALID    \(name): \(outcome.message)")
                 case .notFound:

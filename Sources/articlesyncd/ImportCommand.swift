@@ -27,6 +27,11 @@ struct ImportCommand: AsyncParsableCommand {
             that would delete more than --max-delete-percent of the store's articles, naming the \
             count and the first ids. --force accepts either.
 
+            -n/--dry-run reads, parses and hashes every file as the import would and lists what it \
+            would add (+ id title), change (~ id title) and, with --delete-missing, delete (- id), \
+            then a summary; the store is not written (nor created). With --json the plan is one \
+            object with an "items" array.
+
             Progress goes to standard error when it is a terminal (or always with --progress); the \
             summary goes to standard output.
             """
@@ -53,12 +58,16 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Report progress on standard error even when it is not a terminal (one line per step).")
     var progress = false
 
+    @Flag(name: [.customShort("n"), .long], help: "Show what the import would add, change and delete, and change nothing.")
+    var dryRun = false
+
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one file or directory to import") }
         guard (0...100).contains(maxDeletePercent) else { throw ValidationError("--max-delete-percent must be between 0 and 100") }
     }
 
     func run() async throws {
+        if dryRun { return try await runDryRun() }
         let articleStore: SQLiteCanonicalStore
         do {
             articleStore = try SQLiteCanonicalStore(path: store)
@@ -127,6 +136,80 @@ struct ImportCommand: AsyncParsableCommand {
         if report.refused > 0 || !report.skipped.isEmpty || report.deletionSkipped != nil {
             throw ExitCode(2)
         }
+    }
+
+    /// The plan of the import, nothing written: see `Importer.plan`.
+    private func runDryRun() async throws {
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw CommandFailure("no store at \(store): a dry run compares with an existing store (without --dry-run, the import creates it and adds every file)")
+        }
+        let options = ImportOptions(deleteMissing: deleteMissing, maxDeleteFraction: maxDeletePercent / 100, force: force)
+        let plan: ImportPlan
+        do {
+            plan = try Importer.plan(storeAt: store, paths: paths, options: options)
+        } catch {
+            throw CommandFailure("the dry run stopped: \(error)")
+        }
+        let summary = plan.items.isEmpty
+            ? "nothing would change"
+            : "would add \(plan.count(.added)), change \(plan.count(.changed)), delete \(plan.count(.deleted))"
+        if json {
+            struct Item: Encodable {
+                var change: String
+                var id: String
+                var title: String?
+                var path: String?
+            }
+            struct Output: Encodable {
+                var store: String
+                var dryRun = true
+                var files: Int
+                var added: Int
+                var changed: Int
+                var deleted: Int
+                var unchanged: Int
+                var refused: Int
+                var refusal: String?
+                var items: [Item]
+            }
+            let output = Output(
+                store: store, files: plan.files, added: plan.count(.added), changed: plan.count(.changed), deleted: plan.count(.deleted),
+                unchanged: plan.unchanged, refused: plan.errors.count, refusal: plan.refusal ?? plan.deletionSkipped,
+                items: plan.items.map { Item(change: $0.kind.rawValue, id: $0.id, title: $0.title, path: $0.path) })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+        } else {
+            for item in plan.items { print(Self.line(item)) }
+            for error in plan.errors { FileHandle.standardError.write(Data("refused \(error)\n".utf8)) }
+            for skipped in plan.skipped { FileHandle.standardError.write(Data("skipped \(skipped)\n".utf8)) }
+            print("dry run: \(plan.files) files, \(summary), \(plan.unchanged) unchanged, \(plan.errors.count) refused; nothing was changed in \(store)")
+            if let note = plan.refusal ?? plan.deletionSkipped { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        }
+        if !plan.errors.isEmpty || !plan.skipped.isEmpty || plan.deletionSkipped != nil { throw ExitCode(2) }
+    }
+
+    /// `+ id title`, `~ id title`, `- id`, with control characters escaped (titles come from files).
+    static func line(_ item: ImportPlanItem) -> String {
+        let marker = switch item.kind {
+        case .added: "+"
+        case .changed: "~"
+        case .deleted: "-"
+        }
+        let text = [marker, item.id] + (item.kind == .deleted ? [] : [item.title ?? ""])
+        return text.map(escaped).joined(separator: " ")
+    }
+
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double {

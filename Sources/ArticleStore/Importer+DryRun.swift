@@ -1,0 +1,119 @@
+import ArticleModel
+import Foundation
+import GRDB
+
+/// One article an import would add, change or (with `deleteMissing`) delete.
+public struct ImportPlanItem: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case added, changed, deleted
+    }
+
+    public var kind: Kind
+    public var id: String
+    /// nil for a deletion.
+    public var title: String?
+    /// The file it would come from (nil for a deletion).
+    public var path: String?
+}
+
+/// What `articlesyncd import --dry-run` found.
+public struct ImportPlan: Sendable {
+    /// In walk order; deletions last, by id.
+    public var items: [ImportPlanItem] = []
+    public var files = 0
+    public var unchanged = 0
+    public var errors: [ImportFileError] = []
+    public var skipped: [ImportFileError] = []
+    /// The live articles of the store before the import.
+    public var liveCount: UInt64 = 0
+    /// `deleteMissing` would be refused by the mass-deletion guard (or the walk found no file).
+    public var refusal: String? = nil
+    /// `deleteMissing` would delete nothing because a path could not be read.
+    public var deletionSkipped: String? = nil
+
+    public func count(_ kind: ImportPlanItem.Kind) -> Int { items.count { $0.kind == kind } }
+}
+
+extension Importer {
+    /// The plan of importing `paths` into the store at `storePath`, without making it: every file
+    /// is read, parsed and hashed as the import would, and compared with the store's live
+    /// articles. The store is opened read-only (no migration, no checkpoint) and the ids seen are
+    /// held in memory rather than in a table, so its file is left byte for byte as it was.
+    public static func plan(storeAt storePath: String, paths: [String], options: ImportOptions) throws -> ImportPlan {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(30)
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: storePath, configuration: configuration)
+        } catch {
+            throw StoreError("cannot open the store at \(storePath): \(StoreFile.describe(error))")
+        }
+        defer { try? queue.close() }
+        let role = try queue.read { db in try String.fetchOne(db, sql: "SELECT role FROM store_meta") }
+        guard role == "canonical" else { throw StoreError("\(storePath) is \(role.map { "a \($0) store" } ?? "not a store"), not a server's store") }
+        return try plan(queue, paths: paths, options: options)
+    }
+
+    private static func plan(_ queue: DatabaseQueue, paths: [String], options: ImportOptions) throws -> ImportPlan {
+        var plan = ImportPlan()
+        var seen: [ArticleKey: String] = [:]
+        var walker = FileWalker(roots: paths)
+        plan.liveCount = try queue.read { db in try MetaState.load(db).liveCount }
+        while true {
+            var chunk: [FileWalker.Item] = []
+            chunk.reserveCapacity(options.chunkSize)
+            while chunk.count < options.chunkSize, let item = walker.next() { chunk.append(item) }
+            if chunk.isEmpty { break }
+            let entries = Parallel.map(chunk, concurrency: options.concurrency) { item in Self.load(item) }
+            let stored: [(live: Bool, hash: [UInt8]?)] = try queue.read { db in
+                try entries.map { entry in
+                    guard let id = entry.id, entry.article != nil, let row = try ExistingRow.fetch(db, id: id) else { return (false, nil) }
+                    return (!row.deleted, row.contentHash)
+                }
+            }
+            for (entry, existing) in zip(entries, stored) {
+                if entry.skipped, let notice = entry.error {
+                    plan.skipped.append(notice)
+                    continue
+                }
+                plan.files += 1
+                if let id = entry.id {
+                    if let earlier = seen[ArticleKey(id)] {
+                        plan.errors.append(ImportFileError(path: entry.path, line: nil, reason: "the id '\(id)' is already taken by \(earlier)"))
+                        continue
+                    }
+                    seen[ArticleKey(id)] = entry.path
+                }
+                guard let id = entry.id, let article = entry.article, let hash = entry.contentHash else {
+                    plan.errors.append(entry.error ?? ImportFileError(path: entry.path, line: nil, reason: "unreadable"))
+                    continue
+                }
+                if existing.live && existing.hash == hash {
+                    plan.unchanged += 1
+                } else {
+                    plan.items.append(ImportPlanItem(kind: existing.live ? .changed : .added, id: id, title: article.title, path: entry.path))
+                }
+            }
+        }
+        guard options.deleteMissing else { return plan }
+        guard walker.sawEverything else {
+            plan.deletionSkipped = "not deleting missing articles: some paths could not be read"
+            return plan
+        }
+        let live = try queue.read { db in try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0") }
+        let gone = live.filter { seen[ArticleKey($0)] == nil }.sorted { ArticleKey($0) < ArticleKey($1) }
+        plan.items += gone.map { ImportPlanItem(kind: .deleted, id: $0, title: nil, path: nil) }
+        if !options.force {
+            if plan.files == 0 && plan.liveCount > 0 {
+                plan.refusal = "found no files in \(paths.joined(separator: ", ")), so --delete-missing would delete all \(plan.liveCount) articles of the store; the import would be refused (--force accepts it)"
+            } else {
+                let limit = Int((Double(plan.liveCount) * options.maxDeleteFraction).rounded(.down))
+                if gone.count > limit {
+                    plan.refusal = "--delete-missing would delete \(gone.count) of the store's \(plan.liveCount) articles, more than the \(Int((options.maxDeleteFraction * 100).rounded()))% limit: the import would be refused (--force or --max-delete-percent accepts it)"
+                }
+            }
+        }
+        return plan
+    }
+}
