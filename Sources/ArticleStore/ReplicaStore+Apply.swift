@@ -145,6 +145,27 @@ extension ReplicaStore {
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
         document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false
     ) throws {
+        // Text as its exact bytes (ExactText): a NUL in a body must survive.
+        let arguments: StatementArguments = [
+            Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
+            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
+        ]
+        // A new id at a new revision (every row of a bootstrap) is one INSERT; only one that meets
+        // an existing id or revision (it does nothing then) takes the way below.
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO article (
+                    id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
+                VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """
+        ).execute(arguments: [id] + arguments)
+        if db.changesCount > 0 {
+            state.liveCount += 1
+            state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
+            if feedIndex { try indexRow(db, rowid: db.lastInsertedRowID, title: heading.title, body: indexText) }
+            return
+        }
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers
         // until the bootstrap ends: such a row gives up the number and takes a unique negative one.
@@ -161,11 +182,6 @@ extension ReplicaStore {
             state.liveCount += 1
         }
         state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
-        // Text as its exact bytes (ExactText): a NUL in a body must survive.
-        let arguments: StatementArguments = [
-            Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
-            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
-        ]
         if feedIndex, let existing, !existing.deleted { try unindexRow(db, rowid: existing.rowid) }
         if let existing {
             try db.cachedStatement(

@@ -48,6 +48,9 @@ struct ChangeDecoder {
                 return .invalid(why)
             }
             let document = try inflate(article, blame: blame)
+            if keepCompressed && !keepText && article.encoding == .zlib {
+                return try decodeForMirror(article, document: document, blame: blame)
+            }
             let decoded: Article
             do {
                 decoded = try ArticleDocument.decode(document)
@@ -72,6 +75,30 @@ struct ChangeDecoder {
             }
             return .put(id: article.id, revision: article.revision, article: decoded, contentHash: hash)
         }
+    }
+
+    /// A mirror keeps the compressed bytes and none of the text: the heading and the source's hash
+    /// come from the document's bytes, without a String of the body or a copy of the source.
+    private func decodeForMirror(_ article: ArticleChange, document: [UInt8], blame: (String) -> Failure) throws(Failure) -> ReplicaChange {
+        let heading: ArticleDocument.Heading
+        do {
+            heading = try ArticleDocument.decodeHeading(document)
+        } catch {
+            throw blame("article \(article.id) at revision \(article.revision): \(error)")
+        }
+        guard heading.sourceLength <= Int(ProtocolLimits.maxSourceLength) else {
+            throw .invalid("article \(article.id) at revision \(article.revision) has a source of \(heading.sourceLength) bytes, more than any store holds")
+        }
+        var hasher = SHA256()
+        for part in heading.sourceParts { hasher.update(data: part) }
+        let hash = Array(hasher.finalize())
+        guard hash == article.contentHash.bytes else {
+            throw blame("article \(article.id) at revision \(article.revision) does not match its content hash")
+        }
+        return .putDocument(
+            id: article.id, revision: article.revision,
+            heading: ArticleHeading(published: heading.published, category: heading.category, title: heading.title), contentHash: hash,
+            document: CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength)))
     }
 
     private func inflate(_ article: ArticleChange, blame: (String) -> Failure) throws(Failure) -> [UInt8] {
