@@ -100,15 +100,23 @@ extension StoreFile {
     /// reading the rows a third of it. `materialize`: every article's source is built (export);
     /// otherwise a canonical article is hashed from its fields' bytes as they stream, without
     /// building its source or any String (verify).
-    func scan(_ db: Database, kept: Bool, materialize: Bool, _ body: ([ScannedArticle]) throws -> Void) throws {
+    ///
+    /// `afterRevision` reads only the rows of revisions above it, in revision order (the revision
+    /// index: a file tree's few changes do not read the whole table); `include` skips rows before
+    /// they are inflated.
+    func scan(
+        _ db: Database, kept: Bool, materialize: Bool, afterRevision: UInt64? = nil, include: ((String) -> Bool)? = nil,
+        _ body: ([ScannedArticle]) throws -> Void
+    ) throws {
         let filter = kept ? "deleted = 1 AND deleted_at IS NOT NULL" : "deleted = 0"
+        let key = afterRevision == nil ? "rowid" : "revision"
         let statement = try db.makeStatement(
             sql: """
-                SELECT rowid, id, revision, content_hash, published, CAST(category AS BLOB), CAST(title AS BLOB),
+                SELECT \(key), id, revision, content_hash, published, CAST(category AS BLOB), CAST(title AS BLOB),
                     CAST(body AS BLOB), source, document, document_length, deleted_at
-                FROM article WHERE \(filter) AND rowid > ? ORDER BY rowid LIMIT ?
+                FROM article WHERE \(filter) AND \(key) > ? ORDER BY \(key) LIMIT ?
                 """)
-        var after: Int64 = 0
+        var after = Int64(clamping: afterRevision ?? 0)
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         var inFlight: (done: DispatchSemaphore, results: ScanResults)? = nil
         defer { inFlight?.done.wait() }
@@ -116,9 +124,12 @@ extension StoreFile {
             var rows: [RawRow] = []
             rows.reserveCapacity(Self.scanRows)
             var bytes = 0
+            var fetched = 0
             let cursor = try Row.fetchCursor(statement, arguments: [after, Self.scanRows])
             while let row = try cursor.next() {
                 after = row[0]
+                fetched += 1
+                if let include, !include(row[1]) { continue }
                 func bytesAt(_ index: Int) -> [UInt8]? { row.dataNoCopy(atIndex: index).map { [UInt8]($0) } }
                 let raw = RawRow(
                     id: row[1], revision: UInt64(clamping: row[2] as Int64), contentHash: bytesAt(3) ?? [],
@@ -140,7 +151,7 @@ extension StoreFile {
                 inFlight = nil
                 try body(previous.results.value)
             }
-            if rows.isEmpty { return }
+            if fetched == 0 { return }
             let known = dictionaries
             let results = ScanResults()
             let done = DispatchSemaphore(value: 0)

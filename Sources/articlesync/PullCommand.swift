@@ -70,10 +70,21 @@ struct PullCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("v"), .long], help: "List each article the pull adds (+), changes (~) or deletes (-).")
     var itemize = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "After the pull, bring this plain-file tree in step with the replica (see `export --help`; default: `files` in the config file).",
+            valueName: "dir"))
+    var files: String? = nil
+
+    @Option(name: .long, help: ArgumentHelp("The file tree's layout: flat, shard, date or source (see `export --help`).", valueName: "layout"))
+    var layout: FileTreeLayout? = nil
+
     func validate() throws {
         guard (0...100).contains(maxDeletePercent) else { throw ValidationError("--max-delete-percent must be between 0 and 100") }
         guard (1...300).contains(wait) else { throw ValidationError("--wait must be between 1 and 300 seconds") }
         if let keepDeleted, !(1...36_500).contains(keepDeleted) { throw ValidationError("--keep-deleted must be between 1 and 36500 days") }
+        if follow && files != nil { throw ValidationError("--files updates the tree after one pull; with --follow, run `articlesync export DIR` from a timer instead") }
         if dryRun && follow { throw ValidationError("--dry-run shows one pull; it cannot --follow") }
     }
 
@@ -88,6 +99,7 @@ struct PullCommand: AsyncParsableCommand {
             syncOptions.keepDeletedDays = keepDeleted
             syncOptions.followWaitMillis = UInt32(wait * 1000)
             let progress = ProgressBar(enabled: !follow && !console.quiet && !console.json && Console.stderrIsTerminal)
+            syncOptions.countArticlesFirst = progress.enabled && !dryRun
             let printer = PullPrinter(console: console, progress: progress, follow: follow, keepDeleted: keepDeleted, itemize: itemize && !follow)
             PullInterruption.install(progress: progress, command: follow ? "articlesync pull --follow" : "articlesync pull")
             let syncer = Syncer(
@@ -119,8 +131,21 @@ struct PullCommand: AsyncParsableCommand {
             }
             progress.finish()
             printer.summarize(report)
-            return .ok
+            return try await updateFiles(console)
         }
+    }
+
+    /// `--files DIR` (or `files` in the config file): the tree follows the replica, deletions too.
+    private func updateFiles(_ console: Console) async throws -> ExitStatus {
+        let settings = try? options.settings()
+        guard let directory = files ?? settings?.files?.value else { return .ok }
+        let layout = FileTreePrinter.layout(flag: self.layout, configured: settings?.layout?.value, directory: directory)
+        let tree = FileTree(replicaPath: options.replicaPath, directory: directory, layout: layout, deleteStale: true, itemize: itemize)
+        let printer = FileTreePrinter(console: console, itemize: itemize, dryRun: false)
+        let report = try await printer.run(tree, label: "writing files")
+        console.emit(printer.json(report, directory: directory, layout: layout))
+        console.say(printer.summary(report, directory: directory, layout: layout))
+        return report.failures.isEmpty ? .ok : .ioError
     }
 }
 
@@ -138,8 +163,10 @@ struct PullPrinter: Sendable {
         switch event {
         case .connected:
             break
-        case .pulling(let from, let head, let rebootstrap):
-            progress.start(label: rebootstrap ? "re-bootstrapping" : "pulling", from: from, to: head)
+        case .pulling(let from, let head, let rebootstrap, let articles, let indexAfter):
+            progress.start(
+                label: rebootstrap ? "re-bootstrapping" : "pulling", from: from, to: head, expectedArticles: articles.map { Int(clamping: $0) },
+                indexAfter: indexAfter)
         case .batchApplied(let batch):
             progress.advance(toRevision: batch.toRevision, articles: batch.changes.count, bytes: batch.bytes)
             console.emit(BatchJSON(from: batch.fromRevision, to: batch.toRevision, changes: batch.changes.count, bytes: batch.bytes))
@@ -175,6 +202,8 @@ struct PullPrinter: Sendable {
             console.note("\(reason); pulling again without deltas")
         case .searchIndexPending:
             console.note("the search index was not built (an earlier pull stopped before it); building it at the end of this pull")
+        case .indexing(let done, let total) where progress.coversIndex:
+            progress.advanceIndex(done: done, total: total)
         case .indexing(let done, let total):
             if done == 0 {
                 progress.finish()
