@@ -125,6 +125,11 @@ extension ReplicaStore {
         }
     }
 
+    /// How many changes the stage holds (0 when there is none).
+    public func stagedChangeCount() async throws -> Int {
+        try await file.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM pull_stage") ?? 0 }
+    }
+
     /// Drops the whole stage (another store, bad data in it, or a re-pull without deltas).
     public func discardStage() async throws {
         try await file.pool.write { db in

@@ -16,6 +16,9 @@ public struct ReplicaStatus: Sendable {
     public var sizeOnDisk: Int64 = 0
     /// The last pull that reached CAUGHT_UP (the replica records it), nil when none was recorded.
     public var lastPull: PullRecord?
+    /// A pull left beside the replica (stopped, or refused by the deletion guard): the revision it
+    /// reached and the changes it holds; the next pull resumes it.
+    public var stage: (cursor: UInt64, changes: Int)?
     /// nil when the server was not asked or could not be reached.
     public var server: Welcome?
     /// Live articles on the server at its head (VERIFY), when it answered.
@@ -51,6 +54,9 @@ public enum StatusReporter {
                 status.articleCount = Int(state.articleCount)
                 status.isMirror = !store.fullTextIndex
                 status.lastPull = try? await store.lastPull()
+                if let stage = try? await store.stageState() {
+                    status.stage = (stage.cursor, (try? await store.stagedChangeCount()) ?? 0)
+                }
             } catch {
                 try? store.close()
                 throw error

@@ -7,7 +7,9 @@ public enum SyncEvent: Sendable {
     /// Handshake done.
     case connected(Welcome)
     /// A PULL went out: the replica is at `fromRevision`, the server's head was `headRevision`.
-    case pulling(fromRevision: UInt64, headRevision: UInt64, rebootstrap: Bool)
+    /// A bootstrap knows `articles`, the live articles it will fetch (the server's count at its
+    /// head), and whether the search index is finished after them (`indexAfter`).
+    case pulling(fromRevision: UInt64, headRevision: UInt64, rebootstrap: Bool, articles: UInt64? = nil, indexAfter: Bool = false)
     /// One batch and its cursor are committed.
     case batchApplied(AppliedBatch)
     /// The replica is up to date with the server as of `headRevision`.

@@ -21,6 +21,9 @@ public struct SyncOptions: Sendable {
     /// follow: reconnect delays (exponential with jitter between these).
     public var initialBackoff: Duration = .milliseconds(250)
     public var maximumBackoff: Duration = .seconds(30)
+    /// A bootstrap first asks the server how many articles it holds (VERIFY at its head), so that a
+    /// progress display can count articles to fetch; off unless something displays it.
+    public var countArticlesFirst = false
 
     public init() {}
 }

@@ -110,10 +110,20 @@ final class SyncSession {
         }
         var acceptDeltas = connection.welcome.features.contains(.delta)
         try await deferIndexIfBootstrapping(store, path: path, cursor: state.cursor, head: connection.welcome.headRevision)
+        // A bootstrap's progress counts articles, not revisions (a store with history has many
+        // more revisions than articles): the server's count at its head is one cheap request.
+        var expected: UInt64? = nil
+        if options.countArticlesFirst && state.cursor == 0 && connection.welcome.headRevision > 0,
+            let atHead = try? await connection.verify(atRevision: VerifyResult.headRevision), atHead.status == .ok
+        {
+            expected = atHead.articleCount
+        }
         while true {
             let state = try await replicaSnapshot(of: store, path: path)
             let storeID = state.upstreamStoreID ?? .none
-            emit(.pulling(fromRevision: state.cursor, headRevision: connection.welcome.headRevision, rebootstrap: false))
+            emit(.pulling(
+                fromRevision: state.cursor, headRevision: connection.welcome.headRevision, rebootstrap: false,
+                articles: state.cursor == 0 ? expected : nil, indexAfter: fullTextIndex && state.cursor == 0))
             let outcome = try await stream(
                 into: store, on: connection, storeID: storeID, since: state.cursor,
                 acceptDeltas: acceptDeltas, waitMillis: waitMillis, guarded: true, report: &report)

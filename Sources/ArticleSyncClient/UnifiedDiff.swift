@@ -27,12 +27,13 @@ public enum UnifiedDiff {
                 edits.append(.same(i, j))
                 i += 1
                 j += 1
-            } else if j < b.count && (i == a.count || lcs[i * width + j + 1] >= lcs[(i + 1) * width + j]) {
-                edits.append(.added(j))
-                j += 1
-            } else {
+            } else if i < a.count && (j == b.count || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
+                // Removed lines before added ones, as diff -u shows a replaced line.
                 edits.append(.removed(i))
                 i += 1
+            } else {
+                edits.append(.added(j))
+                j += 1
             }
         }
         // Group the changes with `context` unchanged lines around them into hunks.

@@ -45,7 +45,7 @@ enum PullInterruption {
     static func observe(_ event: SyncEvent) {
         state.withLock { state in
             switch event {
-            case .pulling(let from, _, let rebootstrap):
+            case .pulling(let from, _, let rebootstrap, _, _):
                 state.revision = from
                 state.rebootstrap = rebootstrap
             case .batchApplied(let batch):

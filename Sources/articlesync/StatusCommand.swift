@@ -40,6 +40,10 @@ struct StatusCommand: AsyncParsableCommand {
                 } else {
                     console.say("last pull: none recorded (no pull into this replica has reached the server's head yet)")
                 }
+                if let stage = status.stage {
+                    console.say(
+                        "staged:   a pull stopped before it was applied: \(plural(stage.changes, "change")) up to revision \(stage.cursor) downloaded beside the replica; `articlesync pull` resumes it (after a refusal by the deletion guard, `pull --force` applies it)")
+                }
             } else {
                 console.say("replica:  \(status.path) (does not exist yet: `articlesync pull` creates it)")
             }
@@ -115,6 +119,9 @@ private struct StatusJSON: Encodable {
     var cursor: UInt64
     var articles: Int
     var lastPull: LastPull?
+    /// A pull downloaded but not applied: the revision it reached and its changes.
+    var stagedRevision: UInt64?
+    var stagedChanges: Int?
     var serverStore: String?
     var serverHead: UInt64?
     var serverArticles: UInt64?
@@ -136,6 +143,8 @@ private struct StatusJSON: Encodable {
                 finishedAtUnix: $0.finishedAt, server: $0.server, revision: $0.revision, applied: $0.applied,
                 deleted: $0.deleted, rebootstrapRemoved: $0.rebootstrapRemoved)
         }
+        stagedRevision = status.stage?.cursor
+        stagedChanges = status.stage?.changes
         serverStore = status.server?.storeID.description
         serverHead = status.server?.headRevision
         serverArticles = status.serverArticleCount

@@ -98,7 +98,25 @@ import Testing
             #expect(dry.status == 0, "\(dry.stderr)")
             #expect(dry.stderr.contains("a pull would stop here: deleting 3 articles of the replica's 10 is more than --max-delete-percent allows"), "\(dry.stderr)")
             #expect(Self.fingerprint(sandbox.replica).0 == before.0)
+
+            // The real pull is refused and leaves its download beside the replica; status says so.
+            #expect(try await sandbox.client(["pull"]).status == 5)
+            let text = try await sandbox.client(["status"])
+            #expect(text.stdout.contains("staged:   a pull stopped before it was applied: 3 changes up to revision 13 downloaded beside the replica"), "\(text.stdout)")
+            let json = try #require(jsonObject(try await sandbox.client(["status", "--json"]).stdout))
+            #expect(json["stagedRevision"] as? Int == 13 && json["stagedChanges"] as? Int == 3, "\(json)")
+            #expect(try await sandbox.client(["pull", "--force"]).status == 0)
+            let applied = try #require(jsonObject(try await sandbox.client(["status", "--json"]).stdout))
+            #expect(applied["stagedRevision"] == nil, "\(applied)")
         }
+    }
+
+    @Test func aUnifiedDiffNumbersItsHunksAsDiffUDoes() {
+        let old = Array("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n".utf8)
+        let new = Array("a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\n".utf8)
+        #expect(UnifiedDiff.hunks(old, new) == ["@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e", "@@ -8,3 +8,4 @@\n h\n i\n j\n+k"])
+        #expect(UnifiedDiff.hunks(old, old) == [])
+        #expect(UnifiedDiff.hunks([], Array("x\n".utf8)) == ["@@ -0,0 +1,1 @@\n+x"])
     }
 
     @Test func importDryRunListsWhatWouldChangeAndLeavesTheStoreByteIdentical() async throws {
