@@ -55,8 +55,10 @@ final class Counter: Sendable {
 
     /// The replica as the client shows it (`HostileServerTests.contents`), but for its size on disk:
     /// a pull the guard refuses is kept in the replica's file for `pull --force`.
+    /// The replica's articles and state; a pull the guard refused is kept beside it (status names
+    /// it as staged), which is not a change of the replica.
     static func contents(of replica: String) async throws -> String {
-        try await Hostile.contents(of: replica).replacingOccurrences(of: #""sizeBytes":[0-9]+,"#, with: "", options: .regularExpression)
+        try await Hostile.contents(of: replica).replacingOccurrences(of: #""(sizeBytes|stagedChanges|stagedRevision)":[0-9]+,"#, with: "", options: .regularExpression)
     }
 
     /// A server that answers the pull with `frames` (given the pull's sinceRevision), then CAUGHT_UP.
