@@ -376,6 +376,21 @@ add("verify-result-digest", 0x86, "VERIFY_RESULT", "server→client", u8(0) + u6
     {"status": 0, "revision": 49, "articleCount": len(LIVE), "digest": hexs(REAL_DIGEST),
      "digestEntries": [{"id": i, "contentHash": hexs(h)} for i, h in LIVE]})
 
+# §5.4 ARTICLE_WITH_PATH (SOURCE_PATH in force): the path as imported, before the article's fields
+
+SOURCE_PATH_A = "welt/gespräche/gespraeche-istanbul.txt"
+add("batch-source-path", 0x82, "BATCH", "server→client",
+    u64(49) + u64(51) + u32(2)
+    + u8(3) + u64(50) + id8("gespraeche-istanbul") + str16(SOURCE_PATH_A, 4096)
+    + HASH_A + u8(0) + u32(len(DOC_A)) + u32(len(DOC_A)) + DOC_A
+    + u8(2) + u64(51) + id8("zinsen"),
+    "BATCH (49, 51]: an ARTICLE_WITH_PATH (kind 3, SOURCE_PATH in force): the RAW article of 15-batch.bin "
+    "with the path it was imported from (str16, UTF-8, after the id), then a tombstone",
+    {"fromRevision": 49, "toRevision": 51, "count": 2, "changes": [
+        {"kind": 3, "revision": 50, "id": "gespraeche-istanbul", "sourcePath": SOURCE_PATH_A, "contentHash": hexs(HASH_A),
+         "encoding": 0, "documentLength": len(DOC_A), "dataLength": len(DOC_A), "dataHex": hexs(DOC_A)},
+        {"kind": 2, "revision": 51, "id": "zinsen"}]})
+
 # ---------------------------------------------------------------------------------------------
 # Negative vectors: bytes a client sends that the server must refuse. `state` is where the server is
 # when the bytes arrive: "awaiting-hello", or "ready-write" / "ready-read" (after 01-hello.bin and

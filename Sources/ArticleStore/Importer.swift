@@ -97,7 +97,7 @@ public struct Importer: Sendable {
                 defer { slots.signal() }
                 guard shared.failure.withLock({ $0 == nil }) else { return }
                 do {
-                    let progressNow = try self.write(prepared, seenTable: seenTable, deflater: chunkDeflater, shared: shared)
+                    let progressNow = try self.write(prepared, roots: paths, seenTable: seenTable, deflater: chunkDeflater, shared: shared)
                     progress?(progressNow)
                 } catch {
                     shared.failure.withLock { $0 = error }
@@ -190,7 +190,7 @@ public struct Importer: Sendable {
 
     /// Writes one chunk in one transaction.
     private func write(
-        _ entries: [Entry], seenTable: String, deflater: PresetDeflater?, shared: SharedState
+        _ entries: [Entry], roots: [String], seenTable: String, deflater: PresetDeflater?, shared: SharedState
     ) throws -> ImportProgress {
         var counts = ImportReport()
         try store.file.pool.write { db in
@@ -220,12 +220,18 @@ public struct Importer: Sendable {
                     continue
                 }
                 let existing = try ExistingRow.fetch(db, id: id)
+                // Where it came from, for clients that lay their files out as imported; it travels
+                // with the article's next revision.
+                let recordPath = try db.cachedStatement(sql: "UPDATE article SET source_path = ? WHERE id = ? AND source_path IS NOT ?")
+                let relative = Self.relativePath(entry.path, roots: roots)
                 if let existing, !existing.deleted, existing.contentHash == hash {
+                    try recordPath.execute(arguments: [relative, id, relative])
                     counts.unchanged += 1
                     continue
                 }
                 let prepared = entry.prepared ?? PreparedArticle(article: article, contentHash: hash, deflater: deflater)
                 _ = try store.canonicalPut(db, id: id, prepared: prepared, existing: existing, state: &state)
+                try recordPath.execute(arguments: [relative, id, relative])
                 if let existing, !existing.deleted { counts.updated += 1 } else { counts.added += 1 }
             }
             try state.save(db)
@@ -240,6 +246,21 @@ public struct Importer: Sendable {
             report.skipped += counts.skipped
             return report.progress
         }
+    }
+
+    /// `path` relative to the root it was found under (a file given itself: its name); nil when it
+    /// is longer than a BATCH can carry (PROTOCOL.md §5.4).
+    static func relativePath(_ path: String, roots: [String]) -> String? {
+        var relative = (path as NSString).lastPathComponent
+        for root in roots {
+            let prefix = root.hasSuffix("/") ? root : root + "/"
+            // As bytes: String's prefix test would match a canonically equivalent spelling.
+            if path.utf8.starts(with: prefix.utf8) {
+                relative = String(decoding: path.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+                break
+            }
+        }
+        return (1...4_096).contains(relative.utf8.count) ? relative : nil
     }
 
     /// The mass-deletion guard of `--delete-missing`, before anything is imported: a walk of the

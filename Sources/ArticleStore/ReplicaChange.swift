@@ -77,10 +77,23 @@ public struct ApplyOptions: Sendable, Hashable {
     /// Record each change in the replica's arrival log as arrived at this time (Unix seconds);
     /// nil records nothing (a bootstrap, ReplicaStore+Log).
     public var arrivedAt: Double?
+    /// The paths the server sent with this batch's articles (SOURCE_PATH), recorded with them.
+    public var sourcePaths: [SourcePath] = []
 
     public init(keepDeletedAt: Int64? = nil, dictionaries: [UInt32: [UInt8]] = [:], arrivedAt: Double? = nil) {
         self.keepDeletedAt = keepDeletedAt
         self.dictionaries = dictionaries
         self.arrivedAt = arrivedAt
+    }
+}
+
+/// An article's path as imported on the server, relative to the imported folder.
+public struct SourcePath: Sendable, Hashable {
+    public var id: String
+    public var path: String
+
+    public init(id: String, path: String) {
+        self.id = id
+        self.path = path
     }
 }

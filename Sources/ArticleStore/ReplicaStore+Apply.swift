@@ -56,6 +56,10 @@ extension ReplicaStore {
                     try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex)
                 }
             }
+            if !options.sourcePaths.isEmpty {
+                let record = try db.cachedStatement(sql: "UPDATE article SET source_path = ? WHERE id = ? AND deleted = 0")
+                for entry in options.sourcePaths { try record.execute(arguments: [entry.path, entry.id]) }
+            }
             state.cursor = cursor
             try state.save(db)
             try self.dropStaged(db, through: cursor)

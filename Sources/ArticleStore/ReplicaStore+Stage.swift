@@ -14,11 +14,14 @@ public struct StagedChange: Sendable, Hashable {
     public var revision: UInt64
     public var id: String
     public var kind: Kind
+    /// The article's path as imported on the server, when it sent one.
+    public var sourcePath: String?
 
-    public init(revision: UInt64, id: String, kind: Kind) {
+    public init(revision: UInt64, id: String, kind: Kind, sourcePath: String? = nil) {
         self.revision = revision
         self.id = id
         self.kind = kind
+        self.sourcePath = sourcePath
     }
 
     /// The bytes this change holds once decoded (0 for a tombstone).
@@ -101,8 +104,8 @@ extension ReplicaStore {
             }
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO pull_stage (revision, batch_to, id, tombstone, content_hash, encoding, base_hash, document_length, data)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO pull_stage (revision, batch_to, id, tombstone, content_hash, encoding, base_hash, document_length, data, source_path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for change in changes {
                 guard change.revision > after else {
@@ -111,11 +114,11 @@ extension ReplicaStore {
                 after = change.revision
                 switch change.kind {
                 case .tombstone:
-                    try insert.execute(arguments: [Int64(change.revision), Int64(cursor), change.id, true, nil, nil, nil, nil, nil])
+                    try insert.execute(arguments: [Int64(change.revision), Int64(cursor), change.id, true, nil, nil, nil, nil, nil, nil])
                 case .article(let hash, let encoding, let baseHash, let length, let data):
                     try insert.execute(arguments: [
                         Int64(change.revision), Int64(cursor), change.id, false, Data(hash), Int64(encoding), baseHash.map { Data($0) },
-                        Int64(length), Data(data),
+                        Int64(length), Data(data), change.sourcePath,
                     ])
                 }
             }
@@ -171,7 +174,7 @@ extension ReplicaStore {
             let changes = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT revision, id, tombstone, content_hash, encoding, base_hash, document_length, data
+                    SELECT revision, id, tombstone, content_hash, encoding, base_hash, document_length, data, source_path
                     FROM pull_stage WHERE revision > ? AND revision <= ? ORDER BY revision
                     """,
                 arguments: [Int64(clamping: revision), end]
@@ -191,6 +194,7 @@ extension ReplicaStore {
             revision: revision, id: id,
             kind: .article(
                 contentHash: [UInt8](hash), encoding: UInt8(truncatingIfNeeded: encoding), baseHash: (row["base_hash"] as Data?).map { [UInt8]($0) },
-                documentLength: UInt32(truncatingIfNeeded: length), data: [UInt8](data)))
+                documentLength: UInt32(truncatingIfNeeded: length), data: [UInt8](data)),
+            sourcePath: row["source_path"])
     }
 }

@@ -45,7 +45,7 @@ public final class SQLiteCanonicalStore: CanonicalStore {
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT id, revision, deleted, content_hash, document, document_length,
-                        delta_base_revision, delta_base_hash, delta
+                        delta_base_revision, delta_base_hash, delta, source_path
                     FROM article WHERE revision > ? AND (deleted = 0 OR revision > ?) ORDER BY revision LIMIT ?
                     """)
             let arguments: StatementArguments = [Int64(clamping: revision), Int64(clamping: tombstonesAfter), max(0, limit)]
@@ -61,7 +61,7 @@ public final class SQLiteCanonicalStore: CanonicalStore {
                 }
                 let document = StoredDocument(
                     contentHash: [UInt8](row[3] as Data), compressed: [UInt8](row[4] as Data), documentLength: row[5],
-                    delta: delta)
+                    delta: delta, sourcePath: row[9])
                 return StoredChange(revision: revision, id: id, kind: .article(document))
             }
             return ChangePage(changes: changes, snapshot: snapshot)

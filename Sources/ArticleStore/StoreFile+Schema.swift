@@ -91,6 +91,12 @@ extension StoreFile {
         }
         registerArrivalAndPushLogMigration(&migrator)
         registerFullTextFedMigration(&migrator)
+        migrator.registerMigration("v5-source-path") { db in
+            // An article's path as imported, relative to the imported folder (the canonical store
+            // records it, a replica keeps what the server sent: `export --layout source`).
+            try db.execute(sql: "ALTER TABLE article ADD COLUMN source_path TEXT")
+            try db.execute(sql: "ALTER TABLE pull_stage ADD COLUMN source_path TEXT")
+        }
         return migrator
     }
 

@@ -23,12 +23,15 @@ public struct StoredDocument: Sendable, Hashable {
     public var documentLength: Int
     /// A delta against the previous live version, when the article was edited (PROTOCOL.md §7.4).
     public var delta: StoredDelta?
+    /// The path the article was imported from, relative to the imported folder, when recorded.
+    public var sourcePath: String?
 
-    public init(contentHash: [UInt8], compressed: [UInt8], documentLength: Int, delta: StoredDelta?) {
+    public init(contentHash: [UInt8], compressed: [UInt8], documentLength: Int, delta: StoredDelta?, sourcePath: String? = nil) {
         self.contentHash = contentHash
         self.compressed = compressed
         self.documentLength = documentLength
         self.delta = delta
+        self.sourcePath = sourcePath
     }
 }
 

@@ -161,7 +161,8 @@ extension Change {
                 revision: article.revision, id: article.id,
                 kind: .article(
                     contentHash: article.contentHash.bytes, encoding: article.encoding.byte, baseHash: baseHash,
-                    documentLength: article.documentLength, data: Array(article.data.readableBytesView)))
+                    documentLength: article.documentLength, data: Array(article.data.readableBytesView)),
+                sourcePath: article.sourcePath)
         }
     }
 
@@ -182,7 +183,7 @@ extension Change {
             self = .article(
                 ArticleChange(
                     revision: staged.revision, id: staged.id, contentHash: contentHash, encoding: encoding,
-                    documentLength: documentLength, data: ByteBuffer(bytes: data)))
+                    documentLength: documentLength, data: ByteBuffer(bytes: data), sourcePath: staged.sourcePath))
         }
     }
 }

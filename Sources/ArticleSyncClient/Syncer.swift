@@ -617,8 +617,12 @@ final class BatchApplier {
             cursor = toRevision
             let target = self.target
             let upstream = self.upstream
-            let options = ApplyOptions(
+            var options = ApplyOptions(
                 keepDeletedAt: keepDeletedAt, dictionaries: decoded.proven, arrivedAt: logsArrivals ? Date().timeIntervalSince1970 : nil)
+            options.sourcePaths = slice.compactMap { change in
+                guard case .article(let article) = change, let path = article.sourcePath else { return nil }
+                return SourcePath(id: article.id, path: path)
+            }
             let onEvent = session.syncer.onEvent
             let changes = decoded.changes
             committing = Task {

@@ -53,10 +53,12 @@ extension Batch {
 
 // Change:
 //
-//   u8         kind             1 = ARTICLE, 2 = TOMBSTONE
+//   u8         kind             1 = ARTICLE, 2 = TOMBSTONE, 3 = ARTICLE_WITH_PATH (SOURCE_PATH only)
 //   u64        revision
 //   str8       id               1-255 bytes
-//   --- kind = ARTICLE only ---
+//   --- kind = ARTICLE_WITH_PATH only ---
+//   str16      sourcePath       1-4,096 bytes of UTF-8
+//   --- kind = ARTICLE or ARTICLE_WITH_PATH ---
 //   bytes[32]  contentHash
 //   u8         encoding         0 = RAW, 1 = ZLIB, 2 = DELTA
 //   bytes[32]  baseHash         only when encoding = DELTA
@@ -67,7 +69,11 @@ extension Change {
     private enum Kind: UInt8 {
         case article = 1
         case tombstone = 2
+        case articleWithPath = 3
     }
+
+    /// The longest `sourcePath` (§5.4).
+    public static let maxSourcePathLength = 4_096
 
     private enum EncodingByte: UInt8 {
         case raw = 0
@@ -89,7 +95,13 @@ extension Change {
         switch kind {
         case .tombstone:
             self = .tombstone(revision: revision, id: id)
-        case .article:
+        case .article, .articleWithPath:
+            var sourcePath: String? = nil
+            if kind == .articleWithPath {
+                let path = try reader.readString16("sourcePath", maxLength: Self.maxSourcePathLength)
+                guard !path.isEmpty else { throw reader.malformed("change \(revision) has an empty sourcePath") }
+                sourcePath = path
+            }
             let contentHash = try reader.readHash("contentHash")
             let encoding: DocumentEncoding
             switch try reader.readEnum("encoding", as: EncodingByte.self) {
@@ -110,7 +122,7 @@ extension Change {
             self = .article(
                 ArticleChange(
                     revision: revision, id: id, contentHash: contentHash, encoding: encoding,
-                    documentLength: documentLength, data: data))
+                    documentLength: documentLength, data: data, sourcePath: sourcePath))
         }
     }
 
@@ -121,9 +133,10 @@ extension Change {
             buffer.writeInteger(revision)
             buffer.writeID(id)
         case .article(let article):
-            buffer.writeInteger(Kind.article.rawValue)
+            buffer.writeInteger((article.sourcePath == nil ? Kind.article : Kind.articleWithPath).rawValue)
             buffer.writeInteger(article.revision)
             buffer.writeID(article.id)
+            if let sourcePath = article.sourcePath { buffer.writeExactString16(sourcePath, maxBytes: Self.maxSourcePathLength) }
             buffer.writeBytes(article.contentHash.bytes)
             buffer.writeInteger(article.encoding.byte)
             if case .delta(let baseHash) = article.encoding {

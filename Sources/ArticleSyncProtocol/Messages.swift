@@ -30,7 +30,9 @@ public struct Features: OptionSet, Hashable, Sendable {
 
     public static let dictionary = Features(rawValue: 1 << 0)
     public static let delta = Features(rawValue: 1 << 1)
-    public static let all: Features = [.dictionary, .delta]
+    /// The server may send an article's path as imported (§5.4, kind ARTICLE_WITH_PATH).
+    public static let sourcePath = Features(rawValue: 1 << 2)
+    public static let all: Features = [.dictionary, .delta, .sourcePath]
 }
 
 public enum Role: UInt8, Sendable, Comparable {
@@ -139,13 +141,20 @@ public struct ArticleChange: Hashable, Sendable {
     public var documentLength: UInt32
     /// RAW: the document; ZLIB / DELTA: the zlib stream.
     public var data: ByteBuffer
-    public init(revision: UInt64, id: String, contentHash: SHA256Hash, encoding: DocumentEncoding, documentLength: UInt32, data: ByteBuffer) {
+    /// The article's path as imported on the server, relative to the imported folder (SOURCE_PATH
+    /// in force and a path recorded); a client checks it before making a file of it.
+    public var sourcePath: String?
+    public init(
+        revision: UInt64, id: String, contentHash: SHA256Hash, encoding: DocumentEncoding, documentLength: UInt32, data: ByteBuffer,
+        sourcePath: String? = nil
+    ) {
         self.revision = revision
         self.id = id
         self.contentHash = contentHash
         self.encoding = encoding
         self.documentLength = documentLength
         self.data = data
+        self.sourcePath = sourcePath
     }
 }
 

@@ -11,16 +11,22 @@ struct ChangeEncoder {
     var sinceRevision: UInt64
     /// DICTIONARY is in force: stored streams naming a store dictionary may travel as they are.
     var dictionariesAllowed: Bool
+    /// SOURCE_PATH is in force: an article goes with the path it was imported from (§5.4). The
+    /// tail broadcaster shares one encoding among waiters that may not all have the bit, so its
+    /// batches go without paths.
+    var sourcePathsAllowed = false
 
     init(session: ConnectionStateMachine.Session, pull: Pull) {
         let encoding = Self.encoding(session: session, pull: pull)
         self.init(deltasAllowed: encoding.deltas, sinceRevision: pull.sinceRevision, dictionariesAllowed: encoding.dictionaries)
+        sourcePathsAllowed = session.features.contains(.sourcePath)
     }
 
-    init(deltasAllowed: Bool, sinceRevision: UInt64, dictionariesAllowed: Bool) {
+    init(deltasAllowed: Bool, sinceRevision: UInt64, dictionariesAllowed: Bool, sourcePathsAllowed: Bool = false) {
         self.deltasAllowed = deltasAllowed
         self.sinceRevision = sinceRevision
         self.dictionariesAllowed = dictionariesAllowed
+        self.sourcePathsAllowed = sourcePathsAllowed
     }
 
     /// What decides the encodings of one pull beside its cursor: pulls that agree on it and on the
@@ -61,8 +67,14 @@ struct ChangeEncoder {
             }
             return .article(ArticleChange(
                 revision: change.revision, id: change.id, contentHash: contentHash,
-                encoding: encoding, documentLength: UInt32(document.documentLength), data: ByteBuffer(bytes: data)))
+                encoding: encoding, documentLength: UInt32(document.documentLength), data: ByteBuffer(bytes: data),
+                sourcePath: sourcePathsAllowed ? document.sourcePath.flatMap(Self.sendable) : nil))
         }
+    }
+
+    /// A recorded path as BATCH carries it (1-4,096 bytes); anything else is not sent.
+    private static func sendable(_ path: String) -> String? {
+        (1...Change.maxSourcePathLength).contains(path.utf8.count) ? path : nil
     }
 
     /// The stored delta, when the client is known to hold its base and it is the smaller form.
@@ -80,7 +92,8 @@ struct ChangeEncoder {
         case .article(let article):
             let base: Int
             if case .delta = article.encoding { base = 32 } else { base = 0 }
-            return 1 + 8 + 1 + article.id.utf8.count + 32 + 1 + base + 4 + 4 + article.data.readableBytes
+            let path = article.sourcePath.map { 2 + $0.utf8.count } ?? 0
+            return 1 + 8 + 1 + article.id.utf8.count + path + 32 + 1 + base + 4 + 4 + article.data.readableBytes
         }
     }
 

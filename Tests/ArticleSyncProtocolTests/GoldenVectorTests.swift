@@ -134,7 +134,7 @@ import Zlib
     static func expectations() throws -> [(file: String, expected: Expected)] {
         let errorText = "frame of 4294967295 bytes exceeds the limit of 16777216 bytes"
         return [
-            ("01-hello.bin", .client(.hello(Hello(features: .all, agent: "articlesync/1.0")))),
+            ("01-hello.bin", .client(.hello(Hello(features: [.dictionary, .delta], agent: "articlesync/1.0")))),
             (
                 "02-hello-token-trailing.bin",
                 .client(
@@ -163,7 +163,7 @@ import Zlib
                 .server(
                     .welcome(
                         Welcome(
-                            version: 1, features: .all, storeID: storeID, headRevision: 47, horizon: 12,
+                            version: 1, features: [.dictionary, .delta], storeID: storeID, headRevision: 47, horizon: 12,
                             maxFrameLength: 16_777_216, role: .write, agent: "articlesyncd/1.0")))
             ),
             ("15-batch.bin", .server(.batch(try batch()))),
@@ -215,6 +215,17 @@ import Zlib
                 .server(.snapshotRequired(SnapshotRequired(
                     reason: .aheadOfServer, storeID: storeID, headRevision: 47, horizon: 12,
                     message: "revision 60 is ahead of the head 47: the store was restored from an older copy")))
+            ),
+            (
+                "27-batch-source-path.bin",
+                .server(.batch(Batch(fromRevision: 49, toRevision: 51, changes: [
+                    .article(ArticleChange(
+                        revision: 50, id: "gespraeche-istanbul",
+                        contentHash: hash("3d741102a0d7e2751bbd11fb7ae33db41978a747bd84d04d5856f37cd429e17b"),
+                        encoding: .raw, documentLength: UInt32(documentA.count), data: ByteBuffer(bytes: documentA),
+                        sourcePath: "welt/gespräche/gespraeche-istanbul.txt")),
+                    .tombstone(revision: 51, id: "zinsen"),
+                ])))
             ),
             (
                 "26-verify-result-digest.bin",
