@@ -7,15 +7,6 @@ extension Connection {
     /// (`streamChanges`): a slow client holds about two batches of server memory.
     func performPull(_ pull: Pull, session: ConnectionStateMachine.Session, outbound: Outbound) async throws {
         server.metrics.pulled(on: channel, token: session.token, cursor: pull.sinceRevision)
-        // A follower at the head parks without a store read: the notifier's head never runs ahead of
-        // the store's, and at the head no horizon can be above the cursor (§7.5). A follower that
-        // re-parks after every change would otherwise cost a read per follower per change.
-        if PullDecision.parksAtKnownHead(pull, storeID: server.storeID, knownHead: server.notifier.head) {
-            if try await waitAtHead(pull, session: session) { return }
-            try await streamChanges(pull, startHead: pull.sinceRevision, session: session, outbound: outbound)
-            server.statistics.update { $0.pulls += 1 }
-            return
-        }
         let snapshot = try await storeCall { try await server.store.snapshot() }
         let (head, horizon) = (snapshot.head, snapshot.horizon)
         switch PullDecision.decide(pull, storeID: server.storeID, head: head, horizon: horizon) {
@@ -34,10 +25,36 @@ extension Connection {
         server.statistics.update { $0.pulls += 1 }
     }
 
-    /// The long poll (§5.3 step 4). True when the tail broadcaster answered it with the bytes it
-    /// shares among the waiters at this cursor; false when the pull goes on to read on its own (the
-    /// head moved but the shared batch does not suit it, the wait ended, or the server stops: a pull
-    /// then completes with what there is, CAUGHT_UP, and the connection closes with SHUTTING_DOWN).
+    /// Parks a pull at the known head with the notifier (§5.3 step 4) without a store read or a task:
+    /// the notifier's head never runs ahead of the store's, and at the head no horizon can be above
+    /// the cursor (§7.5). A follower that re-parks after every change would otherwise cost a read per
+    /// follower per change. The wait's outcome comes back to the conversation as `longPollEnded`.
+    func park(_ pull: Pull, session: ConnectionStateMachine.Session) -> ParkedPull {
+        server.metrics.pulled(on: channel, token: session.token, cursor: pull.sinceRevision)
+        let notifier = server.notifier
+        let wait = server.configuration.longPoll(requestedMillis: pull.waitMillis)
+        let tail = TailRequest(
+            cursor: pull.sinceRevision, encoding: ChangeEncoder.encoding(session: session, pull: pull),
+            budget: server.configuration.batchBudget(requested: pull.budget), channel: channel)
+        let id = notifier.makeID()
+        let channel = self.channel
+        notifier.park(id, forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop, tail: tail) { outcome in
+            Connection.deliver(.longPollEnded(outcome, id: id), on: channel)
+        }
+        return ParkedPull(id: id, pull: pull, session: session)
+    }
+
+    /// A parked pull whose wait ended unanswered: what there is after its cursor, then CAUGHT_UP.
+    func finishParkedPull(_ pull: Pull, session: ConnectionStateMachine.Session) async throws {
+        try await streamChanges(pull, startHead: pull.sinceRevision, session: session, outbound: Outbound(channel: channel))
+        server.statistics.update { $0.pulls += 1 }
+    }
+
+    /// The long poll (§5.3 step 4) of a pull that read the store first. True when the tail
+    /// broadcaster answered it with the bytes it shares among the waiters at this cursor; false when
+    /// the pull goes on to read on its own (the head moved but the shared batch does not suit it, the
+    /// wait ended, or the server stops: a pull then completes with what there is, CAUGHT_UP, and the
+    /// connection closes with SHUTTING_DOWN).
     private func waitAtHead(_ pull: Pull, session: ConnectionStateMachine.Session) async throws -> Bool {
         let wait = server.configuration.longPoll(requestedMillis: pull.waitMillis)
         let tail = TailRequest(

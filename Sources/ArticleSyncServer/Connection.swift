@@ -7,28 +7,39 @@ import NIOCore
 /// Everything the connection does with the store and the wire happens here and in its extensions;
 /// every decision about the conversation is the machine's.
 ///
-/// Requests run in a child task, so that the events of the channel (a frame the peer should not
+/// Requests run in child tasks, so that the events of the channel (a frame the peer should not
 /// have sent, a deadline, a revoked token, the server stopping) reach the machine while a response
-/// is being written or a long poll waits.
+/// is being written. A long poll parked at the known head runs no task at all: the notifier holds a
+/// callback that hands its outcome back as an event, and only then does a task go on with the pull.
+/// The conversation runs in the connection's own task, so a parked follower costs one task.
+///
+/// The machine is the run loop's own; what the child tasks capture is this small value.
 struct Connection: Sendable {
     typealias Inbound = NIOAsyncChannelInboundStream<ConnectionEvent>
 
     let channel: any Channel
     let server: ServerContext
     let counters: ConnectionCounters
-    let logger: Logger
     let frameRules: FrameRulesBox
-    private var machine: ConnectionStateMachine
+    /// The peer's address, as the logs name it.
+    let peer: String
 
-    init(channel: any Channel, server: ServerContext, counters: ConnectionCounters, frameRules: FrameRulesBox, logger: Logger) {
+    init(channel: any Channel, server: ServerContext, counters: ConnectionCounters, frameRules: FrameRulesBox, peer: String) {
         self.channel = channel
         self.server = server
         self.counters = counters
         self.frameRules = frameRules
-        self.logger = logger
+        self.peer = peer
+    }
+
+    /// The server's logger with this peer's address: made when something is logged, so that a
+    /// connection holds no logger metadata of its own.
+    var logger: Logger { server.logger.naming(peer: peer) }
+
+    private func makeMachine() -> ConnectionStateMachine {
         let configuration = server.configuration
         let isLoopback = channel.remoteAddress.map(LoopbackAddress.contains) ?? false
-        machine = ConnectionStateMachine(configuration: .init(
+        return ConnectionStateMachine(configuration: .init(
             features: configuration.features, maxFrameLength: configuration.maxFrameLength,
             maxInflatedLength: min(configuration.maxInflatedLength, UInt32(clamping: server.inflation.capacity)),
             maxPushEntries: configuration.maxPushEntries, isTLS: configuration.tlsContext != nil, isLoopback: isLoopback,
@@ -36,102 +47,213 @@ struct Connection: Sendable {
             stallTimeout: TimeAmount(configuration.stallTimeout)))
     }
 
-    /// Runs until the conversation ends.
-    mutating func run(inbound: Inbound) async {
+    /// Receive buffers until WELCOME, and for good on a READ connection: its requests are a few dozen
+    /// bytes, and what a peer sends beyond them is not worth memory.
+    static let smallReads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 2_048)
+    /// Receive buffers of a WRITE connection: a PUSH's reads grow to its size within a few reads.
+    static let pushReads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2_048, maximum: 65_536)
+
+    /// A long poll parked with the notifier, and what the pull needs to go on once the wait ends.
+    struct ParkedPull: Sendable {
+        var id: Int
+        var pull: Pull
+        var session: ConnectionStateMachine.Session
+    }
+
+    /// What the run loop must await next; everything else happens in `Loop.apply`, synchronously.
+    private enum Await {
+        case event
+        case decode(Frame, maxInflatedLength: UInt32)
+        case finalError(ErrorMessage)
+        case end
+    }
+
+    /// The run loop's state: the machine, its timers, the budget a push holds, a parked long poll.
+    private struct Loop {
+        let connection: Connection
+        var machine: ConnectionStateMachine
         var timers = Timers()
         var inflationHeld = 0
-        defer {
-            timers.cancelAll()
-            server.inflation.release(inflationHeld)
-            inflationHeld = 0
-        }
-        await withTaskGroup(of: Void.self) { work in
-            var events = inbound.makeAsyncIterator()
-            var action = ConnectionStateMachine.Action.read
-            while true {
-                frameRules.current = machine.frameRules
-                timers.sync(conversation: machine.conversationDeadline, stall: machine.stallDeadline, on: channel)
+        var parked: ParkedPull?
 
+        /// Runs `action` as far as it goes without waiting; returns what to await then.
+        @inline(never)
+        mutating func apply(_ action: ConnectionStateMachine.Action, work: inout DiscardingTaskGroup) -> Await {
+            var action = action
+            while true {
+                connection.frameRules.current = machine.frameRules
+                timers.sync(conversation: machine.conversationDeadline, stall: machine.stallDeadline, on: connection.channel)
                 switch action {
                 case .read:
-                    let event: ConnectionEvent?
-                    do {
-                        event = try await events.next()
-                    } catch {
-                        event = nil
-                    }
-                    guard let event else {
-                        machine.channelClosed()
-                        work.cancelAll()
-                        return
-                    }
-                    if case .requestFinished = event {
-                        server.inflation.release(inflationHeld)
-                        inflationHeld = 0
-                    }
-                    action = handle(event)
-
+                    return .event
                 case .decode(let frame, let maxInflatedLength):
-                    action = await decode(frame, maxInflatedLength: maxInflatedLength, held: &inflationHeld)
-
-                case .authenticate(let token):
-                    let request = AuthenticationRequest(
-                        token: token, peer: channel.remoteAddress, isEncrypted: server.configuration.tlsContext != nil)
-                    let authenticator = server.configuration.authenticator
-                    let channel = self.channel
-                    work.addTask {
-                        let decision = await authenticator.authenticate(request)
-                        Self.deliver(.authenticated(decision), on: channel)
-                    }
-                    action = .read
-
-                case .sendWelcome(let session):
-                    server.registry.granted(channel, token: session.token, role: session.role)
-                    let connection = self
-                    work.addTask { await connection.respond { try await connection.sendWelcome(session) } }
-                    action = .read
-
-                case .perform(let request, let session):
-                    counters.addRequest()
-                    let connection = self
-                    work.addTask { await connection.respond { try await connection.perform(request, session: session) } }
-                    action = .read
-
-                case .respond(let message):
-                    if case .pong = message { counters.addRequest() }
-                    let channel = self.channel
-                    channel.writeAndFlush(message).whenComplete { _ in Self.deliver(.requestFinished(error: nil), on: channel) }
-                    action = .read
-
-                case .checkPeerBacklog(let id):
-                    let channel = self.channel
-                    PeerBacklog.check(channel) { stillReceiving in
-                        Self.deliver(.peerBacklogChecked(stillReceiving: stillReceiving, id), on: channel)
-                    }
-                    action = .read
-
+                    return .decode(frame, maxInflatedLength: maxInflatedLength)
                 case .closeWithError(let error):
                     work.cancelAll()
-                    log(closingWith: error)
-                    await sendFinalError(error)
-                    return
-
+                    connection.log(closingWith: error)
+                    return .finalError(error)
                 case .close(let reason):
                     work.cancelAll()
-                    channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                    if reason == .stalled {
-                        logger.warning(
-                            "closing a connection whose peer took nothing of the response",
-                            metadata: ["seconds": "\(server.configuration.stallTimeout.components.seconds)"])
+                    connection.close(reason)
+                    return .end
+                case .authenticate, .sendWelcome, .perform, .respond, .checkPeerBacklog:
+                    connection.start(action, work: &work, parked: &parked)
+                    action = .read
+                }
+            }
+        }
+
+        @inline(never)
+        mutating func received(_ event: ConnectionEvent, work: inout DiscardingTaskGroup) -> ConnectionStateMachine.Action {
+            switch event {
+            case .longPollEnded(let outcome, let id):
+                if let waiting = parked, waiting.id == id {
+                    parked = nil
+                    connection.resumePull(waiting, after: outcome, work: &work)
+                }
+                return .read
+            case .requestFinished:
+                connection.server.inflation.release(inflationHeld)
+                inflationHeld = 0
+                return Connection.handle(event, machine: &machine)
+            default:
+                return Connection.handle(event, machine: &machine)
+            }
+        }
+
+        @inline(never)
+        mutating func channelClosed(work: inout DiscardingTaskGroup) {
+            machine.channelClosed()
+            work.cancelAll()
+        }
+
+        @inline(never)
+        mutating func finish() {
+            timers.cancelAll()
+            connection.server.inflation.release(inflationHeld)
+            inflationHeld = 0
+            if let parked { connection.server.notifier.cancel(parked.id) }
+            parked = nil
+        }
+    }
+
+    /// Runs until the conversation ends. The loop awaits only what `Await` names and does the rest in
+    /// out-of-line steps: inlined, every temporary of the machine's transitions would become part of
+    /// this function's async frame, which a parked connection holds for its whole wait.
+    @inline(never)
+    func run(inbound: Inbound) async {
+        var loop = Loop(connection: self, machine: makeMachine())
+        defer { loop.finish() }
+        // Discarding: a finished request's task is freed at once instead of waiting for the group.
+        await withDiscardingTaskGroup { work in
+            var events = inbound.makeAsyncIterator()
+            var next = loop.apply(.read, work: &work)
+            while true {
+                switch next {
+                case .event:
+                    guard let event = await Self.next(&events) else {
+                        loop.channelClosed(work: &work)
+                        return
                     }
-                    channel.close(promise: nil)
+                    next = loop.apply(loop.received(event, work: &work), work: &work)
+                case .decode(let frame, let maxInflatedLength):
+                    let action = await decode(
+                        frame, maxInflatedLength: maxInflatedLength, held: &loop.inflationHeld, machine: &loop.machine)
+                    next = loop.apply(action, work: &work)
+                case .finalError(let error):
+                    await sendFinalError(error)
+                    return
+                case .end:
                     return
                 }
             }
         }
     }
 
-    private mutating func handle(_ event: ConnectionEvent) -> ConnectionStateMachine.Action {
+    /// Closes without a word (the machine's `.close`).
+    private func close(_ reason: ConnectionStateMachine.CloseReason) {
+        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        if reason == .stalled {
+            logger.warning(
+                "closing a connection whose peer took nothing of the response",
+                metadata: ["seconds": "\(server.configuration.stallTimeout.components.seconds)"])
+        }
+        channel.close(promise: nil)
+    }
+
+    /// The next event; nil once the channel is closed.
+    @inline(never)
+    private static func next(_ events: inout Inbound.AsyncIterator) async -> ConnectionEvent? {
+        do {
+            return try await events.next()
+        } catch {
+            return nil
+        }
+    }
+
+    /// Starts the work of an action that does not end the loop; its outcome comes back as an event.
+    @inline(never)
+    fileprivate func start(_ action: ConnectionStateMachine.Action, work: inout DiscardingTaskGroup, parked: inout ParkedPull?) {
+        let connection = self
+        switch action {
+        case .authenticate(let token):
+            let request = AuthenticationRequest(
+                token: token, peer: channel.remoteAddress, isEncrypted: server.configuration.tlsContext != nil)
+            let authenticator = server.configuration.authenticator
+            let channel = self.channel
+            work.addTask {
+                let decision = await authenticator.authenticate(request)
+                Self.deliver(.authenticated(decision), on: channel)
+            }
+
+        case .sendWelcome(let session):
+            server.registry.granted(channel, token: session.token, role: session.role)
+            if session.role >= .write {
+                channel.setOption(ChannelOptions.recvAllocator, value: Self.pushReads).whenComplete { _ in }
+            }
+            work.addTask { await connection.respond { try await connection.sendWelcome(session) } }
+
+        case .perform(let request, let session):
+            counters.addRequest()
+            if case .pull(let pull) = request, PullDecision.parksAtKnownHead(pull, storeID: server.storeID, knownHead: server.notifier.head) {
+                parked = park(pull, session: session)
+            } else {
+                work.addTask { await connection.respond { try await connection.perform(request, session: session) } }
+            }
+
+        case .respond(let message):
+            if case .pong = message { counters.addRequest() }
+            let channel = self.channel
+            channel.writeAndFlush(message).whenComplete { _ in Self.deliver(.requestFinished(error: nil), on: channel) }
+
+        case .checkPeerBacklog(let id):
+            let channel = self.channel
+            PeerBacklog.check(channel) { stillReceiving in
+                Self.deliver(.peerBacklogChecked(stillReceiving: stillReceiving, id), on: channel)
+            }
+
+        case .read, .decode, .closeWithError, .close:
+            // The run loop itself does these.
+            break
+        }
+    }
+
+    /// Goes on with a pull whose long poll ended without the tail broadcaster's answer: it reads on
+    /// its own (the head moved), or completes with CAUGHT_UP (the wait ended, the server stops).
+    @inline(never)
+    fileprivate func resumePull(_ waiting: ParkedPull, after outcome: RevisionNotifier.Outcome, work: inout DiscardingTaskGroup) {
+        switch outcome {
+        case .answered, .cancelled:
+            // Answered: the broadcaster wrote the response and reports its end.
+            return
+        case .advanced, .timedOut, .shuttingDown:
+            let connection = self
+            work.addTask { await connection.respond { try await connection.finishParkedPull(waiting.pull, session: waiting.session) } }
+        }
+    }
+
+    @inline(never)
+    fileprivate static func handle(_ event: ConnectionEvent, machine: inout ConnectionStateMachine) -> ConnectionStateMachine.Action {
         switch event {
         case .frame(let frame): return machine.frameArrived(frame)
         case .frameRejected(let error): return machine.frameRejected(error)
@@ -143,18 +265,24 @@ struct Connection: Sendable {
         case .peerBacklogChecked(let stillReceiving, let id): return machine.peerBacklogChecked(stillReceiving: stillReceiving, id)
         case .credentialsRevoked: return machine.credentialsRevoked()
         case .shutdownRequested: return machine.shutdownRequested()
+        case .longPollEnded:
+            // The connection's own: how a request is performed, not a rule of the conversation.
+            return .read
         }
     }
 
     /// Inflates (within the server's budget) and decodes a frame the machine accepted. The budget
     /// taken for a PUSH is held until its request finishes, as the push holds the bytes as long.
-    private mutating func decode(_ frame: Frame, maxInflatedLength: UInt32, held: inout Int) async -> ConnectionStateMachine.Action {
+    @inline(never)
+    private func decode(
+        _ frame: Frame, maxInflatedLength: UInt32, held: inout Int, machine: inout ConnectionStateMachine
+    ) async -> ConnectionStateMachine.Action {
         var reserved = 0
         if frame.wasCompressed, let claimed = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self),
             claimed <= maxInflatedLength
         {
             reserved = Int(claimed)
-            guard await server.inflation.reserve(reserved) else { return .close(.peerClosed) }
+            guard await server.inflation.reserve(reserved, abandonedWhen: channel.closeFuture) else { return .close(.peerClosed) }
         }
         let decoded = Result { () throws(ProtocolError) -> ClientMessage in
             try ClientMessage(frame: try frame.inflated(maxInflatedLength: maxInflatedLength))
@@ -233,7 +361,7 @@ struct Connection: Sendable {
         }
     }
 
-    private func log(closingWith error: ErrorMessage) {
+    fileprivate func log(closingWith error: ErrorMessage) {
         let code = error.code ?? .internalError
         switch code {
         case .malformedFrame, .frameTooLarge, .inflatedTooLarge, .badCompression, .unknownMessageType, .unexpectedMessage,
@@ -249,6 +377,7 @@ struct Connection: Sendable {
 
     /// Sends a fatal ERROR and closes. Written on the channel itself so the close waits for the frame to
     /// reach the socket, but never longer than a second: a peer that reads nothing does not hold us.
+    @inline(never)
     private func sendFinalError(_ error: ErrorMessage) async {
         let channel = self.channel
         // Nothing more the peer sends will be read: stop taking its bytes off the socket meanwhile.

@@ -24,6 +24,8 @@ public enum ConnectionEvent: Sendable, Hashable {
     case credentialsRevoked
     /// The server is stopping.
     case shutdownRequested
+    /// The long poll the connection parked under `id` ended (RevisionNotifier.park).
+    case longPollEnded(RevisionNotifier.Outcome, id: Int)
 }
 
 /// Outbound user event understood by `ConnectionEventHandler`: hands `event` to the connection's

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Bounds the bytes that compressed frames of all connections may inflate to at once. A connection
@@ -27,8 +28,9 @@ final class InflationBudget: Sendable {
     var available: Int { state.withLock { $0.available } }
 
     /// Takes `bytes` (at most the capacity) from the budget, waiting in line while others hold it.
-    /// False when the task was cancelled meanwhile: nothing is taken then.
-    func reserve(_ bytes: Int) async -> Bool {
+    /// False when the task was cancelled or `abandoned` completed meanwhile (the peer went away):
+    /// nothing is taken then.
+    func reserve(_ bytes: Int, abandonedWhen abandoned: EventLoopFuture<Void>? = nil) async -> Bool {
         let bytes = min(bytes, capacity)
         let id = state.withLock { state -> Int in
             defer { state.nextID += 1 }
@@ -45,15 +47,23 @@ final class InflationBudget: Sendable {
                     state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
                     return nil
                 }
-                if let granted { continuation.resume(returning: granted) }
+                if let granted {
+                    continuation.resume(returning: granted)
+                } else {
+                    abandoned?.whenComplete { _ in self.withdraw(id) }
+                }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
-            }
-            waiter?.continuation.resume(returning: false)
+            withdraw(id)
         }
+    }
+
+    private func withdraw(_ id: Int) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(returning: false)
     }
 
     /// Gives back what `reserve` took, and lets the waiters it now covers go, in order.

@@ -74,6 +74,8 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
+            // With thousands of clients the text is hundreds of kilobytes, built and dropped per scrape.
+            MemoryRelease.afterLargeResponse()
         }
     }
 }

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Wakes long polls when the store's head moves (PROTOCOL.md §5.3 step 4). A waiting client costs a
-/// suspended continuation and one scheduled timer: nothing runs for it until a change lands, its wait
+/// callback and one scheduled timer, no task: nothing runs for it until a change lands, its wait
 /// ends, or it goes away.
 public final class RevisionNotifier: Sendable {
     public enum Outcome: Sendable, Hashable {
@@ -16,9 +16,12 @@ public final class RevisionNotifier: Sendable {
         case answered
     }
 
+    /// Called exactly once with a waiter's outcome.
+    typealias Resume = @Sendable (Outcome) -> Void
+
     private struct Waiter {
         var revision: UInt64
-        var continuation: CheckedContinuation<Outcome, Never>
+        var resume: Resume
         var timer: Scheduled<Void>?
         var tail: TailRequest?
     }
@@ -75,9 +78,9 @@ public final class RevisionNotifier: Sendable {
         for waiter in woken {
             waiter.timer?.cancel()
             if broadcaster != nil, let tail = waiter.tail {
-                parked.append(TailBroadcaster.Parked(request: tail, continuation: waiter.continuation))
+                parked.append(TailBroadcaster.Parked(request: tail, resume: waiter.resume))
             } else {
-                waiter.continuation.resume(returning: .advanced(head: head))
+                waiter.resume(.advanced(head: head))
             }
         }
         if let broadcaster, !parked.isEmpty {
@@ -94,7 +97,7 @@ public final class RevisionNotifier: Sendable {
         }
         for waiter in woken {
             waiter.timer?.cancel()
-            waiter.continuation.resume(returning: .shuttingDown)
+            waiter.resume(.shuttingDown)
         }
     }
 
@@ -107,42 +110,67 @@ public final class RevisionNotifier: Sendable {
     /// As above; with `tail`, a change wakes the waiter through the attached broadcaster, which may
     /// answer the pull itself (`.answered`).
     func wait(forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?) async -> Outcome {
-        let id = state.withLockedValue { state -> Int in
-            defer { state.nextID += 1 }
-            return state.nextID
-        }
+        let id = makeID()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-                let immediate: Outcome? = state.withLockedValue { state in
-                    if state.isShutDown { return .shuttingDown }
-                    if state.head > revision { return .advanced(head: state.head) }
-                    if Task.isCancelled { return .cancelled }
-                    state.waiters[id] = Waiter(revision: revision, continuation: continuation, timer: nil, tail: tail)
-                    return nil
+                park(id, forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: tail, cancelled: Task.isCancelled) {
+                    continuation.resume(returning: $0)
                 }
-                if let immediate {
-                    continuation.resume(returning: immediate)
-                    return
-                }
-                let timer = eventLoop.scheduleTask(in: timeout) { [self] in
-                    self.finish(id, with: .timedOut)
-                }
-                let stillWaiting = state.withLockedValue { state -> Bool in
-                    guard state.waiters[id] != nil else { return false }
-                    state.waiters[id]?.timer = timer
-                    return true
-                }
-                if !stillWaiting { timer.cancel() }
             }
         } onCancel: {
             finish(id, with: .cancelled)
         }
     }
 
+    /// Parks a long poll under `id` (from `makeID()`) without a task: `resume` gets the outcome
+    /// exactly once, right away when the head is already above `revision`; `cancel(_:)` ends it.
+    func park(_ id: Int, forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?, resume: @escaping Resume) {
+        park(id, forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: tail, cancelled: false, resume: resume)
+    }
+
+    /// Ends a parked wait with `.cancelled`; nothing when it has ended already.
+    func cancel(_ id: Int) {
+        finish(id, with: .cancelled)
+    }
+
+    /// A fresh waiter id for `park(_:forRevisionAbove:timeout:on:tail:resume:)`.
+    func makeID() -> Int {
+        state.withLockedValue { state -> Int in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    private func park(
+        _ id: Int, forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?,
+        cancelled: Bool, resume: @escaping Resume
+    ) {
+        let immediate: Outcome? = state.withLockedValue { state in
+            if state.isShutDown { return .shuttingDown }
+            if state.head > revision { return .advanced(head: state.head) }
+            if cancelled { return .cancelled }
+            state.waiters[id] = Waiter(revision: revision, resume: resume, timer: nil, tail: tail)
+            return nil
+        }
+        if let immediate {
+            resume(immediate)
+            return
+        }
+        let timer = eventLoop.scheduleTask(in: timeout) { [self] in
+            self.finish(id, with: .timedOut)
+        }
+        let stillWaiting = state.withLockedValue { state -> Bool in
+            guard state.waiters[id] != nil else { return false }
+            state.waiters[id]?.timer = timer
+            return true
+        }
+        if !stillWaiting { timer.cancel() }
+    }
+
     private func finish(_ id: Int, with outcome: Outcome) {
         let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
         guard let waiter else { return }
         waiter.timer?.cancel()
-        waiter.continuation.resume(returning: outcome)
+        waiter.resume(outcome)
     }
 }

@@ -3,8 +3,9 @@ import ArticleStore
 import ArticleSyncProtocol
 import Logging
 
-/// What every connection of one server shares.
-struct ServerContext: Sendable {
+/// What every connection of one server shares. A class: every connection and each of its tasks
+/// holds a reference, not a copy of the configuration.
+final class ServerContext: Sendable {
     let configuration: ServerConfiguration
     let store: any CanonicalStore
     let storeID: StoreID
@@ -18,4 +19,22 @@ struct ServerContext: Sendable {
     /// Bounds what compressed frames of all connections inflate to at once.
     let inflation: InflationBudget
     let logger: Logger
+
+    init(
+        configuration: ServerConfiguration, store: any CanonicalStore, storeID: StoreID, notifier: RevisionNotifier,
+        tail: TailBroadcaster, metrics: ServerMetrics, statistics: ServerStatistics, registry: ConnectionRegistry,
+        dictionaries: DictionaryCache, inflation: InflationBudget, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.storeID = storeID
+        self.notifier = notifier
+        self.tail = tail
+        self.metrics = metrics
+        self.statistics = statistics
+        self.registry = registry
+        self.dictionaries = dictionaries
+        self.inflation = inflation
+        self.logger = logger
+    }
 }

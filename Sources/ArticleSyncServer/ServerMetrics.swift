@@ -13,7 +13,9 @@ private typealias Meter = CoreMetrics.Meter
 /// nothing depends on a global `MetricsSystem.bootstrap`.
 ///
 /// Totals are mirrored from `ServerStatistics` when the endpoint is scraped, and the gauges (states,
-/// head, horizon, per-client lag) are read then: a parked long poll costs the metrics nothing.
+/// head, horizon, per-client lag) are read then: a parked long poll costs the metrics nothing. The
+/// per-client lag is written straight into the text: a registered gauge pair per connection would
+/// cost each of ten thousand followers more than a kilobyte for as long as it stays connected.
 public final class ServerMetrics: Sendable {
     /// Connections by where their conversation is, kept by `ServerFrameHandler`.
     struct States: Sendable {
@@ -32,7 +34,6 @@ public final class ServerMetrics: Sendable {
         var last = ServerStatistics.Snapshot()
         var errorsSeen: [String: Counter] = [:]
         var errorsLast: [String: UInt64] = [:]
-        var lag: [String: (revisions: Meter, seconds: Meter)] = [:]
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -123,6 +124,39 @@ public final class ServerMetrics: Sendable {
 
     // MARK: Read when scraped
 
+    /// `articlesync_client_lag_revisions` and `_seconds`, one sample per connection that pulled,
+    /// labelled by token name and peer, in the text format the registry writes.
+    private static func emitLag(of clients: [Client], _ reading: Reading, into out: inout [UInt8]) {
+        guard !clients.isEmpty else { return }
+        let clock = NIODeadline.now()
+        var revisions = "# TYPE articlesync_client_lag_revisions gauge\n"
+        var seconds = "# TYPE articlesync_client_lag_seconds gauge\n"
+        for client in clients {
+            let labels = "{token=\"\(escapedLabel(client.token))\",peer=\"\(escapedLabel(client.peer))\"}"
+            let behind = reading.head > client.cursor ? reading.head - client.cursor : 0
+            let since = reading.behindSince(client.cursor).map { Double((clock - $0).nanoseconds) / 1e9 } ?? 0
+            revisions += "articlesync_client_lag_revisions\(labels) \(Double(behind))\n"
+            seconds += "articlesync_client_lag_seconds\(labels) \(since)\n"
+        }
+        out.append(contentsOf: revisions.utf8)
+        out.append(contentsOf: seconds.utf8)
+    }
+
+    /// A label value as the text format wants it: backslash, double quote and line feed escaped.
+    static func escapedLabel(_ value: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(value.utf8.count)
+        for character in value.unicodeScalars {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
+    }
+
     /// What a scrape shows besides the totals, read from the server at that moment.
     struct Reading: Sendable {
         var statistics: ServerStatistics.Snapshot
@@ -180,31 +214,9 @@ public final class ServerMetrics: Sendable {
             head.set(Int64(clamping: reading.head))
             horizon.set(Int64(clamping: reading.horizon))
 
-            let clock = NIODeadline.now()
-            var seen = Set<String>()
-            for client in clients.withLockedValue({ Array($0.values) }) {
-                let key = client.token + "\u{0}" + client.peer
-                seen.insert(key)
-                let meters = mirror.lag[key] ?? {
-                    let labels = [("token", client.token), ("peer", client.peer)]
-                    let made = (
-                        Meter(label: "articlesync_client_lag_revisions", dimensions: labels, factory: factory),
-                        Meter(label: "articlesync_client_lag_seconds", dimensions: labels, factory: factory))
-                    mirror.lag[key] = made
-                    return made
-                }()
-                let behind = reading.head > client.cursor ? reading.head - client.cursor : 0
-                meters.revisions.set(Int64(clamping: behind))
-                let since = reading.behindSince(client.cursor)
-                meters.seconds.set(since.map { Double((clock - $0).nanoseconds) / 1e9 } ?? 0)
-            }
-            for (key, meters) in mirror.lag where !seen.contains(key) {
-                meters.revisions.destroy()
-                meters.seconds.destroy()
-                mirror.lag[key] = nil
-            }
             var out: [UInt8] = []
             registry.emit(into: &out)
+            Self.emitLag(of: clients.withLockedValue { Array($0.values) }, reading, into: &out)
             return out
         }
     }

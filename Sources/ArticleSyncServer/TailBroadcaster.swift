@@ -33,7 +33,7 @@ struct TailRequest: Sendable {
 final class TailBroadcaster: Sendable {
     struct Parked: Sendable {
         var request: TailRequest
-        var continuation: CheckedContinuation<RevisionNotifier.Outcome, Never>
+        var resume: RevisionNotifier.Resume
     }
 
     /// Rows of one read; a tail longer than this is read by each waiter in budget-sized batches.
@@ -160,14 +160,14 @@ final class TailBroadcaster: Sendable {
                         metrics.recordWakeUp(latency: NIODeadline.now() - movedAt)
                     }
                     channel.writeAndFlush(shared, promise: written)
-                    waiter.continuation.resume(returning: .answered)
+                    waiter.resume(.answered)
                 }
             }
         }
     }
 
     private static func wake(_ waiters: [Parked], head: UInt64) {
-        for waiter in waiters { waiter.continuation.resume(returning: .advanced(head: head)) }
+        for waiter in waiters { waiter.resume(.advanced(head: head)) }
     }
 }
 
