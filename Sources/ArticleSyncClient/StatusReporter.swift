@@ -19,6 +19,9 @@ public struct ReplicaStatus: Sendable {
     /// A pull left beside the replica (stopped, or refused by the deletion guard): the revision it
     /// reached and the changes it holds; the next pull resumes it.
     public var stage: (cursor: UInt64, changes: Int)?
+    /// What the next pull would bring, counted in articles: new, changed and deleted ones (nil
+    /// when not counted: no server, another store, or more than `countLimit` revisions behind).
+    public var pending: (new: Int, changed: Int, deleted: Int)?
     /// nil when the server was not asked or could not be reached.
     public var server: Welcome?
     /// Live articles on the server at its head (VERIFY), when it answered.
@@ -67,14 +70,27 @@ public enum StatusReporter {
         }
         if let configuration {
             do {
-                let (welcome, count) = try await SyncConnection.withConnection(configuration) { connection in
+                let cursor = status.cursor
+                let storeID = status.storeID
+                let (welcome, count, pending) = try await SyncConnection.withConnection(configuration) { connection in
                     // The server's count at its head is one cheap request (its digest log); a server
                     // that refuses it still has its head reported.
                     let result = try? await connection.verify(atRevision: VerifyResult.headRevision)
-                    return (connection.welcome, result.flatMap { $0.status == .ok ? $0.articleCount : nil })
+                    let count = result.flatMap { $0.status == .ok ? $0.articleCount : nil }
+                    // Revisions are not articles (one changed twice is fetched once, a tombstone for
+                    // one not held is nothing): the changes themselves tell, without their text.
+                    let head = connection.welcome.headRevision
+                    var pending: (new: Int, changed: Int, deleted: Int)? = nil
+                    if count != nil, storeID == connection.welcome.storeID, head > cursor, head - cursor <= countLimit {
+                        let preview = try PullPreview(syncer: Syncer(configuration: configuration, replicaPath: replicaPath))
+                        defer { preview.close() }
+                        pending = try await preview.countPending(on: connection)
+                    }
+                    return (connection.welcome, count, pending)
                 }
                 status.server = welcome
                 status.serverArticleCount = count
+                status.pending = pending
             } catch let error as ClientError {
                 status.serverError = error.message
                 status.serverErrorStatus = error.status
@@ -82,6 +98,10 @@ public enum StatusReporter {
         }
         return status
     }
+
+    /// Beyond this many revisions behind, status does not count the articles (it would download
+    /// the changes' ids of a long lead just to print a number).
+    public static let countLimit: UInt64 = 20_000
 
     /// The file and its WAL: the data. The shared-memory index (-shm) is left out: it comes and
     /// goes with open connections, and an unchanged replica must report an unchanged size.

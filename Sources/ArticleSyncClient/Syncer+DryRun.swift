@@ -166,6 +166,41 @@ final class PullPreview {
         return found.source.map { .article(source: $0, revision: found.revision) } ?? .deleted(revision: found.revision)
     }
 
+    /// What a pull would do, counted from the ids and tombstones alone (nothing is inflated): the
+    /// articles to fetch (new or changed) and the live ones to delete. Nil when the server cannot
+    /// resume the replica.
+    func countPending(on connection: SyncConnection) async throws -> (new: Int, changed: Int, deleted: Int)? {
+        guard let state = try await snapshot() else { return nil }
+        try await connection.startPull(
+            Pull(storeID: state.upstreamStoreID ?? .none, sinceRevision: state.cursor, budget: syncer.options.budget, waitMillis: 0, flags: []))
+        var cursor = state.cursor
+        var tombstone: [ArticleKey: Bool] = [:]
+        while true {
+            switch try await connection.nextPullEvent() {
+            case .batch(let batch):
+                try SyncSession.check(batch, cursor: cursor)
+                cursor = batch.toRevision
+                for change in batch.changes {
+                    if case .tombstone = change { tombstone[ArticleKey(change.id)] = true } else { tombstone[ArticleKey(change.id)] = false }
+                }
+            case .caughtUp:
+                let live = try store?.liveKeys() ?? []
+                var counts = (new: 0, changed: 0, deleted: 0)
+                for (key, deleted) in tombstone {
+                    switch (deleted, live.contains(key)) {
+                    case (false, false): counts.new += 1
+                    case (false, true): counts.changed += 1
+                    case (true, true): counts.deleted += 1
+                    case (true, false): break
+                    }
+                }
+                return counts
+            case .snapshotRequired:
+                return nil
+            }
+        }
+    }
+
     /// Sends one PULL from the replica's cursor (`state`, nil: from 0) and hands each change on,
     /// decoded, in order; `only` decodes and hands on that article alone.
     private func read(

@@ -10,8 +10,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             The last successful pull is the last one that reached the server's head; the replica \
             records it, so a mirror left to a timer can be checked here (or with --json). The server's \
-            lead is counted in revisions: each changed one article, so at most that many articles are \
-            to fetch (fewer when one article changed more than once).
+            lead is shown in revisions and, up to \(StatusReporter.countLimit) revisions, in articles: \
+            the changes' ids are read (not their text) to count the articles to fetch and to delete.
 
             The server part is skipped when no server is configured. When the server cannot be \
             reached, or the client or the server refuses the connection (a changed certificate, a \
@@ -54,7 +54,10 @@ struct StatusCommand: AsyncParsableCommand {
                     console.say(
                         "server:   \(address) holds another store (\(server.storeID)) at revision \(server.headRevision)\(count): the next pull would replace this replica's articles with that store's (see `articlesync pull --help`)")
                 } else if let behind = status.behind {
-                    let lead = behind == 0 ? "up to date" : "\(behind) revisions ahead of the replica (at most \(behind) articles to fetch)"
+                    var lead = behind == 0 ? "up to date" : "\(behind) revisions ahead of the replica (at most \(behind) articles to fetch)"
+                    if let pending = status.pending, behind > 0 {
+                        lead = "\(behind) revisions ahead of the replica: \(plural(pending.new + pending.changed, "article")) to fetch (\(pending.new) new, \(pending.changed) changed) and \(pending.deleted) to delete"
+                    }
                     console.say("server:   \(address) at revision \(server.headRevision)\(count), \(lead)")
                 }
             } else if let error = status.serverError {
@@ -127,6 +130,9 @@ private struct StatusJSON: Encodable {
     var serverArticles: UInt64?
     /// Revisions the server is ahead: at most this many articles to fetch.
     var behind: UInt64?
+    /// Counted from the changes themselves (when at most `countLimit` revisions behind).
+    var toFetch: Int?
+    var toDelete: Int?
     var serverError: String?
 
     init(_ status: ReplicaStatus) {
@@ -149,6 +155,8 @@ private struct StatusJSON: Encodable {
         serverHead = status.server?.headRevision
         serverArticles = status.serverArticleCount
         behind = status.behind
+        toFetch = status.pending.map { $0.new + $0.changed }
+        toDelete = status.pending?.deleted
         serverError = status.serverError
     }
 }

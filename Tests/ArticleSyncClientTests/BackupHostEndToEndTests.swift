@@ -111,9 +111,9 @@ import Testing
         try await Sandbox.run(prepare: { try Corpus.write(count: 30, to: $0.corpus) }) { sandbox in
             let started = Date().timeIntervalSince1970
             #expect(try await sandbox.client(["pull"]).status == 0)
-            // Five edits on the server: five revisions ahead, at most five articles to fetch.
-            for index in 0..<5 {
-                let file = try sandbox.write(Array(Corpus.article(index, edit: 1).utf8), to: "edits/\(Corpus.id(index)).txt")
+            // Five edits on the server, one article twice: five revisions ahead, four articles to fetch.
+            for (edit, index) in [0, 1, 2, 3, 3].enumerated() {
+                let file = try sandbox.write(Array(Corpus.article(index, edit: edit + 1).utf8), to: "edits/\(Corpus.id(index)).txt")
                 #expect(try await sandbox.client(["push", "--force", file]).status == 0)
             }
             let text = try await sandbox.client(["status"])
@@ -121,12 +121,13 @@ import Testing
             #expect(text.stdout.contains("kind:     reading (text and search index)"), "\(text.stdout)")
             #expect(text.stdout.contains("articles: 30"), "\(text.stdout)")
             #expect(text.stdout.contains("ago): 30 articles and 0 deletions, up to revision 30 from \(sandbox.server.address)"), "\(text.stdout)")
-            #expect(text.stdout.contains("at revision 35, 30 articles, 5 revisions ahead of the replica (at most 5 articles to fetch)"), "\(text.stdout)")
+            #expect(text.stdout.contains("at revision 35, 30 articles, 5 revisions ahead of the replica: 4 articles to fetch (0 new, 4 changed) and 0 to delete"), "\(text.stdout)")
 
             let json = try #require(jsonObject(try await sandbox.client(["status", "--json"]).stdout))
             #expect(json["kind"] as? String == "reading")
             #expect((json["sizeBytes"] as? Int ?? 0) > 0)
             #expect(json["behind"] as? Int == 5)
+            #expect(json["toFetch"] as? Int == 4 && json["toDelete"] as? Int == 0, "\(json)")
             #expect(json["serverArticles"] as? Int == 30)
             let last = try #require(json["lastPull"] as? [String: Any])
             #expect(last["revision"] as? Int == 30)
