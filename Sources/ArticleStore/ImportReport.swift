@@ -45,6 +45,8 @@ public struct ImportReport: Sendable, Hashable, Codable {
     public var deletionSkipped: String?
     /// Symbolic links skipped because their target lies outside the folder being imported.
     public var skipped: [ImportFileError] = []
+    /// With `ImportOptions.itemize`: each article added, changed or deleted, in that order.
+    public var items: [ImportPlanItem] = []
 
     public init() {}
 
@@ -69,6 +71,8 @@ public struct ImportOptions: Sendable, Hashable {
     /// because the walk found no file, unless `force` (`ImportRefusal`).
     public var maxDeleteFraction: Double
     public var force: Bool
+    /// Keep a line per change in the report (`import -v`).
+    public var itemize = false
 
     public init(
         deleteMissing: Bool = false, chunkSize: Int = 1_000, dictionaryThreshold: Int = 200, concurrency: Int? = nil,

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// One article an import would add, change or (with `deleteMissing`) delete.
-public struct ImportPlanItem: Sendable, Hashable {
+public struct ImportPlanItem: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable {
         case added, changed, deleted
     }
@@ -14,6 +14,13 @@ public struct ImportPlanItem: Sendable, Hashable {
     public var title: String?
     /// The file it would come from (nil for a deletion).
     public var path: String?
+
+    public init(kind: Kind, id: String, title: String?, path: String?) {
+        self.kind = kind
+        self.id = id
+        self.title = title
+        self.path = path
+    }
 }
 
 /// What `articlesyncd import --dry-run` found.

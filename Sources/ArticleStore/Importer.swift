@@ -233,6 +233,10 @@ public struct Importer: Sendable {
                 _ = try store.canonicalPut(db, id: id, prepared: prepared, existing: existing, state: &state)
                 try recordPath.execute(arguments: [relative, id, relative])
                 if let existing, !existing.deleted { counts.updated += 1 } else { counts.added += 1 }
+                if self.options.itemize {
+                    let kind: ImportPlanItem.Kind = existing.map { !$0.deleted } ?? false ? .changed : .added
+                    counts.items.append(ImportPlanItem(kind: kind, id: id, title: article.title, path: entry.path))
+                }
             }
             try state.save(db)
         }
@@ -244,6 +248,7 @@ public struct Importer: Sendable {
             report.refused += counts.refused
             report.errors += counts.errors
             report.skipped += counts.skipped
+            report.items += counts.items
             return report.progress
         }
     }
@@ -338,8 +343,11 @@ public struct Importer: Sendable {
                 _ = try store.canonicalDelete(db, id: id, existing: existing, state: &state)
             }
             try state.save(db)
-            return gone.count
+            return gone
         }
-        shared.report.withLock { $0.deleted = deleted }
+        shared.report.withLock { report in
+            report.deleted = deleted.count
+            if self.options.itemize { report.items += deleted.map { ImportPlanItem(kind: .deleted, id: $0, title: nil, path: nil) } }
+        }
     }
 }

@@ -29,8 +29,8 @@ struct ImportCommand: AsyncParsableCommand {
 
             -n/--dry-run reads, parses and hashes every file as the import would and lists what it \
             would add (+ id title), change (~ id title) and, with --delete-missing, delete (- id), \
-            then a summary; the store is not written (nor created). With --json the plan is one \
-            object with an "items" array.
+            then a summary; the store is not written (nor created). -v/--itemize lists the same \
+            lines for a real import. With --json the plan (or the report) has an "items" array.
 
             Progress goes to standard error when it is a terminal (or always with --progress); the \
             summary goes to standard output.
@@ -60,6 +60,9 @@ struct ImportCommand: AsyncParsableCommand {
 
     @Flag(name: [.customShort("n"), .long], help: "Show what the import would add, change and delete, and change nothing.")
     var dryRun = false
+
+    @Flag(name: [.customShort("v"), .long], help: "List each article the import adds (+), changes (~) or deletes (-).")
+    var itemize = false
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one file or directory to import") }
@@ -93,7 +96,8 @@ struct ImportCommand: AsyncParsableCommand {
 
         let report: ImportReport
         do {
-            let options = ImportOptions(deleteMissing: deleteMissing, maxDeleteFraction: maxDeletePercent / 100, force: force)
+            var options = ImportOptions(deleteMissing: deleteMissing, maxDeleteFraction: maxDeletePercent / 100, force: force)
+            options.itemize = itemize
             report = try await articleStore.importFiles(paths, options: options, progress: reporter)
         } catch let refusal as ImportRefusal {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -117,6 +121,7 @@ struct ImportCommand: AsyncParsableCommand {
             let data = try encoder.encode(Output(store: store, seconds: (seconds * 1000).rounded() / 1000, report: report))
             print(String(decoding: data, as: UTF8.self))
         } else {
+            for item in report.items { print(Self.line(item)) }
             for error in report.errors {
                 FileHandle.standardError.write(Data("refused \(error)\n".utf8))
             }

@@ -151,6 +151,14 @@ import Testing
         #expect(object["added"] as? Int == 1 && object["changed"] as? Int == 1 && object["deleted"] as? Int == 1, "\(json)")
         #expect((object["items"] as? [[String: Any]])?.count == 3)
 
+        // The import itself, itemized, makes the changes the dry run listed.
+        let (imported, importedOut, importedErr) = try await run(["import", "--store", store, sandbox.corpus, "--delete-missing", "-v"])
+        #expect(imported == 0, "\(importedErr)")
+        let itemized = importedOut.split(separator: "\n").map(String.init).filter { $0.hasPrefix("+ ") || $0.hasPrefix("~ ") || $0.hasPrefix("- ") }
+        #expect(itemized == lines.filter { $0.hasPrefix("+ ") || $0.hasPrefix("~ ") || $0.hasPrefix("- ") }, "\(importedOut)")
+        let (_, after, _) = try await run(["import", "--store", store, sandbox.corpus, "--delete-missing", "-n"])
+        #expect(after.contains("nothing would change, 20 unchanged"), "\(after)")
+
         // A dry run creates no store.
         let missing = sandbox.root + "/none.sqlite"
         #expect(try await run(["import", "--store", missing, sandbox.corpus, "-n"]).0 != 0)
