@@ -104,7 +104,12 @@ struct PullCommand: AsyncParsableCommand {
             PullInterruption.install(progress: progress, command: follow ? "articlesync pull --follow" : "articlesync pull")
             let syncer = Syncer(
                 configuration: try options.clientConfiguration(), replicaPath: options.replicaPath,
-                options: syncOptions, onEvent: { PullInterruption.observe($0); printer.handle($0) })
+                options: syncOptions,
+                onEvent: { [dryRun] event in
+                    // A dry run commits nothing: Ctrl-C says the replica is unchanged.
+                    if !dryRun { PullInterruption.observe(event) }
+                    printer.handle(event)
+                })
             if dryRun {
                 let report: DryRunReport
                 do {
