@@ -111,6 +111,26 @@ import Testing
         }
     }
 
+    /// On a terminal (a pseudo-terminal from util-linux's script), a first pull from a store with
+    /// history counts articles, not revisions, goes on through the search index, and is erased.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func theBootstrapBarCountsArticlesNotRevisions() async throws {
+        try await Sandbox.run(prepare: { try Corpus.write(count: 30, to: $0.corpus) }) { sandbox in
+            // Twenty edits: the head is at revision 50 with 30 articles.
+            for edit in 1...20 {
+                let file = try sandbox.write(Array(Corpus.article(edit % 4, edit: edit).utf8), to: "edits/\(Corpus.id(edit % 4)).txt")
+                #expect(try await sandbox.client(["push", "--force", file], replica: sandbox.root + "/other.sqlite").status == 0)
+            }
+            let command = [Binaries.client.path, "pull", "--server", "\(sandbox.server.address)", "--replica", sandbox.replica].joined(separator: " ")
+            let child = try ChildProcess(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"])
+            defer { child.terminate() }
+            #expect(try await child.wait(timeout: .seconds(120)) == 0, "\(child.stdout)")
+            #expect(child.stdout.contains("pulling 30 of 30 articles"), "\(child.stdout.debugDescription)")
+            #expect(child.stdout.contains("building the search index… 30 of 30 articles"), "\(child.stdout.debugDescription)")
+            #expect(child.stdout.contains("\r\u{1B}[2Kpulled 30 articles and 0 deletions"), "the bar is erased: \(child.stdout.debugDescription)")
+        }
+    }
+
     @Test func aUnifiedDiffNumbersItsHunksAsDiffUDoes() {
         let old = Array("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n".utf8)
         let new = Array("a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\n".utf8)
