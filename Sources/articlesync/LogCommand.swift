@@ -11,7 +11,8 @@ struct LogCommand: AsyncParsableCommand {
             Each incremental pull records in the replica every article it added (+ id title), \
             changed (~ id title) or deleted (- id), with the revision and the time it arrived; the \
             record keeps the latest \(ReplicaStore.maxArrivals) changes. The first pull into a new \
-            replica (a bootstrap) records none: all of it is new.
+            replica (a bootstrap) records none: all of it is new; a re-bootstrap, which replaces \
+            the replica's file, starts a new record.
 
             --since takes a revision (a number: what came after it, e.g. the revision a previous \
             `log --json` ended at) or a local time: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] or DD.MM.YYYY.
