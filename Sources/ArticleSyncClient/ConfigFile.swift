@@ -31,9 +31,9 @@ public struct ConfigFile: Sendable, Equatable {
         case tokenFile = "token-file"
         case replica
         case mirror
-        /// Kept for the plain-file tree (`pull --files`), which reads it once it exists.
+        /// The plain-file tree `pull` keeps (`pull --files`).
         case files
-        /// Kept for the plain-file tree: flat, shard, date or source.
+        /// The plain-file tree's layout: flat, shard, date or source (`--layout`).
         case layout
 
         fileprivate enum Kind { case string, bool, path }
@@ -65,7 +65,7 @@ public struct ConfigFile: Sendable, Equatable {
         public var line: Int
     }
 
-    /// The layouts the plain-file tree will know; checked now so a file written today stays valid.
+    /// The plain-file tree's layouts (`FileTreeLayout`).
     public static let layouts = ["flat", "shard", "date", "source"]
 
     public let path: String

@@ -14,8 +14,8 @@ struct ConfigCommand: ParsableCommand {
               replica = "/backup/articles.sqlite"
               mirror = true                    # pull keeps a mirror (pull --no-mirror overrides)
 
-            ca-file is the other TLS key. files and layout are accepted and kept for the plain-file \
-            tree of a later release (layout: flat, shard, date or source); nothing reads them yet. \
+            ca-file is the other TLS key. files is the plain-file tree `pull` keeps (pull --files) and \
+            layout its layout (flat, shard, date or source; `export --help`). \
             Paths may start with ~/; relative ones are relative to the file's folder.
 
             A flag wins over an environment variable, which wins over the file. TLS is also used, \
@@ -87,8 +87,8 @@ struct ConfigCommand: ParsableCommand {
                 token,
                 row("replica", settings.replica) { $0 },
                 row("mirror", settings.mirror) { $0 ? "true (pull keeps a mirror)" : "false (pull keeps a reading replica)" },
-                row("files", settings.files) { "\($0) (kept for the plain-file tree; not used yet)" },
-                row("layout", settings.layout) { "\($0) (kept for the plain-file tree; not used yet)" },
+                row("files", settings.files) { "\($0) (the plain-file tree pull keeps)" },
+                row("layout", settings.layout) { "\($0) (the plain-file tree's layout)" },
                 Row(key: "known_servers", value: settings.knownServersPath, origin: settings.knownServersPath.map { _ in "default" }),
             ]
         }
