@@ -145,8 +145,9 @@ struct PullCommand: AsyncParsableCommand {
         let settings = try? options.settings()
         guard let directory = files ?? settings?.files?.value else { return .ok }
         let layout = FileTreePrinter.layout(flag: self.layout, configured: settings?.layout?.value, directory: directory)
-        let tree = FileTree(replicaPath: options.replicaPath, directory: directory, layout: layout, deleteStale: true, itemize: itemize)
-        let printer = FileTreePrinter(console: console, itemize: itemize, dryRun: false)
+        // -v already listed the pull's changes, which are the tree's.
+        let tree = FileTree(replicaPath: options.replicaPath, directory: directory, layout: layout, deleteStale: true)
+        let printer = FileTreePrinter(console: console, itemize: false, dryRun: false)
         let report = try await printer.run(tree, label: "writing files")
         console.emit(printer.json(report, directory: directory, layout: layout))
         console.say(printer.summary(report, directory: directory, layout: layout))
