@@ -39,7 +39,14 @@ extension Connection {
         let id = notifier.makeID()
         let channel = self.channel
         notifier.park(id, forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop, tail: tail) { outcome in
-            Connection.deliver(.longPollEnded(outcome, id: id), on: channel)
+            switch outcome {
+            case .answered, .cancelled:
+                // Answered: the broadcaster's write reports `requestFinished`, which ends the park
+                // too; one wake-up of the conversation per follower instead of two.
+                return
+            case .advanced, .timedOut, .shuttingDown:
+                Connection.deliver(.longPollEnded(outcome, id: id), on: channel)
+            }
         }
         return ParkedPull(id: id, pull: pull, session: session)
     }

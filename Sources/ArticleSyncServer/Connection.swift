@@ -115,6 +115,8 @@ struct Connection: Sendable {
             case .requestFinished:
                 connection.server.inflation.release(inflationHeld)
                 inflationHeld = 0
+                // A parked pull's response was written by the tail broadcaster.
+                parked = nil
                 return Connection.handle(event, machine: &machine)
             default:
                 return Connection.handle(event, machine: &machine)
