@@ -131,11 +131,18 @@ func writer(_ options: LoadOptions, until deadline: ContinuousClock.Instant) asy
     return tally
 }
 
+func percentileValue(_ sorted: [Duration], _ p: Double) -> Duration? {
+    guard !sorted.isEmpty else { return nil }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
 func percentile(_ sorted: [Duration], _ p: Double) -> String {
-    guard !sorted.isEmpty else { return "n/a" }
-    let value = sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    guard let value = percentileValue(sorted, p) else { return "n/a" }
     return String(format: "%.1f ms", Double(value.components.seconds) * 1_000 + Double(value.components.attoseconds) / 1e15)
 }
+
+/// Issue 14's goal for this load: the incremental pull's p99 at most a second, and no errors.
+let goalP99: Duration = .seconds(1)
 
 let options = LoadOptions.parse(Array(CommandLine.arguments.dropFirst()))
 try? FileManager.default.createDirectory(atPath: options.workDirectory, withIntermediateDirectories: true)
@@ -164,4 +171,7 @@ if let memory = serverMemory(options.serverPID) {
 }
 print("errors             \(total.errors.count)")
 for error in total.errors.prefix(10) { print("  \(error)") }
+let p99 = percentileValue(latencies, 0.99)
+let goalMet = p99.map { $0 <= goalP99 } == true && total.errors.isEmpty
+print("goal               incremental p99 <= 1000 ms and 0 errors: \(goalMet ? "met" : "missed") (p99 \(percentile(latencies, 0.99)), \(total.errors.count) errors)")
 exit(total.errors.isEmpty ? 0 : 1)
