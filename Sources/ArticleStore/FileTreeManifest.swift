@@ -76,12 +76,18 @@ public final class FileTreeManifest: Sendable {
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            // The manifest says which files exist: a commit must be on disk before the next step.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // WAL with NORMAL: a commit survives the process being killed (what the tree's crash
+            // safety rests on) without an fsync per commit; a power cut may lose the last commits,
+            // which only sends the next pass back to an older revision (`FileTree.flush` closes
+            // the rest of that gap).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
-            if !readOnly { try Self.migrator().migrate(queue) }
+            if !readOnly {
+                try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                try Self.migrator().migrate(queue)
+            }
         } catch {
             if descriptor >= 0 { Glibc.close(descriptor) }
             throw StoreError("cannot open the file tree's manifest \(path): \(error)")

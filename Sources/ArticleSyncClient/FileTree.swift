@@ -41,7 +41,7 @@ public struct FileTreeReport: Sendable {
 /// so their mtime stays and backup tools see no change.
 ///
 /// Crash safety: a file is listed before it appears and gets its hash once it is in place; the
-/// revision moves only when every file of the pass is in place and on disk (`syncfs`). A run
+/// revision moves only when every file of the pass is in place (and, with `flush`, on disk). A run
 /// killed at any point leaves listed files of unknown content at worst, which the next pass (from
 /// the old revision) writes again or removes: the tree is exact after it.
 public struct FileTree: Sendable {
@@ -53,14 +53,22 @@ public struct FileTree: Sendable {
     public var dryRun: Bool
     /// Keep a line per change in the report (`--itemize`).
     public var itemize: Bool
+    /// `--fsync`: the files are on disk (syncfs) before the tree records its new revision, so a
+    /// power cut never leaves a recorded revision with files the disk lost. Off by default, as
+    /// rsync's is: one syncfs writes out everything dirty on the file system, other programs' too.
+    public var flush: Bool
 
-    public init(replicaPath: String, directory: String, layout: FileTreeLayout, deleteStale: Bool, dryRun: Bool = false, itemize: Bool = false) {
+    public init(
+        replicaPath: String, directory: String, layout: FileTreeLayout, deleteStale: Bool, dryRun: Bool = false, itemize: Bool = false,
+        flush: Bool = false
+    ) {
         self.replicaPath = replicaPath
         self.directory = directory
         self.layout = layout
         self.deleteStale = deleteStale
         self.dryRun = dryRun
         self.itemize = itemize
+        self.flush = flush
     }
 
     static let temporaryFolder = FileTreeManifest.reservedPrefix + ".tmp"
@@ -199,8 +207,8 @@ public struct FileTree: Sendable {
                 if removeFile(entry.path, id: entry.id, into: &report) { removed.append(entry.path) }
             }
             removeEmptyFolders(of: removed + movedFrom)
-            // The files are on disk before the manifest says the tree is exact at this revision.
-            let descriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            // With `flush`, the files are on disk before the manifest says the tree is exact here.
+            let descriptor = flush ? Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
             if descriptor >= 0 {
                 _ = flushFileSystem(descriptor)
                 Glibc.close(descriptor)

@@ -9,7 +9,9 @@ struct ExportCommand: AsyncParsableCommand {
             The tree records the revision it is exact at and the files it wrote, in DIR/.articlesync-tree: \
             the next export writes only the articles changed since (each to a temporary file, then \
             renamed into place), leaves every other file alone (its mtime too), and is safe to kill \
-            at any moment: the next run leaves the tree exact. Only files the tree wrote itself are \
+            at any moment: the next run leaves the tree exact. Like rsync, it does not wait for the \
+            disk; --fsync does (one syncfs before the revision is recorded), for a tree that must \
+            also survive a power cut. Only files the tree wrote itself are \
             ever moved or removed; your own files in DIR are never touched. With --delete, the \
             files of articles that are no longer live are removed, and named. `pull --files DIR` \
             keeps the same tree after every pull.
@@ -59,6 +61,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Export the deleted articles that `pull --keep-deleted` kept, instead of the live ones.")
     var deleted = false
 
+    @Flag(name: .long, help: "Write the files out to disk (syncfs) before the tree records its revision: safe against a power cut, slower.")
+    var fsync = false
+
     func validate() throws {
         if deleted && (layout != nil || dryRun || itemize) {
             throw ValidationError("--deleted writes a plain folder of kept articles: --layout, --dry-run and --itemize apply to the live tree only")
@@ -72,7 +77,8 @@ struct ExportCommand: AsyncParsableCommand {
             let settings = try? ClientSettings.resolve(options.commandLine, environment: options.environment, knownServers: false)
             let layout = FileTreePrinter.layout(flag: self.layout, configured: settings?.layout?.value, directory: directory)
             let tree = FileTree(
-                replicaPath: options.replicaPath, directory: directory, layout: layout, deleteStale: delete, dryRun: dryRun, itemize: itemize || dryRun)
+                replicaPath: options.replicaPath, directory: directory, layout: layout, deleteStale: delete, dryRun: dryRun, itemize: itemize || dryRun,
+                flush: fsync)
             let printer = FileTreePrinter(console: console, itemize: itemize || dryRun, dryRun: dryRun)
             let report = try await printer.run(tree, label: "exporting")
             console.emit(printer.json(report, directory: directory, layout: layout))
