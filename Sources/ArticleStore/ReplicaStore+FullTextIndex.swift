@@ -67,6 +67,9 @@ extension ReplicaStore {
             try StoreFile.setFullTextIndexPending(db, false)
             try StoreFile.setFullTextIndexFed(db, false)
         }
+        // The merge left the segments it replaced as free pages; a replica created with
+        // incremental auto-vacuum gives them back (elsewhere this does nothing).
+        try await file.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
     }
 
     private static func rebuildFullTextIndex(_ db: Database, total: Int, progress: (_ done: Int, _ total: Int) -> Void) throws {

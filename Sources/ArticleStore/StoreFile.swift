@@ -38,6 +38,11 @@ final class StoreFile: Sendable {
             // at every commit. A replica can lose its last batch to a power cut and pull it again.
             try db.execute(sql: "PRAGMA synchronous = \(isCanonical ? "FULL" : "NORMAL")")
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
+            // Merging a reading replica's index frees pages, which `buildFullTextIndex` hands back
+            // to the file system (set before the first table; an existing file keeps its mode).
+            if role == .replica(fullTextIndex: true) && !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            }
             // A reading replica's index and its triggers name this tokenizer; elsewhere it is unused.
             db.add(tokenizer: GermanFoldingTokenizer.self)
             // What a reading replica's index reads its text through (`article_text`).

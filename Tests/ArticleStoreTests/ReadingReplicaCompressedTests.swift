@@ -122,6 +122,8 @@ final class ReadingReplicaCompressedTests: XCTestCase {
         assertEqual(try await replica.search("Brücke", limit: 10).map(\.summary.id), ["a"])
         assertEqual(try await replica.search("Hamburg", limit: 10).first?.snippet, "Regen über «Hamburg».")
         XCTAssertEqual(try Self.count(path, "SELECT count(*) FROM article WHERE document IS NOT NULL AND body IS NULL"), 2)
+        XCTAssertEqual(try Self.count(path, "PRAGMA auto_vacuum"), 2, "incremental")
+        XCTAssertEqual(try Self.count(path, "PRAGMA freelist_count"), 0, "the merge's freed pages went back")
         try replica.close()
     }
 
