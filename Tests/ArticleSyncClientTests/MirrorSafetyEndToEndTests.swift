@@ -118,12 +118,16 @@ struct MirrorSafetyEndToEndTests {
             let mirror = sandbox.root + "/mirror.sqlite"
             #expect(try await sandbox.client(["pull"]).status == 0)
             #expect(try await sandbox.client(["pull", "--mirror"], replica: mirror).status == 0)
-            // Bit rot: one character of one article in each replica (the index's trigger off, as
-            // the damage does not come through the store).
+            // Bit rot: one byte of one article in each replica (the index's trigger off, as the
+            // damage does not come through the store). A reading replica keeps the document as sent,
+            // like a mirror, and its text in clear only where a delta left it so.
             let reading = try Self.replicaDatabase(sandbox.replica)
             try await reading.write { db in
-                try db.execute(sql: "DROP TRIGGER article_fts_update")
-                try db.execute(sql: "UPDATE article SET body = CAST('X' || substr(CAST(body AS BLOB), 2) AS TEXT) WHERE id = ?", arguments: [Corpus.id(7)])
+                try db.execute(sql: "DROP TRIGGER IF EXISTS article_fts_update")
+                try db.execute(sql: "UPDATE article SET body = CAST('X' || substr(CAST(body AS BLOB), 2) AS TEXT) WHERE id = ? AND body IS NOT NULL", arguments: [Corpus.id(7)])
+                try db.execute(
+                    sql: "UPDATE article SET document = CAST(substr(document, 1, 20) || x'55' || substr(document, 22) AS BLOB) WHERE id = ? AND body IS NULL",
+                    arguments: [Corpus.id(7)])
             }
             try reading.close()
             let damaged = try Self.replicaDatabase(mirror)
@@ -139,7 +143,9 @@ struct MirrorSafetyEndToEndTests {
             #expect(shallow.status == 0)
             let deep = try await sandbox.client(["verify", "--deep"])
             #expect(deep.status == ExitStatus.verifyMismatch.rawValue, "\(deep.stdout)")
-            #expect(deep.stdout.contains("article \(Corpus.id(7)): its text does not match its content hash"), "\(deep.stdout)")
+            // Changed text fails its hash; a changed compressed stream may not even inflate: both name the article.
+            #expect(deep.stdout.contains("article \(Corpus.id(7)): its text does not match its content hash")
+                || deep.stdout.contains("article \(Corpus.id(7)): its stored document cannot be read"), "\(deep.stdout)")
             #expect(deep.stdout.contains("digest: replica"), "\(deep.stdout)")
             // A mirror's is deep by default.
             let mirrorVerify = try await sandbox.client(["verify", "--json"], replica: mirror)
@@ -154,7 +160,7 @@ struct MirrorSafetyEndToEndTests {
             let export = try await sandbox.client(["export", directory], server: false)
             #expect(export.status == ExitStatus.ioError.rawValue, "\(export.stderr)")
             #expect(export.stderr.contains("article \(Corpus.id(7))"), "\(export.stderr)")
-            #expect(export.stderr.contains("does not match its content hash"), "\(export.stderr)")
+            #expect(export.stderr.contains("does not match its content hash") || export.stderr.contains("cannot be read"), "\(export.stderr)")
             #expect(!FileManager.default.fileExists(atPath: directory + "/\(Corpus.id(7)).txt"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".articlesync-tree") }.count == 29)
             #expect(FileManager.default.contents(atPath: directory + "/\(Corpus.id(8)).txt") == FileManager.default.contents(atPath: sandbox.corpus + "/\(Corpus.id(8)).txt"))
