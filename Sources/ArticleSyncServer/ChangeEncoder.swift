@@ -11,15 +11,14 @@ struct ChangeEncoder {
     var sinceRevision: UInt64
     /// DICTIONARY is in force: stored streams naming a store dictionary may travel as they are.
     var dictionariesAllowed: Bool
-    /// SOURCE_PATH is in force: an article goes with the path it was imported from (§5.4). The
-    /// tail broadcaster shares one encoding among waiters that may not all have the bit, so its
-    /// batches go without paths.
+    /// SOURCE_PATH is in force: an article goes with the path it was imported from (§5.4).
     var sourcePathsAllowed = false
 
     init(session: ConnectionStateMachine.Session, pull: Pull) {
         let encoding = Self.encoding(session: session, pull: pull)
-        self.init(deltasAllowed: encoding.deltas, sinceRevision: pull.sinceRevision, dictionariesAllowed: encoding.dictionaries)
-        sourcePathsAllowed = session.features.contains(.sourcePath)
+        self.init(
+            deltasAllowed: encoding.deltas, sinceRevision: pull.sinceRevision, dictionariesAllowed: encoding.dictionaries,
+            sourcePathsAllowed: encoding.sourcePaths)
     }
 
     init(deltasAllowed: Bool, sinceRevision: UInt64, dictionariesAllowed: Bool, sourcePathsAllowed: Bool = false) {
@@ -34,7 +33,8 @@ struct ChangeEncoder {
     static func encoding(session: ConnectionStateMachine.Session, pull: Pull) -> TailRequest.Encoding {
         TailRequest.Encoding(
             deltas: session.features.contains(.delta) && pull.flags.contains(.acceptDeltas) && pull.sinceRevision > 0,
-            dictionaries: session.features.contains(.dictionary))
+            dictionaries: session.features.contains(.dictionary),
+            sourcePaths: session.features.contains(.sourcePath))
     }
 
     /// The dictionary a stored document names when the client cannot be sent it: the document must

@@ -10,6 +10,7 @@ struct TailRequest: Sendable {
     struct Encoding: Sendable, Hashable {
         var deltas: Bool
         var dictionaries: Bool
+        var sourcePaths: Bool
     }
 
     var cursor: UInt64
@@ -108,7 +109,9 @@ final class TailBroadcaster: Sendable {
     }
 
     private func encode(_ page: ChangePage, after cursor: UInt64, _ encoding: TailRequest.Encoding) async -> Frames? {
-        let encoder = ChangeEncoder(deltasAllowed: encoding.deltas && cursor > 0, sinceRevision: cursor, dictionariesAllowed: encoding.dictionaries)
+        let encoder = ChangeEncoder(
+            deltasAllowed: encoding.deltas && cursor > 0, sinceRevision: cursor, dictionariesAllowed: encoding.dictionaries,
+            sourcePathsAllowed: encoding.sourcePaths)
         var changes: [Change] = []
         changes.reserveCapacity(page.changes.count)
         var payload = ChangeEncoder.batchHeaderSize

@@ -99,6 +99,32 @@ struct TailBroadcastIntegrationTests {
         }
     }
 
+    @Test func followersWithSourcePathsGetTheImportedPathAndFollowersWithoutTheBitDoNot() async throws {
+        try await TestServer.with(articles: 2) { server in
+            try await withFollowers(1, server: server) { withPaths in
+                try await withFollowers(1, server: server, features: [.dictionary, .delta]) { without in
+                    await waitUntil { server.server.notifier.waitingCount == 2 }
+                    // An import beside the server (as `articlesyncd import` is) records the path.
+                    let folder = NSTemporaryDirectory() + "tail-source-path-\(UUID().uuidString)"
+                    defer { try? FileManager.default.removeItem(atPath: folder) }
+                    try FileManager.default.createDirectory(atPath: folder + "/politik", withIntermediateDirectories: true)
+                    try Data(Fixtures.source(index: 70)).write(to: URL(fileURLWithPath: folder + "/politik/imported.txt"))
+                    _ = try await server.store.importFiles([folder])
+                    let head = try await server.store.snapshot().head
+                    server.server.notifier.publish(head: head)
+                    for (client, expected) in [(withPaths[0], "politik/imported.txt" as String?), (without[0], nil)] {
+                        guard case .batch(let batch) = try await client.receive(), let article = batch.changes.first?.article else {
+                            throw TestFailure("expected the imported change")
+                        }
+                        #expect(article.id == "imported")
+                        #expect(article.sourcePath == expected)
+                        #expect(try await client.receive() == .caughtUp(headRevision: head))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func followersWithoutTheDictionaryFeatureAreSentTheirOwnEncodingOfTheSameChange() async throws {
         try await TestServer.with(articles: 2) { server in
             try await withFollowers(2, server: server) { full in
