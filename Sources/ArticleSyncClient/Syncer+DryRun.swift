@@ -216,7 +216,7 @@ final class PullPreview {
             switch try await connection.nextPullEvent() {
             case .batch(let batch):
                 try SyncSession.check(batch, cursor: cursor)
-                try Self.checkDecodedSize(of: batch, budget: syncer.options.budget)
+                try SyncSession.checkDecodedSize(of: batch, budget: syncer.options.budget)
                 cursor = batch.toRevision
                 report.bytes += batch.dataBytes
                 let wanted = batch.changes.filter { only == nil || ArticleKey($0.id) == only }
@@ -241,23 +241,6 @@ final class PullPreview {
             case .snapshotRequired(let snapshot):
                 return .snapshotRequired(snapshot)
             }
-        }
-    }
-
-    /// As a pull checks it before anything is inflated (SyncSession.checkDecodedSize).
-    static func checkDecodedSize(of batch: Batch, budget: UInt32) throws {
-        var total = 0
-        for change in batch.changes {
-            let length = change.documentLength
-            guard length <= ChangeDecoder.largestDocument else {
-                throw ClientError.protocolViolation(
-                    "article \(change.id) at revision \(change.revision) claims a document of \(length) bytes, more than any store holds (\(ChangeDecoder.largestDocument))")
-            }
-            total += length
-        }
-        let limit = SyncSession.decodedBatchLimit(budget: budget)
-        guard total <= limit || batch.changes.count == 1 else {
-            throw ClientError.protocolViolation("a batch of \(batch.changes.count) changes would decode to \(total) bytes, more than the \(limit) a batch may hold")
         }
     }
 

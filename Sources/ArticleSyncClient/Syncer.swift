@@ -230,7 +230,7 @@ final class SyncSession {
                 switch try await connection.nextPullEvent() {
                 case .batch(let batch):
                     try Self.check(batch, cursor: cursor)
-                    try checkDecodedSize(of: batch)
+                    try Self.checkDecodedSize(of: batch, budget: options.budget)
                     if staging {
                         do {
                             try await target.stage(batch.changes.map(\.staged), upstreamStoreID: upstream, through: batch.toRevision)
@@ -345,7 +345,7 @@ final class SyncSession {
     /// holds at least one change, however large (one article alone is never refused here: its
     /// size is bounded by `ChangeDecoder.largestDocument`). Memory does not depend on this limit
     /// (batches are decoded in slices): it only refuses a server that amplifies.
-    func checkDecodedSize(of batch: Batch) throws {
+    static func checkDecodedSize(of batch: Batch, budget: UInt32) throws {
         var total = 0
         for change in batch.changes {
             let length = change.documentLength
@@ -355,10 +355,10 @@ final class SyncSession {
             }
             total += length
         }
-        let limit = Self.decodedBatchLimit(budget: options.budget)
+        let limit = Self.decodedBatchLimit(budget: budget)
         guard total <= limit || batch.changes.count == 1 else {
             throw ClientError.protocolViolation(
-                "a batch of \(batch.changes.count) changes would decode to \(total) bytes, more than the \(limit) a batch may hold for the \(Self.effectiveBudget(options.budget))-byte budget asked for; nothing of it was applied")
+                "a batch of \(batch.changes.count) changes would decode to \(total) bytes, more than the \(limit) a batch may hold for the \(Self.effectiveBudget(budget))-byte budget asked for; nothing of it was applied")
         }
     }
 
