@@ -1,3 +1,4 @@
+import ArticleModel
 import ArticleStore
 import Crypto
 import Foundation
@@ -65,7 +66,7 @@ public struct Exporter: Sendable {
         if bytes.count <= maxShortID { return id + ".txt" }
         var cut = min(bytes.count, longPrefixBytes)
         while cut > 0 && bytes[cut] & 0xC0 == 0x80 { cut -= 1 }  // not inside a character
-        let hash = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let hash = hexString(SHA256.hash(data: bytes))
         return longIDDirectory + "/" + String(decoding: bytes[..<cut], as: UTF8.self) + "~" + hash + ".txt"
     }
 
