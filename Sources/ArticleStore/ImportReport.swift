@@ -85,6 +85,12 @@ public struct ImportOptions: Sendable, Hashable {
         self.dictionaryThreshold = dictionaryThreshold
         self.concurrency = max(1, concurrency ?? Importer.defaultConcurrency)
     }
+
+    /// The most deletions `deleteMissing` may make in a store of `liveArticles`: the import and
+    /// its dry run judge by this.
+    func deletionLimit(of liveArticles: UInt64) -> Int {
+        Int((Double(liveArticles) * maxDeleteFraction).rounded(.down))
+    }
 }
 
 /// The import's mass-deletion guard refused (`ImportOptions.maxDeleteFraction`, a walk that found

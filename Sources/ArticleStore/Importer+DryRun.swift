@@ -115,8 +115,7 @@ extension Importer {
             if plan.files == 0 && plan.liveCount > 0 {
                 plan.refusal = "found no files in \(paths.joined(separator: ", ")), so --delete-missing would delete all \(plan.liveCount) articles of the store; the import would be refused (--force accepts it)"
             } else {
-                let limit = Int((Double(plan.liveCount) * options.maxDeleteFraction).rounded(.down))
-                if gone.count > limit {
+                if gone.count > options.deletionLimit(of: plan.liveCount) {
                     plan.refusal = "--delete-missing would delete \(gone.count) of the store's \(plan.liveCount) articles, more than the \(Int((options.maxDeleteFraction * 100).rounded()))% limit: the import would be refused (--force or --max-delete-percent accepts it)"
                 }
             }

@@ -317,8 +317,7 @@ public struct Importer: Sendable {
     }
 
     private func refuseMassDeletion(gone: Int, live: UInt64, first: [String], imported: Bool) throws {
-        let limit = Int((Double(live) * options.maxDeleteFraction).rounded(.down))
-        guard gone > limit else { return }
+        guard gone > options.deletionLimit(of: live) else { return }
         let percent = live == 0 ? 0 : Int((Double(gone) * 100 / Double(live)).rounded())
         let names = first.joined(separator: ", ") + (gone > first.count ? " and \(gone - first.count) more" : "")
         throw ImportRefusal(

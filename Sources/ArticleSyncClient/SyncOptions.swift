@@ -13,6 +13,12 @@ public struct SyncOptions: Sendable {
     /// A pull (or a re-bootstrap) that would remove more than this fraction of the replica's live
     /// articles stops before changing anything and asks for `force`.
     public var deletionGuardFraction = 0.10
+
+    /// The most deletions the guard lets through for a replica of `liveArticles`: a pull, a
+    /// re-bootstrap's swap and a dry run's verdict all judge by this.
+    func deletionLimit(of liveArticles: Int) -> Int {
+        Int((Double(liveArticles) * deletionGuardFraction).rounded(.down))
+    }
     /// `--keep-deleted DAYS`: what pulls delete stays in the replica as kept articles (readable,
     /// not live) for this many days; nil: deletions remove the article.
     public var keepDeletedDays: Int? = nil

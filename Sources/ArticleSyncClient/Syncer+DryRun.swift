@@ -143,8 +143,8 @@ final class PullPreview {
             }
             return PlannedChange(revision: change.revision, id: key.id, title: change.title, kind: isLive ? .changed : .new)
         }.sorted { (a: PlannedChange, b: PlannedChange) in a.revision < b.revision }
-        let limit = Int((Double(report.replicaArticles) * syncer.options.deletionGuardFraction).rounded(.down))
-        report.guardWouldRefuse = !syncer.options.force && report.replicaArticles > 0 && report.count(.deleted) > limit
+        report.guardWouldRefuse = !syncer.options.force && report.replicaArticles > 0
+            && report.count(.deleted) > syncer.options.deletionLimit(of: report.replicaArticles)
         return report
     }
 

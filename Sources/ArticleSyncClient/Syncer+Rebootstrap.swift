@@ -9,7 +9,7 @@ extension SyncSession {
     func rebootstrap(on connection: SyncConnection, snapshot first: SnapshotRequired, report: inout PullReport) async throws -> RebootstrapReport {
         var snapshot = first
         let before = Int(try await replicaSnapshot(of: store, path: path).articleCount)
-        let limit = Int((Double(before) * options.deletionGuardFraction).rounded(.down))
+        let limit = options.deletionLimit(of: before)
 
         // Cheap early refusal: if the server holds fewer articles than the guard allows us to keep,
         // no download can make the swap acceptable.

@@ -383,8 +383,7 @@ final class SyncSession {
         } catch {
             throw ClientError.replica(path, "cannot count its staged deletions: \(error)")
         }
-        let limit = Int((Double(before) * options.deletionGuardFraction).rounded(.down))
-        guard deletions.count > limit else { return }
+        guard deletions.count > options.deletionLimit(of: Int(clamping: before)) else { return }
         let percent = before == 0 ? 0 : Int((Double(deletions.count) * 100 / Double(before)).rounded())
         let names = deletions.firstIDs.joined(separator: ", ")
             + (deletions.count > deletions.firstIDs.count ? " and \(deletions.count - deletions.firstIDs.count) more" : "")
