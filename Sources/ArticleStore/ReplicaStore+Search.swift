@@ -89,9 +89,4 @@ extension ReplicaStore {
             return SearchResult(hits: hits, ranked: ranked)
         }
     }
-
-    /// The user's words as an FTS5 query (see `SearchQuery`), nil when there is no word to find.
-    static func ftsQuery(_ text: String) -> String? {
-        SearchQuery(text)?.ftsExpression
-    }
 }
