@@ -40,12 +40,28 @@ extension ReplicaStore {
         }
     }
 
-    /// Finishes the full-text index in one transaction: a stale one is rebuilt from every live
-    /// article, a fed one is merged; then the row-by-row triggers are restored. Killed half-way, the
-    /// replica is still pending and the next pull, search or read finishes it.
+    /// For a bootstrap: no index while the articles arrive (the apply and the triggers leave it
+    /// alone, so batches commit at mirror speed); once caught up, `buildFullTextIndex` builds it
+    /// in bulk on two connections at once. A replica killed before that is pending, and the next
+    /// pull, search or read builds it.
+    public func deferFullTextIndexToBulkBuild() async throws {
+        guard fullTextIndex else { return }
+        try await file.pool.write { db in
+            guard try !StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db) else { return }
+            try StoreFile.dropFullTextTriggers(db)
+            try StoreFile.setFullTextIndexPending(db, true)
+        }
+    }
+
+    /// Finishes the full-text index: a stale one is rebuilt from every live article, a fed one is
+    /// merged; then the row-by-row triggers are restored. Killed half-way, the replica is still
+    /// pending and the next pull, search or read finishes it.
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
+        if try await file.pool.read({ try StoreFile.isFullTextIndexPending($0) }) {
+            try await rebuildOnTwoConnections(progress: progress)
+        }
         try await file.pool.write { db in
             let stale = try StoreFile.isFullTextIndexPending(db)
             let fed = try StoreFile.isFullTextIndexFed(db)
@@ -54,15 +70,18 @@ extension ReplicaStore {
             if stale {
                 try Self.rebuildFullTextIndex(db, total: total, progress: progress)
             } else {
-                // Fed by the apply: every article is in already, only the merge is left.
-                progress(0, total)
+                // Fed by the apply (or rebuilt by `rebuildOnTwoConnections`): every article is in
+                // already, only the merge is left.
+                progress(total, total)
             }
             // The bulk build leaves hundreds of small segments, which the row-by-row updates of later
             // pulls would merge bit by bit: the first incremental pulls after it took 1.8 s instead of
-            // 0.7 s (1,600 changes at 100,000 articles). One merge now, once.
-            try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+            // 0.7 s (1,600 changes at 100,000 articles). One merge now, once; the two segments of a
+            // build on two connections are merged already.
+            let segments = try FullTextIndexMerge.structure(db, schema: "main")?.segmentCount ?? Int.max
+            if stale || segments > 2 { try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')") }
             try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', \(Self.ftsAutomerge))")
-            if !stale { progress(total, total) }
+            try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(Self.ftsHashSize))")
             try StoreFile.createFullTextTriggers(db)
             try StoreFile.setFullTextIndexPending(db, false)
             try StoreFile.setFullTextIndexFed(db, false)
@@ -70,32 +89,6 @@ extension ReplicaStore {
         // The merge left the segments it replaced as free pages; a replica created with
         // incremental auto-vacuum gives them back (elsewhere this does nothing).
         try await file.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
-    }
-
-    private static func rebuildFullTextIndex(_ db: Database, total: Int, progress: (_ done: Int, _ total: Int) -> Void) throws {
-        let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
-        let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
-        // Whatever an earlier index held is stale: start empty, then add the rows in rowid ranges
-        // (as fast as FTS5's own 'rebuild', and it can report progress).
-        try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
-        // No incremental merging during the bulk build, one merge at its end.
-        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
-        progress(0, total)
-        let insert = try db.makeStatement(
-            sql: """
-                INSERT INTO article_fts(rowid, title, body)
-                SELECT t.rowid, t.title, t.body FROM article_text t JOIN article a ON a.rowid = t.rowid
-                WHERE t.rowid > ? AND t.rowid <= ? AND a.deleted = 0
-                """)
-        var lower = first - 1
-        var done = 0
-        let step: Int64 = 2_000
-        while lower < last {
-            try insert.execute(arguments: [lower, lower + step])
-            done += db.changesCount
-            lower += step
-            progress(min(done, total), total)
-        }
     }
 
     /// FTS5's default: merge once 4 segments of a level exist, as row-by-row updates add them.

@@ -24,6 +24,9 @@ final class StoreFile: Sendable {
     let pool: DatabasePool
     /// Dictionaries by Adler-32 id: they never change, so they are cached once read.
     let dictionaries = Mutex<[UInt32: [UInt8]]>([:])
+    /// `article_body`, registered on every connection of the file (and on a side connection that
+    /// reads it: `ReplicaStore.rebuildFullTextIndex`).
+    let documentText: StoredDocumentText
 
     /// Opens (creating when missing) the store at `path`. WAL mode; migrations run on open.
     init(path: String, role: Role) throws {
@@ -33,6 +36,7 @@ final class StoreFile: Sendable {
         let isCanonical = role == .canonical
         let pageSize = Self.pageSize(for: role)
         let documents = StoredDocumentText(path: path)
+        documentText = documents
         configuration.prepareDatabase { db in
             // The canonical store answers a push only once it is durable (§5.7): FULL syncs the WAL
             // at every commit. A replica can lose its last batch to a power cut and pull it again.

@@ -69,6 +69,9 @@ final class SyncSession {
     let fullTextIndex: Bool
     /// An incremental pull records its arrivals in the replica (ReplicaStore+Log); a bootstrap does not.
     var logsArrivals = false
+    /// Whether changes are decoded to their text for the index: not while it waits for a bulk build
+    /// (a mirror's decoding then: the heading and the hash, the document kept as sent).
+    var decodesText = true
     var options: SyncOptions { syncer.options }
     var path: String { syncer.replicaPath }
 
@@ -148,16 +151,17 @@ final class SyncSession {
     }
 
     /// A bootstrap (cursor 0) of a reading replica applies its batches at mirror speed and builds
-    /// the search index in bulk once caught up. A replica whose index is already pending (an
-    /// earlier pull stopped before building it) gets it built at the end of this pull.
+    /// the search index in bulk, on both cores, once caught up. A replica whose index is already
+    /// pending (an earlier pull stopped before building it) gets it built at the end of this pull.
     func deferIndexIfBootstrapping(_ target: ReplicaStore, path: String, cursor: UInt64, head: UInt64) async throws {
         guard fullTextIndex else { return }
         do {
             if try await target.isFullTextIndexPending() {
                 if cursor > 0 { emit(.searchIndexPending) }
             } else if cursor == 0 && head > 0 {
-                try await target.deferFullTextIndex()
+                try await target.deferFullTextIndexToBulkBuild()
             }
+            decodesText = try await !target.isFullTextIndexPending()
         } catch {
             throw ClientError.replica(path, "cannot prepare its search index: \(error)")
         }
@@ -173,6 +177,7 @@ final class SyncSession {
         } catch {
             throw ClientError.replica(path, "cannot build its search index: \(error)")
         }
+        decodesText = true
         emit(.indexBuilt)
     }
 
@@ -431,7 +436,7 @@ final class SyncSession {
         var replacements: [UInt32: [UInt8]] = [:]
         while true {
             try await ensureDictionaries(named, store: target)
-            let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: true, keepText: fullTextIndex)
+            let decoder = ChangeDecoder(dictionaries: dictionaries, bases: bases, keepCompressed: true, keepText: fullTextIndex && decodesText)
             switch await Self.decodeResult(Array(changes), with: decoder) {
             case .success(let decoded):
                 var proven: [UInt32: [UInt8]] = [:]

@@ -1,0 +1,334 @@
+import Foundation
+import GRDB
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Building a reading replica's full-text index in bulk. FTS5 tokenizes and sorts every word of
+/// every article on the connection that inserts it, most of a bootstrap's CPU, and one file has one
+/// writer: so the replica's writer indexes the rows from the top of the rowid range down while a
+/// second connection indexes them from the bottom up into a scratch file beside the replica
+/// (`<replica>.fts-build`), until the two meet; the scratch index's segments then move into the
+/// replica's (`FullTextIndexMerge`) and the usual finish (one merge, triggers) follows.
+///
+/// Kill safety: until the moved segments and the flag that says so (fed: "every article is in")
+/// commit together, the replica stays pending and the next build starts over; the scratch file is
+/// only ever read by the build that wrote it (an exclusive `flock` on it; a second build meanwhile
+/// takes the one-connection way). A pull that commits between the two steps changes the fingerprint
+/// checked before the move, and the move is abandoned for a rebuild on one connection.
+extension ReplicaStore {
+    /// Rowids per statement: small enough for both connections to meet evenly, large enough that a
+    /// statement's overhead does not count.
+    static let indexBuildStep: Int64 = 1_000
+
+    /// What a build on two connections must find unchanged before it moves its scratch segments in.
+    struct IndexBuildFingerprint: Equatable {
+        var cursor: UInt64
+        var digest: [UInt8]
+        var liveCount: UInt64
+        var lastRowID: Int64
+
+        static func read(_ db: Database) throws -> IndexBuildFingerprint {
+            let state = try MetaState.load(db)
+            return IndexBuildFingerprint(
+                cursor: state.cursor, digest: state.digest.bytes, liveCount: state.liveCount,
+                lastRowID: try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM main.article") ?? 0)
+        }
+    }
+
+    var indexBuildScratchPath: String { file.path + ".fts-build" }
+
+    /// Rebuilds a pending index on two connections and marks it fed (complete, to be merged), or
+    /// leaves it pending for the one-connection rebuild: when another build holds the scratch file,
+    /// when there are too few rows to share, or when the move is refused. Returns whether it moved a
+    /// scratch index in.
+    @discardableResult
+    func rebuildOnTwoConnections(progress: @Sendable (_ done: Int, _ total: Int) -> Void) async throws -> Bool {
+        let scratch = indexBuildScratchPath
+        guard let claim = ScratchClaim(path: scratch) else { return false }
+        defer { claim.release() }
+        let documentText = file.documentText
+        let mainPath = file.path
+        let built = try await file.pool.writeWithoutTransaction { db -> (IndexBuildFingerprint, Int)? in
+            var outcome: (IndexBuildFingerprint, Int)? = nil
+            try db.inTransaction(.immediate) {
+                guard try StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db) else { return .commit }
+                let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM article WHERE deleted = 0") ?? 0
+                let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
+                let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
+                guard last - first >= 4 * Self.indexBuildStep else { return .commit }
+                let fingerprint = try IndexBuildFingerprint.read(db)
+                try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
+                try Self.configureForBulkBuild(db)
+                progress(0, total)
+
+                let ranges = RowidRanges(first: first, end: last + 1)
+                let done = RowCounter()
+                let side = SideIndexer(scratch: scratch, source: mainPath, documentText: documentText)
+                let sideResult = SideResult()
+                let thread = Thread {
+                    sideResult.finish(Result { try side.index(ranges: ranges, done: done) })
+                }
+                thread.start()
+                let insert = try db.makeStatement(sql: Self.indexRangeSQL(schema: "main"))
+                var mainError: (any Error)? = nil
+                while mainError == nil, let range = ranges.takeFromTop(Self.indexBuildStep) {
+                    do {
+                        try insert.execute(arguments: [range.lowerBound, range.upperBound])
+                        done.add(db.changesCount)
+                        progress(min(done.value, total), total)
+                    } catch {
+                        mainError = error
+                        ranges.stop()
+                    }
+                }
+                // Each connection merges its own part while the other may still be indexing, so the
+                // moved index is two segments and needs no merge of its own.
+                if mainError == nil {
+                    do {
+                        try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+                    } catch {
+                        mainError = error
+                    }
+                }
+                let sideOutcome = sideResult.wait()
+                if let mainError { throw mainError }
+                switch sideOutcome {
+                case .success(let rows):
+                    outcome = (fingerprint, rows)
+                case .failure:
+                    // The scratch index is unusable (the side stopped taking rows when it failed, so
+                    // the writer took the rest): index what the side had taken here instead.
+                    outcome = nil
+                    if let taken = ranges.takenFromBottom {
+                        var lower = taken.lowerBound
+                        while lower < taken.upperBound {
+                            let upper = min(lower + Self.indexBuildStep, taken.upperBound)
+                            try insert.execute(arguments: [lower, upper])
+                            lower = upper
+                        }
+                    }
+                    try StoreFile.setFullTextIndexPending(db, false)
+                    try StoreFile.setFullTextIndexFed(db, true)
+                }
+                progress(total, total)
+                return .commit
+            }
+            return outcome
+        }
+        guard let (fingerprint, sideRows) = built else { return false }
+        return try Self.moveScratchIndex(into: mainPath, from: scratch, fingerprint: fingerprint, rows: sideRows)
+    }
+
+    /// Moves the scratch index's segments into the replica's in one transaction with the flags, on
+    /// a connection of its own: FTS5 keeps what it last read of an index per connection, and only a
+    /// commit by another connection tells the replica's own connections to read it again.
+    private static func moveScratchIndex(into path: String, from scratch: String, fingerprint: IndexBuildFingerprint, rows: Int) throws -> Bool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.inDatabase { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS scratch", arguments: [scratch])
+            defer { try? db.execute(sql: "DETACH DATABASE scratch") }
+            var moved = false
+            try db.inTransaction(.immediate) {
+                guard try StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db),
+                    try IndexBuildFingerprint.read(db) == fingerprint,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch.article_fts_docsize") == rows
+                else { return .commit }
+                guard try FullTextIndexMerge.merge(db, from: "scratch") else { return .rollback }
+                try StoreFile.setFullTextIndexPending(db, false)
+                try StoreFile.setFullTextIndexFed(db, true)
+                moved = true
+                return .commit
+            }
+            return moved
+        }
+    }
+
+    /// Indexes the live rows with rowids in [?, ?) of `schema`'s articles into the connection's
+    /// own `article_fts`.
+    static func indexRangeSQL(schema: String) -> String {
+        """
+        INSERT INTO main.article_fts(rowid, title, body)
+        SELECT a.rowid, a.title, \(StoreFile.indexedBody("a.")) FROM \(schema).article a
+        WHERE a.rowid >= ? AND a.rowid < ? AND a.deleted = 0
+        """
+    }
+
+    /// FTS5 collects the entries of the rows it is given in memory (up to `hashsize` bytes), then
+    /// sorts and writes them as a segment: a larger hash sorts and writes fewer, larger segments,
+    /// less CPU per article for a few MB per connection (bounded: the client's peak memory is a
+    /// goal). No incremental merging either: one merge at the end. `buildFullTextIndex` sets both
+    /// back.
+    static func configureForBulkBuild(_ db: Database) throws {
+        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
+        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(3 * ftsHashSize))")
+    }
+
+    /// FTS5's default `hashsize`, right for the few rows of an incremental pull.
+    static let ftsHashSize = 1 << 20
+
+    /// Rebuilds the whole index on the writer, in the caller's transaction.
+    static func rebuildFullTextIndex(_ db: Database, total: Int, progress: (_ done: Int, _ total: Int) -> Void) throws {
+        let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
+        let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
+        // Whatever an earlier index held is stale: start empty, then add the rows in rowid ranges
+        // (as fast as FTS5's own 'rebuild', and it can report progress).
+        try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
+        try configureForBulkBuild(db)
+        progress(0, total)
+        let insert = try db.makeStatement(sql: indexRangeSQL(schema: "main"))
+        var lower = first
+        var done = 0
+        while lower <= last {
+            try insert.execute(arguments: [lower, lower + 2 * indexBuildStep])
+            done += db.changesCount
+            lower += 2 * indexBuildStep
+            progress(min(done, total), total)
+        }
+    }
+}
+
+/// The rowids still to index, taken from both ends.
+final class RowidRanges: Sendable {
+    private struct State {
+        var low: Int64
+        var high: Int64
+        let first: Int64
+        var stopped = false
+    }
+
+    private let state: Mutex<State>
+
+    init(first: Int64, end: Int64) {
+        state = Mutex(State(low: first, high: end, first: first))
+    }
+
+    func takeFromBottom(_ step: Int64) -> Range<Int64>? {
+        state.withLock { state in
+            guard !state.stopped, state.low < state.high else { return nil }
+            let range = state.low..<min(state.low + step, state.high)
+            state.low = range.upperBound
+            return range
+        }
+    }
+
+    func takeFromTop(_ step: Int64) -> Range<Int64>? {
+        state.withLock { state in
+            guard !state.stopped, state.low < state.high else { return nil }
+            let range = max(state.high - step, state.low)..<state.high
+            state.high = range.lowerBound
+            return range
+        }
+    }
+
+    /// No more ranges for either side.
+    func stop() {
+        state.withLock { $0.stopped = true }
+    }
+
+    /// What the bottom side took, nil when nothing.
+    var takenFromBottom: Range<Int64>? {
+        state.withLock { $0.low > $0.first ? $0.first..<$0.low : nil }
+    }
+}
+
+/// The second connection of a build: indexes rows taken from the bottom into the scratch file,
+/// reading them from the replica (attached; the replica's writer holds its write transaction, so
+/// nothing commits meanwhile).
+struct SideIndexer: Sendable {
+    let scratch: String
+    let source: String
+    let documentText: StoredDocumentText
+
+    /// Returns how many rows it indexed.
+    func index(ranges: RowidRanges, done: RowCounter) throws -> Int {
+        var configuration = Configuration()
+        let function = documentText.function
+        configuration.prepareDatabase { db in
+            // Scratch: a crash leaves a file the next build truncates.
+            try db.execute(sql: "PRAGMA journal_mode = OFF")
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            db.add(tokenizer: GermanFoldingTokenizer.self)
+            db.add(function: function)
+        }
+        let queue = try DatabaseQueue(path: scratch, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.inDatabase { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS replica", arguments: [source])
+            defer { try? db.execute(sql: "DETACH DATABASE replica") }
+            try db.execute(sql: StoreFile.fullTextIndexDefinition)
+            try ReplicaStore.configureForBulkBuild(db)
+            var rows = 0
+            // Deferred: an immediate transaction would claim the attached replica's write lock too.
+            try db.inTransaction(.deferred) {
+                let insert = try db.makeStatement(sql: ReplicaStore.indexRangeSQL(schema: "replica"))
+                while let range = ranges.takeFromBottom(ReplicaStore.indexBuildStep) {
+                    try insert.execute(arguments: [range.lowerBound, range.upperBound])
+                    rows += db.changesCount
+                    done.add(db.changesCount)
+                }
+                try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+                return .commit
+            }
+            return rows
+        }
+    }
+}
+
+/// Rows indexed by both connections, for progress.
+final class RowCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func add(_ rows: Int) { count.add(rows, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
+
+/// The side connection's outcome, handed to the writer that waits for it.
+final class SideResult: Sendable {
+    private let result = Mutex<Result<Int, any Error>?>(nil)
+    private let finished = DispatchSemaphore(value: 0)
+
+    func finish(_ outcome: Result<Int, any Error>) {
+        result.withLock { $0 = outcome }
+        finished.signal()
+    }
+
+    func wait() -> Result<Int, any Error> {
+        finished.wait()
+        return result.withLock { $0! }
+    }
+}
+
+/// An exclusive claim on the scratch file of an index build (`flock`), which starts it empty.
+/// Nil when another build holds it.
+final class ScratchClaim {
+    private let path: String
+    private var descriptor: Int32
+
+    init?(path: String) {
+        self.path = path
+        descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return nil }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, ftruncate(descriptor, 0) == 0 else {
+            close(descriptor)
+            return nil
+        }
+    }
+
+    /// Removes the scratch file, then gives up the claim.
+    func release() {
+        guard descriptor >= 0 else { return }
+        unlink(path)
+        close(descriptor)
+        descriptor = -1
+    }
+
+    deinit { release() }
+}

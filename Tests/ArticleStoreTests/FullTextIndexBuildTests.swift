@@ -1,0 +1,125 @@
+import ArticleModel
+@testable import ArticleStore
+import Foundation
+import GRDB
+import XCTest
+
+/// A reading replica's index built in bulk on two connections (ReplicaStore+IndexBuild) answers
+/// exactly as one kept row by row.
+final class FullTextIndexBuildTests: XCTestCase {
+    let upstream = StoreID(bytes: [UInt8](repeating: 0xCD, count: 16))!
+    static let words = [
+        "Straße", "Gespräche", "Regierung", "Größe", "Müller", "Brücke", "Wetter", "Berlin", "Hamburg", "Zinsen",
+        "Café", "Polizei", "Feuerwehr", "Bundestag", "Hoffnung", "Fußball", "Österreich", "Wirtschaft", "die", "und",
+    ]
+
+    /// Enough rows that each connection takes several ranges; words vary by row so that terms
+    /// land in both halves with different frequencies (bm25 reads the merged counts).
+    static func articles(_ count: Int) -> [(String, Article)] {
+        (0..<count).map { index in
+            let body = (0..<(12 + index % 17)).map { words[(index * 7 + $0 * $0) % words.count] }.joined(separator: " ")
+            let title = "\(words[index % words.count]) \(index)"
+            return (String(format: "a%05d", index), Fixture.article(title: title, body: body + ". Zeile \(index)."))
+        }
+    }
+
+    func fill(_ replica: ReplicaStore, _ articles: [(String, Article)]) async throws {
+        var revision: UInt64 = 0
+        for chunk in stride(from: 0, to: articles.count, by: 500) {
+            let changes = articles[chunk..<min(chunk + 500, articles.count)].map { id, article -> ReplicaChange in
+                revision += 1
+                return .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
+            }
+            try await replica.applyBatch(changes, upstreamStoreID: upstream, cursor: revision)
+        }
+    }
+
+    func testAnIndexBuiltOnTwoConnectionsRanksAndQuotesAsOneKeptRowByRow() async throws {
+        let directory = try TemporaryDirectory()
+        let articles = Self.articles(4_600)
+        let rowByRow = try ReplicaStore(path: directory.file("rows.sqlite"), fullTextIndex: true)
+        try await fill(rowByRow, articles)
+
+        let path = directory.file("bulk.sqlite")
+        let bulk = try ReplicaStore(path: path, fullTextIndex: true)
+        try await bulk.deferFullTextIndexToBulkBuild()
+        try await fill(bulk, articles)
+        assertEqual(try await bulk.isFullTextIndexPending(), true)
+        assertEqual(try await bulk.rebuildOnTwoConnections { _, _ in }, true, "the scratch index was moved in")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".fts-build"), "the scratch file is removed")
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        try await bulk.buildFullTextIndex()
+        assertEqual(try await bulk.isFullTextIndexPending(), false)
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        let segments = try await bulk.file.pool.read { try FullTextIndexMerge.structure($0, schema: "main")?.segmentCount }
+        XCTAssertEqual(segments, 2, "each connection merged its own part")
+
+        for query in ["Straße", "strasse", "Groesse", "Mueller", "\"Gespräche Regierung\"", "Bund*", "Polizei OR Feuerwehr", "Berlin NOT Wetter", "Zeile", "4599", "0", "cafe"] {
+            let expected = try await rowByRow.search(query, limit: 50)
+            let actual = try await bulk.search(query, limit: 50)
+            XCTAssertFalse(expected.isEmpty, query)
+            XCTAssertEqual(actual.map(\.summary.id), expected.map(\.summary.id), query)
+            XCTAssertEqual(actual.map(\.snippet), expected.map(\.snippet), query)
+        }
+
+        // Afterwards the triggers keep it row by row.
+        let edited = Fixture.article(title: "Neu", body: "Eine Seilbahn.")
+        try await bulk.applyBatch(
+            [
+                .delete(id: "a04599", revision: 4_601),
+                .put(id: "a00000", revision: 4_602, article: edited, contentHash: StoreDigest.contentHash(of: edited.source)),
+            ],
+            upstreamStoreID: upstream, cursor: 4_602)
+        assertEqual(try await bulk.search("4599", limit: 10).count, 0)
+        assertEqual(try await bulk.search("Seilbahn", limit: 10).map(\.summary.id), ["a00000"])
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        try rowByRow.close()
+        try bulk.close()
+    }
+
+    func testABuildThatFindsTheScratchFileClaimedBuildsTheIndexOnOneConnection() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("bulk.sqlite")
+        let bulk = try ReplicaStore(path: path, fullTextIndex: true)
+        try await bulk.deferFullTextIndexToBulkBuild()
+        try await fill(bulk, Self.articles(4_200))
+        // A second build holding the scratch file makes this one take the one-connection way.
+        let other = try XCTUnwrap(ScratchClaim(path: path + ".fts-build"))
+        assertEqual(try await bulk.rebuildOnTwoConnections { _, _ in }, false)
+        other.release()
+        assertEqual(try await bulk.isFullTextIndexPending(), true)
+        try await bulk.buildFullTextIndex()
+        assertEqual(try await bulk.isFullTextIndexPending(), false)
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        assertEqual(try await bulk.search("a04199", limit: 10).count, 0)
+        assertEqual(try await bulk.search("4199", limit: 10).map(\.summary.id), ["a04199"])
+        try bulk.close()
+    }
+
+    func testTheStructureRecordRoundTripsAndMergesUnderFreeSegmentIDs() throws {
+        let target = FullTextIndexMerge.Structure(
+            cookie: 7, writeCounter: 300,
+            levels: [
+                .init(merging: 0, segments: [.init(id: 1, firstPage: 1, lastPage: 9), .init(id: 3, firstPage: 1, lastPage: 200)]),
+                .init(merging: 0, segments: [.init(id: 2, firstPage: 1, lastPage: 70_000)]),
+            ])
+        XCTAssertEqual(FullTextIndexMerge.Structure(target.bytes), target)
+        let incoming = FullTextIndexMerge.Structure(
+            cookie: 1, writeCounter: 20,
+            levels: [.init(merging: 0, segments: []), .init(merging: 0, segments: []), .init(merging: 0, segments: [.init(id: 1, firstPage: 1, lastPage: 5)])])
+        let merged = target.adding(incoming, renumbered: [1: 4])
+        XCTAssertEqual(merged.cookie, 8)
+        XCTAssertEqual(merged.writeCounter, 320)
+        XCTAssertEqual(merged.levels.map { $0.segments.map(\.id) }, [[1, 3], [2], [4]])
+        XCTAssertEqual(FullTextIndexMerge.Structure(merged.bytes), merged)
+        XCTAssertNil(FullTextIndexMerge.Structure([0, 0, 0, 1, 0xFF, 0x00, 0x00, 0x01, 0]), "a newer format is refused")
+        XCTAssertNil(FullTextIndexMerge.Structure(Array(target.bytes.dropLast())), "a truncated record is refused")
+        for value: UInt64 in [0, 127, 128, 16_383, 16_384, 1 << 40, UInt64.max] {
+            var bytes: [UInt8] = []
+            Varint.append(value, to: &bytes)
+            var reader = VarintReader(bytes: bytes, offset: 0)
+            XCTAssertEqual(reader.next(), value)
+            XCTAssertEqual(reader.offset, bytes.count)
+        }
+    }
+}
