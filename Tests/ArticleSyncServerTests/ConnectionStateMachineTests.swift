@@ -232,6 +232,28 @@ struct ConnectionStateMachineTests {
         #expect(machine.isClosed)
     }
 
+    @Test func aFrameTheStateRefusesIsRefusedFromItsHeaderAndOthersWaitForTheirBody() {
+        // Before WELCOME only HELLO waits for its body.
+        var fresh = Self.machine()
+        #expect(fresh.frameAnnounced(.hello) == nil)
+        #expect(fresh.frameAnnounced(.ping)?.errorCode == .unexpectedMessage)
+        var authenticating = Self.machine()
+        _ = Self.receive(.hello(Self.hello), &authenticating)
+        #expect(authenticating.frameAnnounced(.pull)?.errorCode == .unexpectedMessage)
+        // In READY every request waits for its body, a PUSH on a READ connection too (it is then
+        // refused, non-fatally, once it is there); what is never a request is refused at once.
+        var ready = Self.ready(role: .read)
+        for type in [MessageType.pull, .push, .verify, .getDictionary, .ping] { #expect(ready.frameAnnounced(type) == nil) }
+        #expect(ready.frameAnnounced(.hello)?.errorCode == .unexpectedMessage)
+        var leaving = Self.ready()
+        #expect(leaving.frameAnnounced(.error) == .close(.peerSentError))
+        // In BUSY any frame but ERROR is UNEXPECTED_MESSAGE from its header alone.
+        var busy = Self.ready()
+        _ = Self.receive(.ping(nonce: 1), &busy)
+        #expect(busy.frameAnnounced(.verify)?.errorCode == .unexpectedMessage)
+        #expect(busy.isClosed)
+    }
+
     @Test func aBrokenFrameRuleIsFatalInEveryState() {
         var fresh = Self.machine()
         #expect(fresh.frameRejected(ProtocolError(.frameTooLarge, "x")).errorCode == .frameTooLarge)
