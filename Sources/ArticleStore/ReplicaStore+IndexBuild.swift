@@ -23,7 +23,7 @@ import Darwin
 extension ReplicaStore {
     /// Rowids per statement: small enough for both connections to meet evenly, large enough that a
     /// statement's overhead does not count.
-    static let indexBuildStep: Int64 = 1_000
+    static let indexBuildStep: Int64 = 500
 
     /// What a build on two connections must find unchanged before it moves its scratch segments in.
     struct IndexBuildFingerprint: Equatable {

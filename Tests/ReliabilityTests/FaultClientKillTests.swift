@@ -25,6 +25,55 @@ import Testing
         await server.stop()
     }
 
+    /// A reading replica's bootstrap killed while it builds its search index on two connections
+    /// (after its last batch): the replica is intact and exact, its index pending; the next pull
+    /// builds it (and removes the scratch file a kill left), and search finds what it should.
+    @Test func aPullKilledWhileItBuildsTheSearchIndexLeavesAReplicaTheNextPullIndexes() async throws {
+        let temp = try TempDirectory()
+        defer { temp.cleanUp() }
+        let articles = 2_400
+        try Corpus.write(count: articles, to: temp.path + "/corpus", paragraphs: 3)
+        let server = try await ReliabilityServer(storePath: temp.path + "/server.sqlite", importDirectory: temp.path + "/corpus")
+        do {
+            var landed = 0
+            for point in 0..<8 {
+                let replica = temp.path + "/replica-\(point).sqlite"
+                let trigger = ChildProcess.Trigger(afterLine: 1, delayMicros: UInt32(point) * 40_000) { line in
+                    guard let object = jsonObject(line), object["event"] as? String == "batch" else { return false }
+                    return (object["to"] as? NSNumber)?.intValue == articles
+                }
+                let child = try ChildProcess(
+                    Binaries.client, ["pull", "--json", "--replica", replica, "--server", "\(server.address)"], trigger: trigger)
+                let status = try await child.wait()
+                #expect(child.signalledAt != nil, "point \(point): the last batch was never reported")
+                let store = try Replica.openExisting(at: replica)
+                let integrity = try await store.integrityCheck()
+                let pending = try await store.isFullTextIndexPending()
+                try store.close()
+                #expect(integrity == "ok", "point \(point): \(integrity)")
+                if status != 0 && pending { landed += 1 }
+                let report = try await Verifier(configuration: server.configuration, replicaPath: replica).verify()
+                #expect(report.isExact, "point \(point): \(report.differences)")
+
+                let again = try ChildProcess(Binaries.client, ["pull", "--replica", replica, "--server", "\(server.address)"])
+                #expect(try await again.wait() == 0, "\(again.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: replica + ".fts-build"), "point \(point): the scratch file is gone")
+                let built = try Replica.openExisting(at: replica)
+                #expect(try await !built.isFullTextIndexPending())
+                let problems = try await built.fullTextIndexProblems()
+                let hits = try await built.search("Gespräche", limit: 5)
+                try built.close()
+                #expect(problems == nil, "point \(point): \(problems ?? "")")
+                #expect(!hits.isEmpty, "point \(point): search finds nothing")
+            }
+            #expect(landed >= 3, "only \(landed) kills landed during the index build")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
     static func killRepeatedly(_ server: ReliabilityServer, _ replica: String) async throws {
         var generator = SplitMix64(seed: 20)
         var cursors: [UInt64] = []
