@@ -9,6 +9,8 @@ extension ArticleDocument {
         /// Concatenated, these are the source's bytes.
         public var sourceParts: [ArraySlice<UInt8>]
         public var sourceLength: Int
+        /// The body's bytes, unchecked as UTF-8.
+        public var body: ArraySlice<UInt8>
     }
 
     /// Reads the fields `decode` reads, with the same checks on the version, flags, time and
@@ -50,6 +52,8 @@ extension ArticleDocument {
             if !body.isEmpty { parts += [blank, body] }
         }
         guard offset == bytes.count else { throw DecodeError("bytes after the document") }
-        return Heading(published: published, category: category, title: title, sourceParts: parts, sourceLength: parts.reduce(0) { $0 + $1.count })
+        return Heading(
+            published: published, category: category, title: title, sourceParts: parts, sourceLength: parts.reduce(0) { $0 + $1.count },
+            body: body)
     }
 }

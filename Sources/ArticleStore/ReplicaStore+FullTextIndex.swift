@@ -211,7 +211,9 @@ final class StoredDocumentText: Sendable {
             } catch {
                 throw StoreError("a stored document cannot be read: \(error)")
             }
-            return Data(try ArticleDocument.decode(raw).body.utf8)
+            // The body's bytes as they are: the document was checked against its content hash when
+            // it arrived, and the index reads them without building the article (or its source).
+            return Data(try ArticleDocument.decodeHeading(raw).body)
         }
     }
 

@@ -11,6 +11,7 @@ final class ArticleDocumentHeadingTests: XCTestCase {
         XCTAssertEqual(heading.published, article.published)
         XCTAssertEqual(heading.category, article.category)
         XCTAssertEqual(heading.title, article.title)
+        XCTAssertEqual(Array(heading.body), Array(article.body.utf8))
         XCTAssertEqual(Array(heading.sourceParts.joined()), canonical)
         XCTAssertEqual(heading.sourceLength, canonical.count)
     }
@@ -21,6 +22,7 @@ final class ArticleDocumentHeadingTests: XCTestCase {
         let heading = try ArticleDocument.decodeHeading(document)
         XCTAssertEqual(Array(heading.sourceParts.joined()), messy)
         XCTAssertEqual(heading.sourceLength, messy.count)
+        XCTAssertEqual(Array(heading.body), Array(try SeedFormat.parse(messy).body.utf8), "the body, not the verbatim source")
     }
 
     func testAnArticleWithoutBodyRendersWithoutTheTrailingBlankLine() throws {
