@@ -88,6 +88,7 @@ extension ReplicaStore {
                 }
                 // Each connection merges its own part while the other may still be indexing, so the
                 // moved index is two segments and needs no merge of its own.
+                tlog("main loop done")
                 if mainError == nil {
                     do {
                         try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
@@ -95,7 +96,9 @@ extension ReplicaStore {
                         mainError = error
                     }
                 }
+                tlog("main done")
                 let sideOutcome = sideResult.wait()
+                tlog("side done")
                 if let mainError { throw mainError }
                 switch sideOutcome {
                 case .success(let rows):
@@ -120,6 +123,8 @@ extension ReplicaStore {
             }
             return outcome
         }
+        tlog("rebuild committed")
+        defer { tlog("moved") }
         guard let (fingerprint, sideRows) = built else { return false }
         return try Self.moveScratchIndex(into: mainPath, from: scratch, fingerprint: fingerprint, rows: sideRows)
     }
@@ -274,7 +279,9 @@ struct SideIndexer: Sendable {
                     rows += db.changesCount
                     done.add(db.changesCount)
                 }
+                tlog("side loop done")
                 try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+                tlog("side optimized")
                 return .commit
             }
             return rows
@@ -332,3 +339,6 @@ final class ScratchClaim {
 
     deinit { release() }
 }
+
+let tstart = Date()
+func tlog(_ s: String) { FileHandle.standardError.write("T \(String(format: "%.2f", Date().timeIntervalSince(tstart))) \(s)\n".data(using: .utf8)!) }

@@ -1,15 +1,6 @@
 import NIOCore
 
 extension ChannelPipeline.SynchronousOperations {
-    /// Adds the server side of the codec: inbound `InboundFrame`s under the rules in `rules`, outbound
-    /// `ServerMessage`. The conversation decides what a frame means in its state, inflates and decodes it.
-    public func addArticleSyncServerCodec(rules: FrameRulesBox) throws {
-        try addHandler(ByteToMessageHandler(ClientFrameDecoder(rules: rules)))
-        // Without a desired capacity the encoder keeps its largest buffer (a whole BATCH) for the
-        // life of the connection: half a megabyte per idle client.
-        try addHandler(MessageToByteHandler(ServerMessageEncoder(), desiredBufferCapacity: 4_096))
-    }
-
     /// Adds the client side of the codec: inbound `ServerMessage`, outbound `ClientMessage`, ready for
     /// `NIOAsyncChannel<ServerMessage, ClientMessage>`. Decoding errors reach the inbound stream as
     /// `ProtocolError`s (all fatal for a client).

@@ -42,9 +42,9 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         return try frame.inflated(maxInflatedLength: rules.maxInflatedLength)
     }
 
-    /// Rules 1-3 of §3 and the body: one frame as it travelled (a compressed payload stays
-    /// compressed), or nil when its bytes are not all there yet.
-    public static func split(_ buffer: inout ByteBuffer, rules: FrameRules) throws(ProtocolError) -> Frame? {
+    /// Rules 0-3 of §3, which need only the first 6 bytes: the type of the frame that starts the
+    /// buffer, or nil when its header is not all there yet. Moves nothing.
+    public static func header(_ buffer: ByteBuffer, rules: FrameRules) throws(ProtocolError) -> MessageType? {
         let start = buffer.readerIndex
         if rules.refusesTLSRecord, buffer.getInteger(at: start, as: UInt8.self) == 0x16 {
             throw .malformed("this server does not speak TLS (the connection opened with a TLS handshake record)")
@@ -72,7 +72,16 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         guard let type = MessageType(rawValue: typeByte) else {
             throw ProtocolError(.unknownMessageType, "message type 0x\(hexString([typeByte])) is not defined in version 1")
         }
+        return type
+    }
 
+    /// Rules 1-3 of §3 and the body: one frame as it travelled (a compressed payload stays
+    /// compressed), or nil when its bytes are not all there yet.
+    public static func split(_ buffer: inout ByteBuffer, rules: FrameRules) throws(ProtocolError) -> Frame? {
+        guard let type = try header(buffer, rules: rules) else { return nil }
+        let start = buffer.readerIndex
+        let length = buffer.getInteger(at: start, as: UInt32.self)!
+        let flags = FrameFlags(rawValue: buffer.getInteger(at: start + 5, as: UInt8.self)!)
         let frameSize = Frame.lengthFieldSize + Int(length)
         guard buffer.readableBytes >= frameSize else { return nil }
         buffer.moveReaderIndex(forwardBy: Frame.lengthFieldSize + Frame.headerSize)

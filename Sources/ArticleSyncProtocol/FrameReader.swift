@@ -25,8 +25,11 @@ public struct FrameReader: Sendable {
     /// Bytes read and not yet handed out as frames.
     public var bufferedBytes: Int { buffer?.readableBytes ?? 0 }
 
-    /// Whether the next frame was announced and its body is awaited.
-    public var isInsideAFrame: Bool { announced || bufferedBytes > 0 }
+    /// The whole size (length field included) of the frame announced and awaited, if one is.
+    public var announcedFrameSize: Int? {
+        guard announced, let length = buffer?.getInteger(at: buffer!.readerIndex, as: UInt32.self) else { return nil }
+        return Frame.lengthFieldSize + Int(length)
+    }
 
     public mutating func append(_ bytes: ByteBuffer) {
         if buffer == nil || buffer!.readableBytes == 0 {

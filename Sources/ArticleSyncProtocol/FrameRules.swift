@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What a receiver accepts of the next frame (PROTOCOL.md §3, §9). The decoders only apply these
 /// rules; which rules are in force is decided by the conversation (the server's state machine).
 public struct FrameRules: Sendable, Hashable {
@@ -44,20 +42,5 @@ public struct FrameRules: Sendable, Hashable {
     /// What a server accepts on a WRITE connection: PUSH frames up to the announced limit.
     public static func writeSession(maxFrameLength: UInt32, maxInflatedLength: UInt32 = ProtocolLimits.maxInflatedLength) -> FrameRules {
         FrameRules(maxFrameLength: maxFrameLength, maxInflatedLength: maxInflatedLength, acceptsCompressed: true)
-    }
-}
-
-/// The rules in force on one connection, shared between the conversation that sets them and the
-/// decoder on the event loop that reads them for each frame.
-public final class FrameRulesBox: Sendable {
-    private let rules: Mutex<FrameRules>
-
-    public init(_ rules: FrameRules) {
-        self.rules = Mutex(rules)
-    }
-
-    public var current: FrameRules {
-        get { rules.withLock { $0 } }
-        set { rules.withLock { $0 = newValue } }
     }
 }

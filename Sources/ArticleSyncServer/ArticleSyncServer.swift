@@ -62,11 +62,12 @@ public final class ArticleSyncServer: Service, Sendable {
             configuration: served, store: countedStore, storeID: store.storeID, notifier: notifier,
             tail: tail, metrics: metrics, statistics: statistics, registry: registry, dictionaries: dictionaries,
             inflation: InflationBudget(capacity: max(configuration.inflationBudget, Int(ProtocolLimits.maxHelloFrameLength))),
+            input: InputBudget(capacity: max(configuration.inputBudget, Int(ProtocolLimits.maxHelloFrameLength))),
             logger: logger)
         let metricsChannel = try await bindMetrics(context: context)
         defer { metricsChannel?.close(promise: nil) }
         let serverChannel = try await bind(context: context)
-        guard let address = serverChannel.channel.localAddress else {
+        guard let address = serverChannel.localAddress else {
             throw ChannelError.unknownLocalAddress
         }
         listeningAddress.withLockedValue { $0 = address }
@@ -88,32 +89,26 @@ public final class ArticleSyncServer: Service, Sendable {
         ])
     }
 
-    private func serve(_ serverChannel: NIOAsyncChannel<Accepted, Never>, context: ServerContext) async {
+    private func serve(_ serverChannel: any Channel, context: ServerContext) async {
         let registry = context.registry
-        await withDiscardingTaskGroup { group in
-            await withGracefulShutdownHandler {
-                do {
-                    try await serverChannel.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            group.addTask { await self.handle(connection, context: context) }
-                        }
-                    }
-                } catch {
-                    logger.error("accepting connections failed: \(error)")
-                }
-            } onGracefulShutdown: {
-                self.logger.info("shutting down: no new connections; running responses get \(self.configuration.shutdownGracePeriod) to finish")
-                serverChannel.channel.close(promise: nil)
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                try? await serverChannel.closeFuture.get()
+            } onCancel: {
+                serverChannel.close(promise: nil)
             }
-            // No more accepts: idle connections end now, busy ones after their response or the grace period.
-            registry.beginShutdown()
-            notifier.shutDown()
-            let grace = serverChannel.channel.eventLoop.scheduleTask(in: TimeAmount(configuration.shutdownGracePeriod)) {
-                registry.closeAll()
-            }
-            await registry.waitUntilEmpty()
-            grace.cancel()
+        } onGracefulShutdown: {
+            self.logger.info("shutting down: no new connections; running responses get \(self.configuration.shutdownGracePeriod) to finish")
+            serverChannel.close(promise: nil)
         }
+        // No more accepts: idle connections end now, busy ones after their response or the grace period.
+        registry.beginShutdown()
+        notifier.shutDown()
+        let grace = serverChannel.eventLoop.scheduleTask(in: TimeAmount(configuration.shutdownGracePeriod)) {
+            registry.closeAll()
+        }
+        await registry.waitUntilEmpty()
+        grace.cancel()
     }
 
     /// Raises the descriptor limit and returns the connection limit it lets the server honour: the

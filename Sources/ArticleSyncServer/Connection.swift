@@ -3,32 +3,25 @@ import ArticleSyncProtocol
 import Logging
 import NIOCore
 
-/// One client's conversation: reads events, feeds them to the state machine, runs its actions.
-/// Everything the connection does with the store and the wire happens here and in its extensions;
-/// every decision about the conversation is the machine's.
+/// What a client's conversation does with the store and the wire: the work behind the actions of
+/// `ConnectionStateMachine`, which `ConnectionHandler` runs on the channel's event loop. Requests run
+/// in tasks of their own and report their outcome back to the handler as events, so that what the
+/// channel sees meanwhile (a frame the peer should not have sent, a deadline, a revoked token, the
+/// server stopping) reaches the machine while a response is being written. An idle connection, or a
+/// long poll parked at the known head, runs no task at all.
 ///
-/// Requests run in child tasks, so that the events of the channel (a frame the peer should not
-/// have sent, a deadline, a revoked token, the server stopping) reach the machine while a response
-/// is being written. A long poll parked at the known head runs no task at all: the notifier holds a
-/// callback that hands its outcome back as an event, and only then does a task go on with the pull.
-/// The conversation runs in the connection's own task, so a parked follower costs one task.
-///
-/// The machine is the run loop's own; what the child tasks capture is this small value.
+/// A small value: what the request tasks capture.
 struct Connection: Sendable {
-    typealias Inbound = NIOAsyncChannelInboundStream<ConnectionEvent>
-
     let channel: any Channel
     let server: ServerContext
     let counters: ConnectionCounters
-    let frameRules: FrameRulesBox
     /// The peer's address, as the logs name it.
     let peer: String
 
-    init(channel: any Channel, server: ServerContext, counters: ConnectionCounters, frameRules: FrameRulesBox, peer: String) {
+    init(channel: any Channel, server: ServerContext, counters: ConnectionCounters, peer: String) {
         self.channel = channel
         self.server = server
         self.counters = counters
-        self.frameRules = frameRules
         self.peer = peer
     }
 
@@ -36,7 +29,7 @@ struct Connection: Sendable {
     /// connection holds no logger metadata of its own.
     var logger: Logger { server.logger.naming(peer: peer) }
 
-    private func makeMachine() -> ConnectionStateMachine {
+    func makeMachine() -> ConnectionStateMachine {
         let configuration = server.configuration
         let isLoopback = channel.remoteAddress.map(LoopbackAddress.contains) ?? false
         return ConnectionStateMachine(configuration: .init(
@@ -49,7 +42,7 @@ struct Connection: Sendable {
 
     /// Receive buffers until WELCOME, and for good on a READ connection: its requests are a few dozen
     /// bytes, and what a peer sends beyond them is not worth memory.
-    static let smallReads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 2_048)
+    static let smallReads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 1_024)
     /// Receive buffers of a WRITE connection: a PUSH's reads grow to its size within a few reads.
     static let pushReads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2_048, maximum: 65_536)
 
@@ -60,142 +53,11 @@ struct Connection: Sendable {
         var session: ConnectionStateMachine.Session
     }
 
-    /// What the run loop must await next; everything else happens in `Loop.apply`, synchronously.
-    private enum Await {
-        case event
-        case decode(Frame, maxInflatedLength: UInt32)
-        case finalError(ErrorMessage)
-        case end
-    }
-
-    /// The run loop's state: the machine, its timers, the budget a push holds, a parked long poll.
-    private struct Loop {
-        let connection: Connection
-        var machine: ConnectionStateMachine
-        var timers = Timers()
-        var inflationHeld = 0
-        var parked: ParkedPull?
-
-        /// Runs `action` as far as it goes without waiting; returns what to await then.
-        @inline(never)
-        mutating func apply(_ action: ConnectionStateMachine.Action, work: inout DiscardingTaskGroup) -> Await {
-            var action = action
-            while true {
-                connection.frameRules.current = machine.frameRules
-                timers.sync(conversation: machine.conversationDeadline, stall: machine.stallDeadline, on: connection.channel)
-                switch action {
-                case .read:
-                    return .event
-                case .decode(let frame, let maxInflatedLength):
-                    return .decode(frame, maxInflatedLength: maxInflatedLength)
-                case .closeWithError(let error):
-                    work.cancelAll()
-                    connection.log(closingWith: error)
-                    return .finalError(error)
-                case .close(let reason):
-                    work.cancelAll()
-                    connection.close(reason)
-                    return .end
-                case .authenticate, .sendWelcome, .perform, .respond, .checkPeerBacklog:
-                    connection.start(action, work: &work, parked: &parked)
-                    action = .read
-                }
-            }
-        }
-
-        @inline(never)
-        mutating func received(_ event: ConnectionEvent, work: inout DiscardingTaskGroup) -> ConnectionStateMachine.Action {
-            switch event {
-            case .longPollEnded(let outcome, let id):
-                if let waiting = parked, waiting.id == id {
-                    parked = nil
-                    connection.resumePull(waiting, after: outcome, work: &work)
-                }
-                return .read
-            case .requestFinished:
-                connection.server.inflation.release(inflationHeld)
-                inflationHeld = 0
-                // A parked pull's response was written by the tail broadcaster.
-                parked = nil
-                return Connection.handle(event, machine: &machine)
-            default:
-                return Connection.handle(event, machine: &machine)
-            }
-        }
-
-        @inline(never)
-        mutating func channelClosed(work: inout DiscardingTaskGroup) {
-            machine.channelClosed()
-            work.cancelAll()
-        }
-
-        @inline(never)
-        mutating func finish() {
-            timers.cancelAll()
-            connection.server.inflation.release(inflationHeld)
-            inflationHeld = 0
-            if let parked { connection.server.notifier.cancel(parked.id) }
-            parked = nil
-        }
-    }
-
-    /// Runs until the conversation ends. The loop awaits only what `Await` names and does the rest in
-    /// out-of-line steps: inlined, every temporary of the machine's transitions would become part of
-    /// this function's async frame, which a parked connection holds for its whole wait.
-    @inline(never)
-    func run(inbound: Inbound) async {
-        var loop = Loop(connection: self, machine: makeMachine())
-        defer { loop.finish() }
-        // Discarding: a finished request's task is freed at once instead of waiting for the group.
-        await withDiscardingTaskGroup { work in
-            var events = inbound.makeAsyncIterator()
-            var next = loop.apply(.read, work: &work)
-            while true {
-                switch next {
-                case .event:
-                    guard let event = await Self.next(&events) else {
-                        loop.channelClosed(work: &work)
-                        return
-                    }
-                    next = loop.apply(loop.received(event, work: &work), work: &work)
-                case .decode(let frame, let maxInflatedLength):
-                    let action = await decode(
-                        frame, maxInflatedLength: maxInflatedLength, held: &loop.inflationHeld, machine: &loop.machine)
-                    next = loop.apply(action, work: &work)
-                case .finalError(let error):
-                    await sendFinalError(error)
-                    return
-                case .end:
-                    return
-                }
-            }
-        }
-    }
-
-    /// Closes without a word (the machine's `.close`).
-    private func close(_ reason: ConnectionStateMachine.CloseReason) {
-        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        if reason == .stalled {
-            logger.warning(
-                "closing a connection whose peer took nothing of the response",
-                metadata: ["seconds": "\(server.configuration.stallTimeout.components.seconds)"])
-        }
-        channel.close(promise: nil)
-    }
-
-    /// The next event; nil once the channel is closed.
-    @inline(never)
-    private static func next(_ events: inout Inbound.AsyncIterator) async -> ConnectionEvent? {
-        do {
-            return try await events.next()
-        } catch {
-            return nil
-        }
-    }
-
-    /// Starts the work of an action that does not end the loop; its outcome comes back as an event.
-    @inline(never)
-    fileprivate func start(_ action: ConnectionStateMachine.Action, work: inout DiscardingTaskGroup, parked: inout ParkedPull?) {
+    /// Starts the work of an action that does not end the conversation; its outcome comes back as
+    /// an event. `spawn` starts a task that the handler cancels if the connection closes first.
+    /// Returns the long poll it parked, if it parked one. Writing may re-enter the handler, so this
+    /// holds no access to the handler's state.
+    func start(_ action: ConnectionStateMachine.Action, spawn: Spawn) -> ParkedPull? {
         let connection = self
         switch action {
         case .authenticate(let token):
@@ -203,7 +65,7 @@ struct Connection: Sendable {
                 token: token, peer: channel.remoteAddress, isEncrypted: server.configuration.tlsContext != nil)
             let authenticator = server.configuration.authenticator
             let channel = self.channel
-            work.addTask {
+            spawn {
                 let decision = await authenticator.authenticate(request)
                 Self.deliver(.authenticated(decision), on: channel)
             }
@@ -213,14 +75,14 @@ struct Connection: Sendable {
             if session.role >= .write {
                 channel.setOption(ChannelOptions.recvAllocator, value: Self.pushReads).whenComplete { _ in }
             }
-            work.addTask { await connection.respond { try await connection.sendWelcome(session) } }
+            spawn { await connection.respond { try await connection.sendWelcome(session) } }
 
         case .perform(let request, let session):
             counters.addRequest()
             if case .pull(let pull) = request, PullDecision.parksAtKnownHead(pull, storeID: server.storeID, knownHead: server.notifier.head) {
-                parked = park(pull, session: session)
+                return park(pull, session: session)
             } else {
-                work.addTask { await connection.respond { try await connection.perform(request, session: session) } }
+                spawn { await connection.respond { try await connection.perform(request, session: session) } }
             }
 
         case .respond(let message):
@@ -235,30 +97,30 @@ struct Connection: Sendable {
             }
 
         case .read, .decode, .closeWithError, .close:
-            // The run loop itself does these.
+            // The handler itself does these.
             break
         }
+        return nil
     }
+
+    typealias Spawn = (_ body: @escaping @Sendable () async -> Void) -> Void
 
     /// Goes on with a pull whose long poll ended without the tail broadcaster's answer: it reads on
     /// its own (the head moved), or completes with CAUGHT_UP (the wait ended, the server stops).
-    @inline(never)
-    fileprivate func resumePull(_ waiting: ParkedPull, after outcome: RevisionNotifier.Outcome, work: inout DiscardingTaskGroup) {
+    func resumePull(_ waiting: ParkedPull, after outcome: RevisionNotifier.Outcome, spawn: Spawn) {
         switch outcome {
         case .answered, .cancelled:
             // Answered: the broadcaster wrote the response and reports its end.
             return
         case .advanced, .timedOut, .shuttingDown:
             let connection = self
-            work.addTask { await connection.respond { try await connection.finishParkedPull(waiting.pull, session: waiting.session) } }
+            spawn { await connection.respond { try await connection.finishParkedPull(waiting.pull, session: waiting.session) } }
         }
     }
 
-    @inline(never)
-    fileprivate static func handle(_ event: ConnectionEvent, machine: inout ConnectionStateMachine) -> ConnectionStateMachine.Action {
+    /// The machine's transition for an event that is not the handler's own bookkeeping.
+    static func handle(_ event: ConnectionEvent, machine: inout ConnectionStateMachine) -> ConnectionStateMachine.Action {
         switch event {
-        case .frame(let frame): return machine.frameArrived(frame)
-        case .frameRejected(let error): return machine.frameRejected(error)
         case .authenticated(let decision): return machine.authenticated(decision)
         case .requestFinished(let error): return machine.requestFinished(error: error)
         case .writesPending: return machine.writesBecamePending()
@@ -267,43 +129,36 @@ struct Connection: Sendable {
         case .peerBacklogChecked(let stillReceiving, let id): return machine.peerBacklogChecked(stillReceiving: stillReceiving, id)
         case .credentialsRevoked: return machine.credentialsRevoked()
         case .shutdownRequested: return machine.shutdownRequested()
+        case .frameDecoded(let decoded, _):
+            switch decoded {
+            case .success(let message): return machine.messageDecoded(message)
+            case .failure(let error): return machine.decodingFailed(error)
+            }
         case .longPollEnded:
             // The connection's own: how a request is performed, not a rule of the conversation.
             return .read
         }
     }
 
-    /// Inflates (within the server's budget) and decodes a frame the machine accepted. The budget
-    /// taken for a PUSH is held until its request finishes, as the push holds the bytes as long.
-    @inline(never)
-    private func decode(
-        _ frame: Frame, maxInflatedLength: UInt32, held: inout Int, machine: inout ConnectionStateMachine
-    ) async -> ConnectionStateMachine.Action {
+    /// Inflates (within the server's budget) and decodes a compressed frame the machine accepted;
+    /// nil when the peer went away while the frame waited for the budget. The bytes reserved are
+    /// the caller's to give back.
+    func decodeCompressed(_ frame: Frame, maxInflatedLength: UInt32) async -> ConnectionEvent? {
         var reserved = 0
-        if frame.wasCompressed, let claimed = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self),
-            claimed <= maxInflatedLength
-        {
+        if let claimed = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self), claimed <= maxInflatedLength {
             reserved = Int(claimed)
-            guard await server.inflation.reserve(reserved, abandonedWhen: channel.closeFuture) else { return .close(.peerClosed) }
+            guard await server.inflation.reserve(reserved, abandonedWhen: channel.closeFuture) else { return nil }
         }
-        let decoded = Result { () throws(ProtocolError) -> ClientMessage in
+        return .frameDecoded(Self.decode(frame, maxInflatedLength: maxInflatedLength), reserved: reserved)
+    }
+
+    static func decode(_ frame: Frame, maxInflatedLength: UInt32) -> Result<ClientMessage, ProtocolError> {
+        Result { () throws(ProtocolError) -> ClientMessage in
             try ClientMessage(frame: try frame.inflated(maxInflatedLength: maxInflatedLength))
-        }
-        switch decoded {
-        case .success(let message):
-            if case .push = message {
-                held += reserved
-            } else {
-                server.inflation.release(reserved)
-            }
-            return machine.messageDecoded(message)
-        case .failure(let error):
-            server.inflation.release(reserved)
-            return machine.decodingFailed(error)
         }
     }
 
-    /// Runs one response in the connection's work group. Its last message reports the end itself
+    /// Runs one response in a task of its own. Its last message reports the end itself
     /// (`Outbound`); a request that fails reports its error here.
     private func respond(_ body: () async throws -> Void) async {
         do {
@@ -363,7 +218,7 @@ struct Connection: Sendable {
         }
     }
 
-    fileprivate func log(closingWith error: ErrorMessage) {
+    func log(closingWith error: ErrorMessage) {
         let code = error.code ?? .internalError
         switch code {
         case .malformedFrame, .frameTooLarge, .inflatedTooLarge, .badCompression, .unknownMessageType, .unexpectedMessage,
@@ -377,10 +232,9 @@ struct Connection: Sendable {
         }
     }
 
-    /// Sends a fatal ERROR and closes. Written on the channel itself so the close waits for the frame to
-    /// reach the socket, but never longer than a second: a peer that reads nothing does not hold us.
-    @inline(never)
-    private func sendFinalError(_ error: ErrorMessage) async {
+    /// Sends a fatal ERROR and closes once it reached the socket, but never later than a second from
+    /// now: a peer that reads nothing does not hold us.
+    func sendFinalError(_ error: ErrorMessage) {
         let channel = self.channel
         // Nothing more the peer sends will be read: stop taking its bytes off the socket meanwhile.
         channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
@@ -391,10 +245,9 @@ struct Connection: Sendable {
             timer.cancel()
             channel.close(promise: nil)
         }
-        try? await channel.closeFuture.get()
     }
 
-    /// Hands `event` to the connection's task through its channel, in order with the frames.
+    /// Hands `event` to the conversation through its channel, in order with the frames.
     static func deliver(_ event: ConnectionEvent, on channel: any Channel) {
         channel.triggerUserOutboundEvent(ConnectionCommand.deliver(event), promise: nil)
     }

@@ -1,13 +1,12 @@
 import ArticleSyncProtocol
 
-/// Everything that can happen to a conversation, in the order it happened: what the peer sent, what
-/// the connection's own work reports, timers, the server. The connection's task reads them from its
-/// channel one at a time and feeds them to `ConnectionStateMachine`.
+/// What happens to a conversation besides the frames its peer sends: what the connection's own work
+/// reports, the progress of writes, timers, the server. `ConnectionHandler` hands each to
+/// `ConnectionStateMachine` on the channel's event loop, in order with the frames.
 public enum ConnectionEvent: Sendable, Hashable {
-    /// A whole frame arrived (its payload as it travelled).
-    case frame(Frame)
-    /// The bytes broke a frame rule (§3).
-    case frameRejected(ProtocolError)
+    /// A compressed frame the machine accepted was inflated and decoded (or failed to be), with
+    /// `reserved` bytes of the server's inflation budget taken for it.
+    case frameDecoded(Result<ClientMessage, ProtocolError>, reserved: Int)
     /// The authenticator decided on HELLO's credentials.
     case authenticated(AuthenticationDecision)
     /// The response to the current request, or WELCOME, was written to the socket in full; or the
@@ -28,8 +27,8 @@ public enum ConnectionEvent: Sendable, Hashable {
     case longPollEnded(RevisionNotifier.Outcome, id: Int)
 }
 
-/// Outbound user event understood by `ConnectionEventHandler`: hands `event` to the connection's
-/// task in order with the frames.
+/// Outbound user event understood by `ConnectionHandler`: hands `event` to the conversation on its
+/// event loop, in order with the frames.
 public struct ConnectionCommand: Sendable, Hashable {
     public var event: ConnectionEvent
 

@@ -29,8 +29,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var parked: Connection.ParkedPull?
     /// A compressed frame is being inflated: no other frame is read meanwhile.
     private var decoding = false
-    /// A read the channel asked for while `decoding`, made once the frame is decoded.
+    /// A read the channel asked for while `decoding` or `waitingForInput`, made once neither holds.
     private var readHeld = false
+    /// Bytes of the server's input budget this connection holds for what its reader buffers
+    /// beyond `freeInput`.
+    private var inputHeld = 0
+    /// In line for the input budget, under this id: nothing is read meanwhile.
+    private var inputWait: Int?
     /// Writes handed to the channel and not yet written to the socket.
     private var writesInFlight = 0
     private var work: [Int: Task<Void, Never>] = [:]
@@ -63,10 +68,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Inbound
 
+    /// What a connection may buffer of unfinished frames without the input budget: every READ
+    /// request, and a HELLO with an ordinary token, fit in it.
+    static let freeInput = 1_024
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard isOpen, !machine.isClosed else { return }
         reader.append(unwrapInboundIn(data))
         readFrames()
+        accountInput()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -116,7 +126,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        guard !decoding else {
+        guard !decoding, inputWait == nil else {
             readHeld = true
             return
         }
@@ -226,9 +236,46 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Holds the input budget for what the reader buffers beyond `freeInput`: gives back what it no
+    /// longer needs, takes what it needs more, or waits in line for it, reading nothing meanwhile.
+    /// A frame announced takes what its whole size needs at once, so that the budget goes to frames
+    /// that can be finished instead of a little to each of many that cannot.
+    private func accountInput() {
+        guard isOpen, inputWait == nil else { return }
+        let budget = connection.server.input
+        let wanted = max(reader.bufferedBytes, reader.announcedFrameSize ?? 0)
+        let needed = min(max(0, wanted - Self.freeInput), budget.capacity)
+        if needed < inputHeld {
+            budget.release(inputHeld - needed)
+            inputHeld = needed
+        } else if needed > inputHeld {
+            let more = needed - inputHeld
+            let loopBound = NIOLoopBound(self, eventLoop: connection.channel.eventLoop)
+            let eventLoop = connection.channel.eventLoop
+            switch budget.take(more, granted: { eventLoop.execute { loopBound.value.inputGranted(more) } }) {
+            case .taken:
+                inputHeld = needed
+            case .waiting(let id):
+                inputWait = id
+            }
+        }
+    }
+
+    private func inputGranted(_ bytes: Int) {
+        inputWait = nil
+        guard isOpen else {
+            connection.server.input.release(bytes)
+            return
+        }
+        inputHeld += bytes
+        accountInput()
+        resumeReading()
+    }
+
     private func resumeReading() {
         readFrames()
-        if readHeld, !decoding, let context {
+        accountInput()
+        if readHeld, !decoding, inputWait == nil, let context {
             readHeld = false
             context.read()
         }
@@ -275,6 +322,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         timers.cancelAll()
         connection.server.inflation.release(inflationHeld)
         inflationHeld = 0
+        connection.server.input.release(inputHeld)
+        inputHeld = 0
+        // Granted meanwhile: `inputGranted` gives the bytes back.
+        if let id = inputWait, connection.server.input.withdraw(id) { inputWait = nil }
         if let parked { connection.server.notifier.cancel(parked.id) }
         parked = nil
         onClose()

@@ -163,6 +163,29 @@ public struct ConnectionStateMachine: Sendable {
 
     // MARK: What the peer sent
 
+    /// A frame's header arrived (its length, flags and type passed §3's checks 0-3). The state
+    /// and direction (check 4) depend on the type alone, so a frame the state refuses is refused
+    /// here, before its body is awaited or buffered: nil means wait for the whole frame
+    /// (`frameArrived`), which judges it again. The refusals are `frameArrived`'s own, which look
+    /// at the type alone, never at the (here empty) payload.
+    public mutating func frameAnnounced(_ type: MessageType) -> Action? {
+        switch state {
+        case .awaitingHello:
+            return type == .hello ? nil : frameArrived(Frame(type: type, flags: [], payload: ByteBuffer()))
+        case .ready:
+            switch type {
+            case .push, .pull, .verify, .getDictionary, .ping:
+                // Requests wait for their body; a PUSH on a READ connection is refused (non-fatal)
+                // once it is there, so that the stream stays in step.
+                return nil
+            case .hello, .pong, .error, .welcome, .batch, .caughtUp, .snapshotRequired, .pushResult, .verifyResult, .dictionary:
+                return frameArrived(Frame(type: type, flags: [], payload: ByteBuffer()))
+            }
+        case .authenticating, .busy, .closed:
+            return frameArrived(Frame(type: type, flags: [], payload: ByteBuffer()))
+        }
+    }
+
     /// A whole frame arrived. Its type is judged against the state before anything of its payload
     /// is inflated or decoded.
     public mutating func frameArrived(_ frame: Frame) -> Action {

@@ -18,12 +18,14 @@ final class ServerContext: Sendable {
     let dictionaries: DictionaryCache
     /// Bounds what compressed frames of all connections inflate to at once.
     let inflation: InflationBudget
+    /// Bounds the bytes of unfinished frames all connections buffer at once.
+    let input: InputBudget
     let logger: Logger
 
     init(
         configuration: ServerConfiguration, store: any CanonicalStore, storeID: StoreID, notifier: RevisionNotifier,
         tail: TailBroadcaster, metrics: ServerMetrics, statistics: ServerStatistics, registry: ConnectionRegistry,
-        dictionaries: DictionaryCache, inflation: InflationBudget, logger: Logger
+        dictionaries: DictionaryCache, inflation: InflationBudget, input: InputBudget, logger: Logger
     ) {
         self.configuration = configuration
         self.store = store
@@ -35,6 +37,7 @@ final class ServerContext: Sendable {
         self.registry = registry
         self.dictionaries = dictionaries
         self.inflation = inflation
+        self.input = input
         self.logger = logger
     }
 }

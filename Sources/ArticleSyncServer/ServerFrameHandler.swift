@@ -1,7 +1,7 @@
 import ArticleSyncProtocol
 import NIOCore
 
-/// The server's outbound encoder, between the decoder and `ConnectionEventHandler`: a
+/// The server's outbound encoder, between the socket and `ConnectionHandler`: a
 /// `ServerMessage` becomes one frame in a buffer of its own size, and `SharedFrames` (bytes the
 /// tail broadcaster encoded once for many clients) pass as they are, without a copy.
 ///
@@ -9,9 +9,7 @@ import NIOCore
 /// life of the connection: a parked long poll holds no encoder memory. It also notes, for the
 /// metrics, where the conversation is (before WELCOME, in a request) and every ERROR's code; it
 /// decides nothing.
-final class ServerFrameHandler: ChannelDuplexHandler {
-    typealias InboundIn = InboundFrame
-    typealias InboundOut = InboundFrame
+final class ServerFrameHandler: ChannelOutboundHandler {
     /// `ServerMessage` or `SharedFrames`; NIO offers no typed union of two outbound types.
     typealias OutboundIn = Any
     typealias OutboundOut = ByteBuffer
@@ -24,11 +22,9 @@ final class ServerFrameHandler: ChannelDuplexHandler {
         self.metrics = metrics
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .frame(let frame) = unwrapInboundIn(data), frame.type.isRequest, welcomed {
-            setBusy(true)
-        }
-        context.fireChannelRead(data)
+    /// A request frame arrived (`ConnectionHandler`): the connection is busy until its response is written.
+    func requestArrived() {
+        if welcomed { setBusy(true) }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -72,16 +68,6 @@ final class ServerFrameHandler: ChannelDuplexHandler {
         guard value != busy else { return }
         busy = value
         metrics.updateStates { $0.busy += value ? 1 : -1 }
-    }
-}
-
-extension MessageType {
-    /// A frame a client sends to ask for a response.
-    fileprivate var isRequest: Bool {
-        switch self {
-        case .pull, .push, .verify, .getDictionary, .ping: return true
-        default: return false
-        }
     }
 }
 

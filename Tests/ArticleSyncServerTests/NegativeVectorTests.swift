@@ -38,7 +38,7 @@ import Testing
     /// were still answering when the next bytes arrive.
     struct Conversation {
         var machine = ConnectionStateMachine(configuration: .init(isTLS: false, isLoopback: true))
-        var buffer = ByteBuffer()
+        var reader = FrameReader()
 
         init(state: String) throws {
             guard state != "awaiting-hello" else { return }
@@ -51,15 +51,21 @@ import Testing
             #expect(machine.requestFinished(error: nil) == .read)
         }
 
-        /// Feeds bytes frame by frame; returns the first action that is not a plain read or decode.
+        /// Feeds bytes as the server's handler does: frame by frame through a `FrameReader`, each
+        /// judged from its header first; returns the first action that is not a plain read or decode.
         mutating func feed(_ bytes: ByteBuffer) -> ConnectionStateMachine.Action? {
-            var bytes = bytes
-            buffer.writeBuffer(&bytes)
+            reader.append(bytes)
             while true {
                 let action: ConnectionStateMachine.Action
                 do {
-                    guard let frame = try FrameDecoder.split(&buffer, rules: machine.frameRules) else { return nil }
-                    action = decoded(machine.frameArrived(frame))
+                    switch try reader.next(rules: machine.frameRules) {
+                    case .needMoreBytes: return nil
+                    case .announced(let type):
+                        guard let refused = machine.frameAnnounced(type) else { continue }
+                        return refused
+                    case .frame(let frame):
+                        action = decoded(machine.frameArrived(frame))
+                    }
                 } catch {
                     return machine.frameRejected(error)
                 }

@@ -129,6 +129,47 @@ import Testing
         }
     }
 
+    @Test func aFrameSentWhileBusyIsRefusedFromItsHeaderWithoutWaitingForItsBody() async throws {
+        // Before: the server buffered the whole frame (up to 64 KiB per connection) before it judged
+        // it, so 10,000 such peers could make it hold 640 MB; only its header is needed (§3 check 4).
+        try await HostilePeerTests.withServer(arguments: ["--handshake-timeout", "5", "--idle-timeout", "30"]) { server, _ in
+            let port = server.port
+            let codes = try await onDedicatedThread { () throws -> [UInt16] in
+                let peer = try RawPeer(port: port)
+                try Self.parkLongPoll(peer)
+                // A VERIFY frame of 60,000 bytes, of which only the 6-byte header is ever sent.
+                peer.send(Wire.u32(60_000) + [0x04, 0x00])
+                return Self.errorCodes(peer.readUntilClosed(timeout: .seconds(10)).bytes)
+            }
+            #expect(codes == [6], "UNEXPECTED_MESSAGE from the header alone, not IDLE_TIMEOUT or nothing")
+        }
+    }
+
+    @Test func peersThatSendMostOfALargeFrameAndNeverTheRestCannotGrowTheServer() async throws {
+        // Before: each connection buffered its unfinished frame (up to 64 KiB of a READ request), so
+        // 2,000 such peers held 124 MB until their idle timeout; now what they buffer beyond a small
+        // allowance comes out of one server-wide input budget, and the others wait unread.
+        try HostilePeerTests.raiseFileLimit(to: 4_096)
+        try await HostilePeerTests.withServer(arguments: ["--handshake-timeout", "5", "--idle-timeout", "30"]) { server, temp in
+            let port = server.port
+            // 62,000 of the 65,000 bytes of a VERIFY frame: a request in READY, awaited whole.
+            let partial = Wire.u32(65_000) + [0x04, 0x00] + [UInt8](repeating: 0, count: 62_000)
+            let peers = try await HostilePeerTests.alongsidePull(server, temp, articles: 200) {
+                var peers: [RawPeer] = []
+                for _ in 0..<2_000 {
+                    guard let peer = try? RawPeer(port: port) else { continue }
+                    peer.send(Wire.hello())
+                    guard peer.readFrame()?.type == 0x81 else { continue }
+                    peer.send(partial)
+                    peers.append(peer)
+                }
+                return peers
+            }
+            #expect(peers.count == 2_000)
+            #expect(server.memory.peak <= Self.peakLimitKiB, "peak \(server.memory.peak) KiB")
+        }
+    }
+
     @Test func compressedBombsPipelinedBehindLongPollsCannotGrowTheServer() async throws {
         // Before: four READ connections parking a long poll and pipelining 12 bombs each held 4.8 GB.
         try await HostilePeerTests.withServer(arguments: ["--handshake-timeout", "5", "--idle-timeout", "30"], anonymousWrite: false) { server, temp in
