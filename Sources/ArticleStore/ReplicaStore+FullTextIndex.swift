@@ -59,7 +59,6 @@ extension ReplicaStore {
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
-        tlog("build start")
         if try await file.pool.read({ try StoreFile.isFullTextIndexPending($0) }) {
             try await rebuildOnTwoConnections(progress: progress)
         }
@@ -87,11 +86,9 @@ extension ReplicaStore {
             try StoreFile.setFullTextIndexPending(db, false)
             try StoreFile.setFullTextIndexFed(db, false)
         }
-        tlog("finished")
         // The merge left the segments it replaced as free pages; a replica created with
         // incremental auto-vacuum gives them back (elsewhere this does nothing).
         try await file.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
-        tlog("vacuumed")
     }
 
     /// FTS5's default: merge once 4 segments of a level exist, as row-by-row updates add them.

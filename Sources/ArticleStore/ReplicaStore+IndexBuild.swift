@@ -88,7 +88,6 @@ extension ReplicaStore {
                 }
                 // Each connection merges its own part while the other may still be indexing, so the
                 // moved index is two segments and needs no merge of its own.
-                tlog("main loop done")
                 if mainError == nil {
                     do {
                         try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
@@ -96,9 +95,7 @@ extension ReplicaStore {
                         mainError = error
                     }
                 }
-                tlog("main done")
                 let sideOutcome = sideResult.wait()
-                tlog("side done")
                 if let mainError { throw mainError }
                 switch sideOutcome {
                 case .success(let rows):
@@ -123,8 +120,6 @@ extension ReplicaStore {
             }
             return outcome
         }
-        tlog("rebuild committed")
-        defer { tlog("moved") }
         guard let (fingerprint, sideRows) = built else { return false }
         return try Self.moveScratchIndex(into: mainPath, from: scratch, fingerprint: fingerprint, rows: sideRows)
     }
@@ -279,9 +274,7 @@ struct SideIndexer: Sendable {
                     rows += db.changesCount
                     done.add(db.changesCount)
                 }
-                tlog("side loop done")
                 try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
-                tlog("side optimized")
                 return .commit
             }
             return rows
@@ -339,6 +332,3 @@ final class ScratchClaim {
 
     deinit { release() }
 }
-
-let tstart = Date()
-func tlog(_ s: String) { FileHandle.standardError.write("T \(String(format: "%.2f", Date().timeIntervalSince(tstart))) \(s)\n".data(using: .utf8)!) }
