@@ -143,6 +143,7 @@ enum MemoryRelease {
             last = now
             return true
         }
-        if due { Allocator.releaseFreeMemory() }
+        // Off the event loop that closed the connection: the walk takes milliseconds on a large heap.
+        if due { Task.detached(priority: .background) { Allocator.releaseFreeMemory() } }
     }
 }
