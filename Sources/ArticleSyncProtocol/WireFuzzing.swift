@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Pure entry points for fuzzers: arbitrary bytes through the frame decoder and the message decoders
-/// of one direction, exactly as a connection would see them, without NIO channels.
+/// Pure entry points for fuzzers: arbitrary bytes through the frame reader (or the client's frame
+/// decoder) and the message decoders of one direction, as a connection would see them, without NIO
+/// channels.
 ///
 /// They never trap, and memory stays bounded by the input: a frame is only decoded once all its
 /// bytes are in the input, and a compressed frame may inflate to at most 1032 × its own size
@@ -12,16 +13,24 @@ public enum WireFuzzing {
     /// the messages decoded before the stream ended or broke a frame rule.
     @discardableResult
     public static func decodeClientStream(_ bytes: [UInt8]) -> [ClientMessage] {
-        var buffer = ByteBuffer(bytes: bytes)
+        var reader = FrameReader()
+        reader.append(ByteBuffer(bytes: bytes))
         var rules = FrameRules.handshake(refusesTLSRecord: true)
         var messages = [ClientMessage]()
-        while buffer.readableBytes > 0 {
+        reading: while true {
             // A broken frame rule ends the stream, as on a connection.
-            guard let frame = try? FrameDecoder.split(&buffer, rules: rules) else { break }
-            rules = .writeSession(maxFrameLength: ProtocolLimits.maxFrameLength)
-            // A bad payload consumed its frame: the next one is still in step.
-            if let message = try? ClientMessage(frame: frame.inflated(maxInflatedLength: rules.maxInflatedLength)) {
-                messages.append(message)
+            guard let next = try? reader.next(rules: rules) else { break }
+            switch next {
+            case .needMoreBytes:
+                break reading
+            case .announced:
+                continue
+            case .frame(let frame):
+                rules = .writeSession(maxFrameLength: ProtocolLimits.maxFrameLength)
+                // A bad payload consumed its frame: the next one is still in step.
+                if let message = try? ClientMessage(frame: frame.inflated(maxInflatedLength: rules.maxInflatedLength)) {
+                    messages.append(message)
+                }
             }
         }
         return messages
