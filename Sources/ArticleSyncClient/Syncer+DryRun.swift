@@ -183,7 +183,10 @@ final class PullPreview {
                 for change in batch.changes {
                     if case .tombstone = change { tombstone[ArticleKey(change.id)] = true } else { tombstone[ArticleKey(change.id)] = false }
                 }
-            case .caughtUp:
+            case .caughtUp(let head):
+                guard head >= cursor else {
+                    throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
+                }
                 let live = try store?.liveKeys() ?? []
                 var counts = (new: 0, changed: 0, deleted: 0)
                 for (key, deleted) in tombstone {

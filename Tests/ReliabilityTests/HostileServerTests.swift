@@ -274,6 +274,40 @@ import Testing
         #expect(try await Self.contents(of: replica) == before)
     }
 
+    @Test func statusRefusesACaughtUpBehindTheBatchItWasJustSent() async throws {
+        let temp = try TempDirectory()
+        defer { temp.cleanUp() }
+        let replica = try await Self.pulledReplica(temp)
+        let before = try await Self.contents(of: replica)
+        // The hostile server claims the replica's own store, 10 revisions ahead of its cursor.
+        let json = try await Self.client(["status", "--json", "--replica", replica]).stdout
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let cursor = UInt64(try #require(fields["cursor"] as? Int))
+        let storeHex = try #require(fields["store"] as? String)
+        let storeID = stride(from: 0, to: storeHex.count, by: 2).map { offset -> UInt8 in
+            let start = storeHex.index(storeHex.startIndex, offsetBy: offset)
+            return UInt8(storeHex[start..<storeHex.index(start, offsetBy: 2)], radix: 16)!
+        }
+        let server = try HostileServer { connection in
+            guard connection.handshake(HostileWire.welcome(storeID: storeID, head: cursor + 10)),
+                connection.expect(HostileWire.verify) != nil
+            else { return }
+            // Status asks for the count at the head first, then counts what a pull would fetch.
+            connection.send(HostileWire.verifyResult(revision: cursor + 10, articleCount: 31))
+            guard connection.expect(HostileWire.pull) != nil else { return }
+            connection.send(HostileWire.batch(from: cursor, to: cursor + 10, changes: [HostileWire.tombstone(revision: cursor + 10, id: "gone")]))
+            connection.send(HostileWire.caughtUp(cursor + 2))
+            connection.drainUntilClosed()
+        }
+        defer { server.stop() }
+        let run = try await Self.client(["status", "--replica", replica, "--server", server.address])
+
+        #expect(run.status == 65 && run.exited, "exit \(run.status): \(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("CAUGHT_UP at \(cursor + 2) after a batch up to \(cursor + 10)"), "\(run.stdout)")
+        Self.expectBounded(run, "status: CAUGHT_UP behind a batch")
+        #expect(try await Self.contents(of: replica) == before)
+    }
+
     @Test func aVerifyResultForAnotherRevisionThanAskedIsBadServerData() async throws {
         let temp = try TempDirectory()
         defer { temp.cleanUp() }
