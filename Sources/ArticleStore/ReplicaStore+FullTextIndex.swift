@@ -10,11 +10,11 @@ import Synchronization
 /// as a delta, a replica from before, a document whose dictionary the replica lacked) are read as
 /// they are.
 ///
-/// The index has three states (`store_meta`): kept row by row by triggers (the usual one); fed by
-/// the apply itself (`fts_fed`, during a bootstrap: the text is indexed from the decoded change in
-/// the batch's transaction, with no merging until it is finished); or stale (`fts_pending`: made
-/// with another tokenizer or view, or a mirror that became a reading replica), rebuilt in bulk
-/// from `article_text` before it is read.
+/// The index has three states (`store_meta`): kept row by row by triggers (the usual one); fed
+/// (`fts_fed`: every live row is in, by the apply itself or by a bulk build on two connections, and
+/// only the final merge and the triggers are left); or stale (`fts_pending`: a bootstrap that has
+/// not built it yet, an index made with another tokenizer or view, or a mirror that became a
+/// reading replica), rebuilt in bulk before it is read (ReplicaStore+IndexBuild).
 extension ReplicaStore {
     /// Whether the reading replica's full-text index has to be finished (`buildFullTextIndex`)
     /// before it is at its best: stale (a full rebuild, which `search` does first), or fed by a
@@ -26,10 +26,12 @@ extension ReplicaStore {
         }
     }
 
-    /// For a bootstrap: the index is fed by the apply, from the text each change was decoded to,
-    /// instead of by triggers that would read it back through `article_text`; FTS5 does not merge
-    /// segments until `buildFullTextIndex` merges them once. Each batch's rows and their index
-    /// entries commit together, so a replica killed at any point is searchable as far as it got.
+    /// The index fed by the apply, from the text each change was decoded to, instead of by
+    /// triggers that would read it back through `article_text`; FTS5 does not merge segments until
+    /// `buildFullTextIndex` merges them once. Each batch's rows and their index entries commit
+    /// together, so a replica killed at any point is searchable as far as it got. Bootstraps use
+    /// `deferFullTextIndexToBulkBuild`, which builds on both cores; a replica left fed by an
+    /// earlier release is finished the same way.
     public func deferFullTextIndex() async throws {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
