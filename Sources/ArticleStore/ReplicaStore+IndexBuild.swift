@@ -10,10 +10,10 @@ import Darwin
 
 /// Building a reading replica's full-text index in bulk. FTS5 tokenizes and sorts every word of
 /// every article on the connection that inserts it, most of a bootstrap's CPU, and one file has one
-/// writer: so the replica's writer indexes the rows from the top of the rowid range down while a
-/// second connection indexes them from the bottom up into a scratch file beside the replica
-/// (`<replica>.fts-build`), until the two meet; the scratch index's segments then move into the
-/// replica's (`FullTextIndexMerge`) and the usual finish (one merge, triggers) follows.
+/// writer: so the replica's writer and a second connection share the rowid range (`RowidRanges`),
+/// the second indexing into a scratch file beside the replica (`<replica>.fts-build`); the scratch
+/// index's segments then move into the replica's (`FullTextIndexMerge`) and the usual finish
+/// (triggers) follows.
 ///
 /// Kill safety: until the moved segments and the flag that says so (fed: "every article is in")
 /// commit together, the replica stays pending and the next build starts over; the scratch file is
@@ -74,9 +74,9 @@ extension ReplicaStore {
                     sideResult.finish(Result { try side.index(ranges: ranges, done: done) })
                 }
                 thread.start()
-                let insert = try db.makeStatement(sql: Self.indexRangeSQL(schema: "main"))
+                let insert = try db.makeStatement(sql: Self.indexRangeSQL(schema: "main", rows: .small))
                 var mainError: (any Error)? = nil
-                while mainError == nil, let range = ranges.takeFromTop(Self.indexBuildStep) {
+                while mainError == nil, let range = ranges.takeForWriter(Self.indexBuildStep) {
                     do {
                         try insert.execute(arguments: [range.lowerBound, range.upperBound])
                         done.add(db.changesCount)
@@ -87,9 +87,12 @@ extension ReplicaStore {
                     }
                 }
                 // Each connection merges its own part while the other may still be indexing, so the
-                // moved index is two segments and needs no merge of its own.
+                // moved index is two segments and needs no merge of its own. The large articles (a
+                // few at most) are the writer's alone, so that two of them are never in memory at once.
                 if mainError == nil {
                     do {
+                        try db.makeStatement(sql: Self.indexRangeSQL(schema: "main", rows: .large)).execute(arguments: [first, last + 1])
+                        done.add(db.changesCount)
                         try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
                     } catch {
                         mainError = error
@@ -102,9 +105,10 @@ extension ReplicaStore {
                     outcome = (fingerprint, rows)
                 case .failure:
                     // The scratch index is unusable (the side stopped taking rows when it failed, so
-                    // the writer took the rest): index what the side had taken here instead.
+                    // the writer took the rest): index what the side had taken here instead (its
+                    // small articles; the large ones are in already).
                     outcome = nil
-                    if let taken = ranges.takenFromBottom {
+                    if let taken = ranges.takenBySide {
                         var lower = taken.lowerBound
                         while lower < taken.upperBound {
                             let upper = min(lower + Self.indexBuildStep, taken.upperBound)
@@ -151,14 +155,29 @@ extension ReplicaStore {
         }
     }
 
+    enum IndexedRows {
+        case all, small, large
+    }
+
+    /// Above this many bytes of document (or text in clear) an article is large: indexed by the
+    /// writer alone during a build on two connections.
+    static let largeArticleBytes = 256 << 10
+
     /// Indexes the live rows with rowids in [?, ?) of `schema`'s articles into the connection's
     /// own `article_fts`.
-    static func indexRangeSQL(schema: String) -> String {
-        """
-        INSERT INTO main.article_fts(rowid, title, body)
-        SELECT a.rowid, a.title, \(StoreFile.indexedBody("a.")) FROM \(schema).article a
-        WHERE a.rowid >= ? AND a.rowid < ? AND a.deleted = 0
-        """
+    static func indexRangeSQL(schema: String, rows: IndexedRows = .all) -> String {
+        let size = "coalesce(a.document_length, length(CAST(a.body AS BLOB)), 0)"
+        let filter: String
+        switch rows {
+        case .all: filter = ""
+        case .small: filter = " AND \(size) <= \(largeArticleBytes)"
+        case .large: filter = " AND \(size) > \(largeArticleBytes)"
+        }
+        return """
+            INSERT INTO main.article_fts(rowid, title, body)
+            SELECT a.rowid, a.title, \(StoreFile.indexedBody("a.")) FROM \(schema).article a
+            WHERE a.rowid >= ? AND a.rowid < ? AND a.deleted = 0\(filter)
+            """
     }
 
     /// FTS5 collects the entries of the rows it is given in memory (up to `hashsize` bytes), then
@@ -168,7 +187,7 @@ extension ReplicaStore {
     /// back.
     static func configureForBulkBuild(_ db: Database) throws {
         try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
-        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(3 * ftsHashSize))")
+        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(2 * ftsHashSize))")
     }
 
     /// FTS5's default `hashsize`, right for the few rows of an incremental pull.
@@ -195,11 +214,18 @@ extension ReplicaStore {
     }
 }
 
-/// The rowids still to index, taken from both ends.
+/// The rowids still to index, shared by the two connections. Both go up through their rowids,
+/// since FTS5 writes out what it has collected whenever a rowid is lower than the last one: the
+/// side from the bottom, the writer through the upper half of what is left; when the writer is
+/// done with its part, it takes the upper half of what the side has not reached yet.
 final class RowidRanges: Sendable {
     private struct State {
+        /// The side's next rowid, and the end of its part.
         var low: Int64
-        var high: Int64
+        var split: Int64
+        /// The writer's next rowid, and the end of its part.
+        var next: Int64
+        var end: Int64
         let first: Int64
         var stopped = false
     }
@@ -207,23 +233,31 @@ final class RowidRanges: Sendable {
     private let state: Mutex<State>
 
     init(first: Int64, end: Int64) {
-        state = Mutex(State(low: first, high: end, first: first))
+        let split = first + (end - first) / 2
+        state = Mutex(State(low: first, split: split, next: split, end: end, first: first))
     }
 
-    func takeFromBottom(_ step: Int64) -> Range<Int64>? {
+    func takeForSide(_ step: Int64) -> Range<Int64>? {
         state.withLock { state in
-            guard !state.stopped, state.low < state.high else { return nil }
-            let range = state.low..<min(state.low + step, state.high)
+            guard !state.stopped, state.low < state.split else { return nil }
+            let range = state.low..<min(state.low + step, state.split)
             state.low = range.upperBound
             return range
         }
     }
 
-    func takeFromTop(_ step: Int64) -> Range<Int64>? {
+    func takeForWriter(_ step: Int64) -> Range<Int64>? {
         state.withLock { state in
-            guard !state.stopped, state.low < state.high else { return nil }
-            let range = max(state.high - step, state.low)..<state.high
-            state.high = range.lowerBound
+            guard !state.stopped else { return nil }
+            if state.next >= state.end {
+                guard state.low < state.split else { return nil }
+                let split = state.low + (state.split - state.low) / 2
+                state.next = split
+                state.end = state.split
+                state.split = split
+            }
+            let range = state.next..<min(state.next + step, state.end)
+            state.next = range.upperBound
             return range
         }
     }
@@ -233,8 +267,8 @@ final class RowidRanges: Sendable {
         state.withLock { $0.stopped = true }
     }
 
-    /// What the bottom side took, nil when nothing.
-    var takenFromBottom: Range<Int64>? {
+    /// What the side took, nil when nothing.
+    var takenBySide: Range<Int64>? {
         state.withLock { $0.low > $0.first ? $0.first..<$0.low : nil }
     }
 }
@@ -268,8 +302,8 @@ struct SideIndexer: Sendable {
             var rows = 0
             // Deferred: an immediate transaction would claim the attached replica's write lock too.
             try db.inTransaction(.deferred) {
-                let insert = try db.makeStatement(sql: ReplicaStore.indexRangeSQL(schema: "replica"))
-                while let range = ranges.takeFromBottom(ReplicaStore.indexBuildStep) {
+                let insert = try db.makeStatement(sql: ReplicaStore.indexRangeSQL(schema: "replica", rows: .small))
+                while let range = ranges.takeForSide(ReplicaStore.indexBuildStep) {
                     try insert.execute(arguments: [range.lowerBound, range.upperBound])
                     rows += db.changesCount
                     done.add(db.changesCount)
