@@ -18,6 +18,11 @@ final class ServerFrameHandler: ChannelOutboundHandler {
     private var welcomed = false
     private var busy = false
 
+    /// The last BATCH's buffer, kept while a response streams: once the socket has taken the batch,
+    /// the next one is encoded into the same memory. A fresh megabyte per batch costs more than its
+    /// copy, in page faults. Dropped when the response completes, so a connection that waits holds none.
+    private var batchBuffer: ByteBuffer?
+
     init(metrics: ServerMetrics) {
         self.metrics = metrics
     }
@@ -33,8 +38,22 @@ final class ServerFrameHandler: ChannelOutboundHandler {
             setBusy(false)
             context.write(wrapOutboundOut(shared.bytes), promise: promise)
         case let message as ServerMessage:
-            var buffer = context.channel.allocator.buffer(capacity: message.encodedSizeEstimate)
+            var buffer: ByteBuffer
+            // Moved out, not copied: a second reference would make `clear` allocate anew. If the
+            // last batch is still in flight, its write holds it too, and that is what happens.
+            if case .batch = message, var last = batchBuffer.take() {
+                last.clear()
+                last.reserveCapacity(message.encodedSizeEstimate)
+                buffer = last
+            } else {
+                buffer = context.channel.allocator.buffer(capacity: message.encodedSizeEstimate)
+            }
             message.encode(into: &buffer)
+            if case .batch = message {
+                batchBuffer = buffer
+            } else if message.completesResponse {
+                batchBuffer = nil
+            }
             switch message {
             case .welcome:
                 if !welcomed {
@@ -57,6 +76,7 @@ final class ServerFrameHandler: ChannelOutboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        batchBuffer = nil
         setBusy(false)
         if welcomed {
             welcomed = false
