@@ -62,7 +62,7 @@ public final class ArticleSyncServer: Service, Sendable {
             configuration: served, store: countedStore, storeID: store.storeID, notifier: notifier,
             tail: tail, metrics: metrics, statistics: statistics, registry: registry, dictionaries: dictionaries,
             inflation: InflationBudget(capacity: max(configuration.inflationBudget, Int(ProtocolLimits.maxHelloFrameLength))),
-            input: InputBudget(capacity: max(configuration.inputBudget, Int(ProtocolLimits.maxHelloFrameLength))),
+            input: ByteBudget(capacity: max(configuration.inputBudget, Int(ProtocolLimits.maxHelloFrameLength))),
             logger: logger)
         let metricsChannel = try await bindMetrics(context: context)
         defer { metricsChannel?.close(promise: nil) }

@@ -4,80 +4,90 @@ import Synchronization
 /// Bounds the bytes that compressed frames of all connections may inflate to at once. A connection
 /// reserves a frame's `inflatedLength` before inflating it and waits while the budget is spent, so
 /// many peers sending small frames that claim large payloads cost the server at most the budget.
+/// The async form of a `ByteBudget`: the same line, awaited instead of called back.
 final class InflationBudget: Sendable {
-    private struct Waiter {
-        var id: Int
-        var bytes: Int
-        var continuation: CheckedContinuation<Bool, Never>
-    }
-
-    private struct State {
-        var available: Int
-        var nextID = 0
-        var waiters: [Waiter] = []
-    }
-
-    let capacity: Int
-    private let state: Mutex<State>
+    private let budget: ByteBudget
 
     init(capacity: Int) {
-        self.capacity = capacity
-        state = Mutex(State(available: capacity))
+        budget = ByteBudget(capacity: capacity)
     }
 
-    var available: Int { state.withLock { $0.available } }
+    var capacity: Int { budget.capacity }
+    var available: Int { budget.available }
 
     /// Takes `bytes` (at most the capacity) from the budget, waiting in line while others hold it.
     /// False when the task was cancelled or `abandoned` completed meanwhile (the peer went away):
     /// nothing is taken then.
     func reserve(_ bytes: Int, abandonedWhen abandoned: EventLoopFuture<Void>? = nil) async -> Bool {
-        let bytes = min(bytes, capacity)
-        let id = state.withLock { state -> Int in
-            defer { state.nextID += 1 }
-            return state.nextID
-        }
+        let waiting = Reservation()
+        let budget = self.budget
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let granted = state.withLock { state -> Bool? in
-                    if Task.isCancelled { return false }
-                    if state.waiters.isEmpty, state.available >= bytes {
-                        state.available -= bytes
-                        return true
-                    }
-                    state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
-                    return nil
-                }
-                if let granted {
-                    continuation.resume(returning: granted)
-                } else {
-                    abandoned?.whenComplete { _ in self.withdraw(id) }
+                guard waiting.start(continuation) else { return }
+                switch budget.take(bytes, granted: { waiting.finish(true) }) {
+                case .taken:
+                    waiting.finish(true)
+                case .waiting(let id):
+                    waiting.queued(as: id, in: budget)
+                    abandoned?.whenComplete { _ in waiting.leave(budget) }
                 }
             }
         } onCancel: {
-            withdraw(id)
+            waiting.leave(budget)
         }
-    }
-
-    private func withdraw(_ id: Int) {
-        let waiter = state.withLock { state -> Waiter? in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
-        }
-        waiter?.continuation.resume(returning: false)
     }
 
     /// Gives back what `reserve` took, and lets the waiters it now covers go, in order.
     func release(_ bytes: Int) {
-        let bytes = min(bytes, capacity)
-        let ready = state.withLock { state -> [Waiter] in
-            state.available += bytes
-            var ready: [Waiter] = []
-            while let first = state.waiters.first, first.bytes <= state.available {
-                state.available -= first.bytes
-                ready.append(state.waiters.removeFirst())
-            }
-            return ready
+        budget.release(bytes)
+    }
+
+    /// One `reserve`'s continuation, resumed exactly once: granted, or taken out of the line by a
+    /// cancellation or the peer's going away (which may come before it is even in line).
+    private final class Reservation: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<Bool, Never>?
+            var id: Int?
+            var left = false
         }
-        for waiter in ready { waiter.continuation.resume(returning: true) }
+
+        private let state = Mutex(State())
+
+        /// False when it was left before it began: it is then already resumed with false.
+        func start(_ continuation: CheckedContinuation<Bool, Never>) -> Bool {
+            let left = state.withLock { state -> Bool in
+                if state.left { return true }
+                state.continuation = continuation
+                return false
+            }
+            if left { continuation.resume(returning: false) }
+            return !left
+        }
+
+        func queued(as id: Int, in budget: ByteBudget) {
+            let leaveNow = state.withLock { state -> Bool in
+                state.id = id
+                return state.left
+            }
+            if leaveNow, budget.withdraw(id) { finish(false) }
+        }
+
+        func leave(_ budget: ByteBudget) {
+            let id = state.withLock { state -> Int? in
+                state.left = true
+                return state.id
+            }
+            // Not in line yet: `start` or `queued` sees `left`. In line: out of it, unless it was
+            // granted meanwhile, and then `finish(true)` resumes it.
+            if let id, budget.withdraw(id) { finish(false) }
+        }
+
+        func finish(_ granted: Bool) {
+            let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            continuation?.resume(returning: granted)
+        }
     }
 }

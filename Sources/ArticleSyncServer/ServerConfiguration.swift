@@ -45,7 +45,7 @@ public struct ServerConfiguration: Sendable {
     /// exceeds it.
     public var inflationBudget: Int = 64 << 20
     /// Bytes of unfinished frames beyond each connection's small allowance that all connections
-    /// may buffer at once (`InputBudget`); a connection over it reads nothing until it is its turn.
+    /// may buffer at once (`ByteBudget`); a connection over it reads nothing until it is its turn.
     public var inputBudget: Int = 16 << 20
     /// How often the server looks for changes of its tokens (a revoke, a removal) to end the
     /// connections that hold them. Default 1 s.

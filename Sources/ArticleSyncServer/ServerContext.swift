@@ -19,13 +19,13 @@ final class ServerContext: Sendable {
     /// Bounds what compressed frames of all connections inflate to at once.
     let inflation: InflationBudget
     /// Bounds the bytes of unfinished frames all connections buffer at once.
-    let input: InputBudget
+    let input: ByteBudget
     let logger: Logger
 
     init(
         configuration: ServerConfiguration, store: any CanonicalStore, storeID: StoreID, notifier: RevisionNotifier,
         tail: TailBroadcaster, metrics: ServerMetrics, statistics: ServerStatistics, registry: ConnectionRegistry,
-        dictionaries: DictionaryCache, inflation: InflationBudget, input: InputBudget, logger: Logger
+        dictionaries: DictionaryCache, inflation: InflationBudget, input: ByteBudget, logger: Logger
     ) {
         self.configuration = configuration
         self.store = store

@@ -1,11 +1,11 @@
 import Synchronization
 
-/// Bounds the bytes of unfinished frames that all connections buffer at once. Each connection
-/// buffers a small allowance of its own (every READ request and an ordinary HELLO fit in it); for
-/// more it takes bytes from this budget, and while the budget is spent it reads nothing more and
-/// waits in line. Many peers that each send most of a large frame, and never the rest, then cost
-/// the server at most the budget, and a connection that only sends small requests never waits.
-final class InputBudget: Sendable {
+/// Bytes that all connections together may hold for one purpose, handed out in the order asked
+/// for: the unfinished frames they buffer (`ServerContext.input`: each connection buffers a small
+/// allowance of its own and reads nothing while it waits for more, so many peers that send most of a
+/// large frame and never the rest cost the server at most the budget), and what compressed frames
+/// inflate to (`InflationBudget`, its async form).
+final class ByteBudget: Sendable {
     private struct Waiter {
         var id: Int
         var bytes: Int

@@ -1,16 +1,17 @@
 @testable import ArticleSyncServer
+import NIOPosix
 import Synchronization
 import Testing
 
-@Suite("the server-wide input budget")
-struct InputBudgetTests {
+@Suite("a server-wide byte budget, in line")
+struct ByteBudgetTests {
     final class Grants: Sendable {
         let order = Mutex<[String]>([])
         func note(_ name: String) -> @Sendable () -> Void { { self.order.withLock { $0.append(name) } } }
     }
 
     @Test func bytesAreTakenWhileThereAreAndOthersWaitInLineUntilGiven() {
-        let budget = InputBudget(capacity: 100)
+        let budget = ByteBudget(capacity: 100)
         let grants = Grants()
         #expect(budget.take(60, granted: grants.note("a")) == .taken)
         #expect(budget.take(50, granted: grants.note("b")) == .waiting(id: 0))
@@ -25,7 +26,7 @@ struct InputBudgetTests {
     }
 
     @Test func aRequestAboveTheCapacityTakesTheWholeBudgetRatherThanWaitingForever() {
-        let budget = InputBudget(capacity: 100)
+        let budget = ByteBudget(capacity: 100)
         let grants = Grants()
         #expect(budget.take(1_000, granted: grants.note("big")) == .taken)
         #expect(budget.available == 0)
@@ -34,7 +35,7 @@ struct InputBudgetTests {
     }
 
     @Test func aWaiterThatLeavesIsNeverGrantedAndOneGrantedCannotLeave() {
-        let budget = InputBudget(capacity: 10)
+        let budget = ByteBudget(capacity: 10)
         let grants = Grants()
         #expect(budget.take(10, granted: grants.note("a")) == .taken)
         guard case .waiting(let gone) = budget.take(5, granted: grants.note("gone")) else { Issue.record("not queued"); return }
@@ -44,5 +45,35 @@ struct InputBudgetTests {
         #expect(grants.order.withLock { $0 } == ["kept"])
         #expect(!budget.withdraw(kept), "granted already: its bytes are the caller's to give back")
         #expect(budget.available == 5)
+    }
+
+    @Test func anInflationReservationWaitsForBytesGivenBack() async {
+        let budget = InflationBudget(capacity: 100)
+        #expect(await budget.reserve(80))
+        let second = Task { await budget.reserve(50) }
+        budget.release(80)
+        #expect(await second.value)
+        #expect(budget.available == 50)
+    }
+
+    @Test func aCancelledInflationReservationTakesNothing() async {
+        let budget = InflationBudget(capacity: 10)
+        #expect(await budget.reserve(10))
+        let cancelled = Task { await budget.reserve(5) }
+        cancelled.cancel()
+        #expect(await cancelled.value == false)
+        budget.release(10)
+        #expect(budget.available == 10)
+    }
+
+    @Test func anInflationReservationWhosePeerWentAwayTakesNothing() async throws {
+        let budget = InflationBudget(capacity: 10)
+        #expect(await budget.reserve(10))
+        let gone = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let abandoned = Task { await budget.reserve(5, abandonedWhen: gone.futureResult) }
+        gone.succeed()
+        #expect(await abandoned.value == false)
+        budget.release(10)
+        #expect(budget.available == 10)
     }
 }
