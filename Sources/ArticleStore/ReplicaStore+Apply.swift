@@ -41,19 +41,20 @@ extension ReplicaStore {
             let feedIndex = try self.feedsFullTextIndex(db)
             var arrivals: [Arrival] = []
             for change in changes {
-                if let arrivedAt = options.arrivedAt, let kind = try Self.arrivalKind(db, of: change) {
-                    arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
-                }
+                let kind: ArrivalKind?
                 switch change {
                 case .put(let id, let revision, let article, let hash, let compressed):
-                    try self.replicaPut(
+                    kind = try self.replicaPut(
                         db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
                         state: &state, feedIndex: feedIndex)
                 case .putDocument(let id, let revision, let heading, let hash, let document):
-                    try self.replicaPutDocument(
+                    kind = try self.replicaPutDocument(
                         db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state, feedIndex: feedIndex)
                 case .delete(let id, _):
-                    try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex)
+                    kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex) ? .deleted : nil
+                }
+                if let arrivedAt = options.arrivedAt, let kind {
+                    arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
                 }
             }
             if !options.sourcePaths.isEmpty {
@@ -109,10 +110,12 @@ extension ReplicaStore {
         }
     }
 
+    /// Returns whether the id was new to the replica or replaced a live article.
+    @discardableResult
     func replicaPut(
         _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
         compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false
-    ) throws {
+    ) throws -> ArrivalKind {
         // Both kinds of replica keep the document as the server sent it (a reading replica's index
         // reads it through `article_text`); a change that came as a delta, or a document naming a
         // dictionary the replica lacks (it could not be read back) keeps the text in clear.
@@ -125,30 +128,32 @@ extension ReplicaStore {
         // does); a compressed document carries it already.
         let body: String? = document == nil ? article.body : nil
         let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
-        try writeRow(
+        return try writeRow(
             db, id: id, revision: revision, heading: ArticleHeading(article), body: body, source: source, contentHash: contentHash,
             document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex)
     }
 
+    @discardableResult
     func replicaPutDocument(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8],
         document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false
-    ) throws {
+    ) throws -> ArrivalKind {
         if let dictionaryID = ArticleCompression.dictionaryID(of: document.bytes), try file.dictionary(db, id: dictionaryID) == nil {
             throw StoreError("the document of '\(id)' names dictionary \(String(dictionaryID, radix: 16)), which the replica does not hold")
         }
-        try writeRow(
+        return try writeRow(
             db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state,
             feedIndex: feedIndex)
     }
 
     /// Inserts or replaces the row of `id` (reviving a kept one) and keeps the digest and count.
     /// `feedIndex`: the apply keeps the full-text index (`deferFullTextIndex`), from `indexText`
-    /// when the caller has the text, else read back.
+    /// when the caller has the text, else read back. Returns `.changed` when it replaced a live
+    /// article, else `.new`.
     private func writeRow(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
         document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false
-    ) throws {
+    ) throws -> ArrivalKind {
         // Text as its exact bytes (ExactText): a NUL in a body must survive.
         let arguments: StatementArguments = [
             Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
@@ -168,7 +173,7 @@ extension ReplicaStore {
             state.liveCount += 1
             state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
             if feedIndex { try indexRow(db, rowid: db.lastInsertedRowID, title: heading.title, body: indexText) }
-            return
+            return .new
         }
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers
@@ -205,14 +210,17 @@ extension ReplicaStore {
             ).execute(arguments: [id] + arguments)
         }
         if feedIndex { try indexRow(db, rowid: existing?.rowid ?? db.lastInsertedRowID, title: heading.title, body: indexText) }
+        return existing.map { $0.deleted ? .new : .changed } ?? .new
     }
 
     /// A replica keeps no tombstones: the row goes (and with it, by trigger, its search entry).
     /// With `keepAt` (`pull --keep-deleted`) the article stays, deleted as of `keepAt`, readable
     /// through ReplicaStore+Kept; it no longer counts in the digest, the count or the index. A kept
     /// article that is deleted again stays as it was kept.
-    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState, feedIndex: Bool = false) throws {
-        guard let existing = try ExistingRow.fetch(db, id: id), !existing.deleted else { return }
+    /// Returns whether a live article went.
+    @discardableResult
+    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState, feedIndex: Bool = false) throws -> Bool {
+        guard let existing = try ExistingRow.fetch(db, id: id), !existing.deleted else { return false }
         if feedIndex { try unindexRow(db, rowid: existing.rowid) }
         if let oldHash = existing.contentHash {
             state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
@@ -223,5 +231,6 @@ extension ReplicaStore {
         } else {
             try db.cachedStatement(sql: "DELETE FROM article WHERE rowid = ?").execute(arguments: [existing.rowid])
         }
+        return true
     }
 }

@@ -89,15 +89,6 @@ extension ReplicaStore {
         }
     }
 
-    /// The kind a change is about to have, read before it is applied (in its transaction).
-    static func arrivalKind(_ db: Database, of change: ReplicaChange) throws -> ArrivalKind? {
-        let live = try ExistingRow.fetch(db, id: change.id).map { !$0.deleted } ?? false
-        switch change {
-        case .put, .putDocument: return live ? .changed : .new
-        case .delete: return live ? .deleted : nil
-        }
-    }
-
     /// Adds the batch's arrivals and drops the oldest beyond `maxArrivals`; part of the batch's
     /// transaction.
     static func recordArrivals(_ db: Database, _ arrivals: [Arrival]) throws {

@@ -62,15 +62,15 @@ public struct StagedDeletions: Sendable, Hashable {
 /// be committed with its cursor (a pull killed at any instant resumes, memory holds one batch).
 /// Counting tombstones as they pass and applying the rest would change the replica (and advance
 /// its cursor past deletions it has not made) before the guard decides; holding the batches in
-/// memory is unbounded. So a pull that could delete something (the replica holds articles) is
-/// written here first, batch by batch, each batch with the stage's own cursor in one transaction
+/// memory is unbounded. So a pull that could delete something (the replica holds articles), once
+/// it outgrows what the sync engine holds in memory (a few megabytes), is written here, batch by batch, each batch with the stage's own cursor in one transaction
 /// (a killed pull resumes its stage from there). Once the server says CAUGHT_UP, the guard counts
 /// the deletions in one query; then the stage is applied in slices, each slice with its cursor
 /// (`applyBatch` drops the staged rows up to that cursor in the same transaction). A refused pull
 /// leaves the stage for `pull --force`, and the replica exactly as it was.
 ///
-/// The cost is writing an incremental pull twice (its compressed bytes, then the articles); a
-/// bootstrap into an empty replica, which cannot delete anything, is applied directly.
+/// The cost is writing such a pull twice (its compressed bytes, then the articles); a bootstrap
+/// into an empty replica, which cannot delete anything, is applied directly.
 extension ReplicaStore {
     public func stageState() async throws -> StageState? {
         try await file.pool.read { db in try Self.stageState(db) }
@@ -160,6 +160,24 @@ extension ReplicaStore {
             let count = try Int.fetchOne(db, sql: "SELECT count(*) " + deleting) ?? 0
             let ids = try String.fetchAll(db, sql: "SELECT s.id " + deleting + " ORDER BY s.id LIMIT ?", arguments: [max(0, first)])
             return StagedDeletions(count: count, firstIDs: ids)
+        }
+    }
+
+    /// The live articles among `ids`: what a pull held in memory would delete (`stagedDeletions`
+    /// for one in the stage).
+    public func liveArticles(among ids: [String], naming first: Int = 10) async throws -> StagedDeletions {
+        try await file.pool.read { db in
+            var live: [ArticleKey] = []
+            // Below SQLite's default limit of bound parameters.
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(start + 500, ids.count)]
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let found = try String.fetchAll(
+                    db, sql: "SELECT id FROM article WHERE deleted = 0 AND id IN (\(marks))", arguments: StatementArguments(Array(chunk)))
+                live += found.map { ArticleKey($0) }
+            }
+            live.sort()
+            return StagedDeletions(count: live.count, firstIDs: live.prefix(max(0, first)).map(\.id))
         }
     }
 

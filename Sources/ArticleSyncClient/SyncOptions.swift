@@ -19,6 +19,9 @@ public struct SyncOptions: Sendable {
     func deletionLimit(of liveArticles: Int) -> Int {
         Int((Double(liveArticles) * deletionGuardFraction).rounded(.down))
     }
+    /// A guarded pull's response is held in memory up to this many bytes of change data, then in
+    /// the replica's stage (`HeldPull`).
+    public var heldPullLimit = 4 << 20
     /// `--keep-deleted DAYS`: what pulls delete stays in the replica as kept articles (readable,
     /// not live) for this many days; nil: deletions remove the article.
     public var keepDeletedDays: Int? = nil

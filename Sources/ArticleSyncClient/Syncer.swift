@@ -14,9 +14,10 @@ import NIOCore
 /// the previous one, and NIO keeps reading frames meanwhile (bounded by the channel's
 /// back-pressure window).
 ///
-/// A pull that could delete articles (the replica holds some) is first downloaded into the
-/// replica's stage and applied only once the mass-deletion guard has seen all of it
-/// (ReplicaStore+Stage explains why); a bootstrap of an empty replica is applied as it arrives.
+/// A pull that could delete articles (the replica holds some) is held back, in memory while small
+/// (`HeldPull`), else in the replica's stage, and applied only once the mass-deletion guard has
+/// seen all of it (ReplicaStore+Stage explains why); a bootstrap of an empty replica is applied as
+/// it arrives.
 public struct Syncer: Sendable {
     public var configuration: ClientConfiguration
     public var replicaPath: String
@@ -202,9 +203,12 @@ final class SyncSession {
     ) async throws -> StreamOutcome {
         let upstream = connection.welcome.storeID
         let path = self.path
-        // Stage the response when applying it could delete something; resume a stage an earlier
-        // pull left (killed, or refused by the guard) when it is of the same store.
+        // Hold the response back when applying it could delete something: in memory while it is
+        // small (`HeldPull`), in the stage once it is not; resume a stage an earlier pull left
+        // (killed, or refused by the guard) when it is of the same store.
         var staging = false
+        var holding = false
+        var held = HeldPull()
         var from = since
         if guarded {
             do {
@@ -222,7 +226,7 @@ final class SyncSession {
                 throw ClientError.replica(path, "cannot read its staged pull: \(error)")
             }
             if !staging && !options.force {
-                staging = try await replicaSnapshot(of: target, path: path).articleCount > 0
+                holding = try await replicaSnapshot(of: target, path: path).articleCount > 0
             }
         }
         try await connection.startPull(
@@ -236,7 +240,14 @@ final class SyncSession {
                 case .batch(let batch):
                     try Self.check(batch, cursor: cursor)
                     try Self.checkDecodedSize(of: batch, budget: options.budget)
-                    if staging {
+                    if holding {
+                        held.append(batch)
+                        if held.bytes > options.heldPullLimit {
+                            try await spill(&held, into: target, upstream: upstream, through: nil)
+                            holding = false
+                            staging = true
+                        }
+                    } else if staging {
                         do {
                             try await target.stage(batch.changes.map(\.staged), upstreamStoreID: upstream, through: batch.toRevision)
                         } catch {
@@ -252,7 +263,19 @@ final class SyncSession {
                     guard head >= cursor else {
                         throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
                     }
-                    if staging {
+                    if holding {
+                        try await checkDeletionGuard(target, deleting: held.deletions(in: target, path: path)) {
+                            try await self.spill(&held, into: target, upstream: upstream, through: head)
+                        }
+                        for batch in held.batches {
+                            if case .missingBase(let id) = try await applier.apply(batch.changes[...], through: batch.toRevision, report: &report) {
+                                try await applier.finish()
+                                return .missingBase(id)
+                            }
+                        }
+                        held = HeldPull()
+                        try await applier.finish()
+                    } else if staging {
                         if case .missingBase(let id) = try await applyStage(target, upstream: upstream, head: head, report: &report) {
                             return .missingBase(id)
                         }
@@ -294,7 +317,13 @@ final class SyncSession {
         } catch {
             throw ClientError.replica(path, "cannot stage the end of the pull: \(error)")
         }
-        try await checkDeletionGuard(target)
+        let deletions: StagedDeletions
+        do {
+            deletions = try await target.stagedDeletions(naming: 10)
+        } catch {
+            throw ClientError.replica(path, "cannot count its staged deletions: \(error)")
+        }
+        try await checkDeletionGuard(target, deleting: deletions)
         let applier = BatchApplier(session: self, target: target, upstream: upstream, cursor: cursor, keepDeletedAt: keepDeletedAt)
         do {
             while true {
@@ -377,24 +406,36 @@ final class SyncSession {
         max(64 << 20, 16 * effectiveBudget(budget))
     }
 
-    /// The mass-deletion guard of every pull: the staged changes would delete more than the
-    /// allowed share of the replica's live articles.
-    private func checkDeletionGuard(_ target: ReplicaStore) async throws {
+    /// The mass-deletion guard of every pull: the held-back response would delete more than the
+    /// allowed share of the replica's live articles. `keep` runs before a refusal is thrown, so the
+    /// refused pull is in the stage for `--force`.
+    private func checkDeletionGuard(
+        _ target: ReplicaStore, deleting deletions: StagedDeletions, keep: () async throws -> Void = {}
+    ) async throws {
         guard !options.force else { return }
         let before = try await replicaSnapshot(of: target, path: path).articleCount
-        let deletions: StagedDeletions
-        do {
-            deletions = try await target.stagedDeletions(naming: 10)
-        } catch {
-            throw ClientError.replica(path, "cannot count its staged deletions: \(error)")
-        }
         guard deletions.count > options.deletionLimit(of: Int(clamping: before)) else { return }
+        try await keep()
         let percent = before == 0 ? 0 : Int((Double(deletions.count) * 100 / Double(before)).rounded())
         let names = deletions.firstIDs.joined(separator: ", ")
             + (deletions.count > deletions.firstIDs.count ? " and \(deletions.count - deletions.firstIDs.count) more" : "")
         throw ClientError(
             .guardRefused,
             "this pull would delete \(deletions.count) of the replica's \(before) articles (\(percent)%, more than the \(Int((options.deletionGuardFraction * 100).rounded()))% limit): \(names); nothing was changed. The pull is kept beside the replica: re-run with --force to apply it without downloading it again, or --max-delete-percent to raise the limit")
+    }
+
+    /// Writes the batches held in memory to the stage, in order, each with its cursor; with
+    /// `through`, the stage then reaches the end of the response (CAUGHT_UP's head).
+    func spill(_ held: inout HeldPull, into target: ReplicaStore, upstream: StoreID, through head: UInt64?) async throws {
+        do {
+            for batch in held.batches {
+                try await target.stage(batch.changes.map(\.staged), upstreamStoreID: upstream, through: batch.toRevision)
+            }
+            if let head { try await target.stage([], upstreamStoreID: upstream, through: head) }
+        } catch {
+            throw ClientError.replica(path, "cannot stage a batch: \(error)")
+        }
+        held = HeldPull()
     }
 
     /// Reads and discards the rest of a PULL response.
@@ -524,6 +565,39 @@ final class SyncSession {
             var result: [(UInt32, [UInt8])] = []
             for id in ids { result.append((id, try await side.dictionary(id: id))) }
             return result
+        }
+    }
+}
+
+/// A guarded pull's response held in memory until CAUGHT_UP, when the guard counts its deletions
+/// and it is applied as it came (each batch with its cursor). Most incremental pulls fit: they are
+/// then written once, as before the guard existed. One that grows past `SyncOptions.heldPullLimit`
+/// moves to the replica's stage (ReplicaStore+Stage), which also survives a killed pull; a pull
+/// killed while held downloads its few megabytes again, the replica untouched.
+struct HeldPull {
+    private(set) var batches: [Batch] = []
+    private(set) var bytes = 0
+
+    mutating func append(_ batch: Batch) {
+        batches.append(batch)
+        bytes += batch.dataBytes
+    }
+
+    /// The replica's live articles the held changes would delete: ids whose last held change is a
+    /// tombstone (one deleted and written again within the pull survives).
+    func deletions(in target: ReplicaStore, path: String) async throws -> StagedDeletions {
+        var last: [ArticleKey: Bool] = [:]
+        for batch in batches {
+            for change in batch.changes {
+                if case .tombstone = change { last[ArticleKey(change.id)] = true } else { last[ArticleKey(change.id)] = false }
+            }
+        }
+        let tombstones = last.compactMap { $0.value ? $0.key.id : nil }
+        guard !tombstones.isEmpty else { return StagedDeletions(count: 0, firstIDs: []) }
+        do {
+            return try await target.liveArticles(among: tombstones, naming: 10)
+        } catch {
+            throw ClientError.replica(path, "cannot count the pull's deletions: \(error)")
         }
     }
 }

@@ -64,6 +64,62 @@ struct MirrorSafetyEndToEndTests {
         }
     }
 
+    /// A pull is held in memory until the guard has seen it, or in the stage once it outgrows
+    /// `heldPullLimit` (0: from its first batch): refused alike, kept alike for --force, applied alike.
+    @Test(arguments: [0, SyncOptions().heldPullLimit])
+    func aPullHeldInMemoryOrInTheStageIsGuardedKeptAndAppliedAlike(heldPullLimit: Int) async throws {
+        try await Sandbox.run(prepare: { try Corpus.write(count: 40, to: $0.corpus) }) { sandbox in
+            var options = SyncOptions()
+            options.fullTextIndex = false
+            options.heldPullLimit = heldPullLimit
+            _ = try await sandbox.syncer(options).pull()
+            let before = try await Replica.openExisting(at: sandbox.replica).snapshotAndClose()
+            try await Self.push(sandbox, [PushItem(id: "neu", source: Array(Corpus.article(900).utf8))])
+            try await Self.push(sandbox, (10..<20).map { PushItem(id: Corpus.id($0), source: nil) })
+
+            do {
+                _ = try await sandbox.syncer(options).pull()
+                Issue.record("the guard let 10 deletions of 40 through")
+            } catch let error as ClientError {
+                #expect(error.status == .guardRefused, "\(error)")
+                #expect(error.description.contains("would delete 10 of the replica's 40 articles"), "\(error)")
+                #expect(error.description.contains("art00010, art00011"), "\(error)")
+            }
+            #expect(try await Replica.openExisting(at: sandbox.replica).snapshotAndClose() == before, "nothing applied")
+            let refused = try Replica.openExisting(at: sandbox.replica)
+            #expect(try await refused.stagedChangeCount() == 11, "the refused pull is kept for --force")
+            try refused.close()
+
+            options.force = true
+            let report = try await sandbox.syncer(options).pull()
+            #expect(report.applied == 1 && report.deleted == 10)
+            let applied = try Replica.openExisting(at: sandbox.replica)
+            let stage = try await applied.stageState()
+            let staged = try await applied.stagedChangeCount()
+            #expect(stage == nil && staged == 0)
+            let log = try await applied.arrivals(limit: 100)
+            #expect(log.count { $0.kind == .deleted } == 10 && log.count { $0.kind == .new } == 1, "\(log)")
+            try applied.close()
+
+            // Below the limit, held or staged, a pull with a deletion and an edit applies at once.
+            options.force = false
+            try await Self.push(sandbox, [
+                PushItem(id: Corpus.id(30), source: nil), PushItem(id: Corpus.id(31), source: Array(Corpus.article(931).utf8)),
+            ])
+            let small = try await sandbox.syncer(options).pull()
+            #expect(small.applied == 1 && small.deleted == 1)
+            let latest = try Replica.openExisting(at: sandbox.replica)
+            let latestStage = try await latest.stageState()
+            let kinds = try await latest.arrivals(limit: 2).map(\.kind)
+            #expect(latestStage == nil)
+            #expect(kinds == [.changed, .deleted])
+            try latest.close()
+            let exact = try await Verifier(configuration: sandbox.configuration, replicaPath: sandbox.replica, deep: true).verify()
+            #expect(exact.isExact, "\(exact.differences)")
+            #expect(exact.localCount == 30)
+        }
+    }
+
     @Test func keptDeletionsAreListedExportedAndExpiredAndSurviveAReBootstrap() async throws {
         try await Sandbox.run(prepare: { try Corpus.write(count: 40, to: $0.corpus) }) { sandbox in
             #expect(try await sandbox.client(["pull", "--mirror"]).status == 0)
