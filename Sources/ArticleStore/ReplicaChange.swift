@@ -79,6 +79,9 @@ public struct ApplyOptions: Sendable, Hashable {
     public var arrivedAt: Double?
     /// The paths the server sent with this batch's articles (SOURCE_PATH), recorded with them.
     public var sourcePaths: [SourcePath] = []
+    /// The batch belongs to a bootstrap: its ids are new to the replica, so a row is tried as a
+    /// plain INSERT first; otherwise (most ids are edits) the existing row is looked up first.
+    public var expectsNewArticles = false
 
     public init(keepDeletedAt: Int64? = nil, dictionaries: [UInt32: [UInt8]] = [:], arrivedAt: Double? = nil) {
         self.keepDeletedAt = keepDeletedAt

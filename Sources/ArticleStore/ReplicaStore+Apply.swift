@@ -46,10 +46,11 @@ extension ReplicaStore {
                 case .put(let id, let revision, let article, let hash, let compressed):
                     kind = try self.replicaPut(
                         db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
-                        state: &state, feedIndex: feedIndex)
+                        state: &state, feedIndex: feedIndex, insertFirst: options.expectsNewArticles)
                 case .putDocument(let id, let revision, let heading, let hash, let document):
                     kind = try self.replicaPutDocument(
-                        db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state, feedIndex: feedIndex)
+                        db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state,
+                        feedIndex: feedIndex, insertFirst: options.expectsNewArticles)
                 case .delete(let id, _):
                     kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex) ? .deleted : nil
                 }
@@ -114,7 +115,7 @@ extension ReplicaStore {
     @discardableResult
     func replicaPut(
         _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
-        compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false
+        compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false
     ) throws -> ArrivalKind {
         // Both kinds of replica keep the document as the server sent it (a reading replica's index
         // reads it through `article_text`); a change that came as a delta, or a document naming a
@@ -130,20 +131,20 @@ extension ReplicaStore {
         let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
         return try writeRow(
             db, id: id, revision: revision, heading: ArticleHeading(article), body: body, source: source, contentHash: contentHash,
-            document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex)
+            document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex, insertFirst: insertFirst)
     }
 
     @discardableResult
     func replicaPutDocument(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8],
-        document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false
+        document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false
     ) throws -> ArrivalKind {
         if let dictionaryID = ArticleCompression.dictionaryID(of: document.bytes), try file.dictionary(db, id: dictionaryID) == nil {
             throw StoreError("the document of '\(id)' names dictionary \(String(dictionaryID, radix: 16)), which the replica does not hold")
         }
         return try writeRow(
             db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state,
-            feedIndex: feedIndex)
+            feedIndex: feedIndex, insertFirst: insertFirst)
     }
 
     /// Inserts or replaces the row of `id` (reviving a kept one) and keeps the digest and count.
@@ -152,28 +153,32 @@ extension ReplicaStore {
     /// article, else `.new`.
     private func writeRow(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
-        document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false
+        document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false,
+        insertFirst: Bool = false
     ) throws -> ArrivalKind {
         // Text as its exact bytes (ExactText): a NUL in a body must survive.
         let arguments: StatementArguments = [
             Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
             ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
         ]
-        // A new id at a new revision (every row of a bootstrap) is one INSERT; only one that meets
-        // an existing id or revision (it does nothing then) takes the way below.
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO article (
-                    id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
-                VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING
-                """
-        ).execute(arguments: [id] + arguments)
-        if db.changesCount > 0 {
-            state.liveCount += 1
-            state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
-            if feedIndex { try indexRow(db, rowid: db.lastInsertedRowID, title: heading.title, body: indexText) }
-            return .new
+        // In a bootstrap a new id at a new revision (every row) is one INSERT; only one that meets an
+        // existing id or revision (it does nothing then) takes the way below, as every row of an
+        // incremental pull does (most are edits: a failed INSERT first would cost each a lookup).
+        if insertFirst {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO article (
+                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
+                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """
+            ).execute(arguments: [id] + arguments)
+            if db.changesCount > 0 {
+                state.liveCount += 1
+                state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
+                if feedIndex { try indexRow(db, rowid: db.lastInsertedRowID, title: heading.title, body: indexText) }
+                return .new
+            }
         }
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers

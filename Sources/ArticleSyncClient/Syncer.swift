@@ -697,6 +697,7 @@ final class BatchApplier {
             let upstream = self.upstream
             var options = ApplyOptions(
                 keepDeletedAt: keepDeletedAt, dictionaries: decoded.proven, arrivedAt: logsArrivals ? Date().timeIntervalSince1970 : nil)
+            options.expectsNewArticles = !logsArrivals
             options.sourcePaths = slice.compactMap { change in
                 guard case .article(let article) = change, let path = article.sourcePath else { return nil }
                 return SourcePath(id: article.id, path: path)
