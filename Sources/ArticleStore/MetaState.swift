@@ -15,21 +15,25 @@ struct MetaState {
     var cursor: UInt64
 
     static func load(_ db: Database) throws -> MetaState {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM store_meta") else {
+        // Read for every batch a server streams and every batch a replica applies: a cached
+        // statement is not prepared (and authorized) again each time.
+        let statement = try db.cachedStatement(
+            sql: "SELECT head, horizon, live_count, digest, dictionary_id, upstream_store_id, cursor FROM store_meta")
+        guard let row = try Row.fetchOne(statement) else {
             throw StoreError("the store has no meta row: it is not an articlesync store")
         }
-        let digestBytes: Data = row["digest"]
+        let digestBytes: Data = row[3]
         return MetaState(
-            head: UInt64(clamping: row["head"] as Int64),
-            horizon: UInt64(clamping: row["horizon"] as Int64),
-            liveCount: UInt64(clamping: row["live_count"] as Int64),
+            head: UInt64(clamping: row[0] as Int64),
+            horizon: UInt64(clamping: row[1] as Int64),
+            liveCount: UInt64(clamping: row[2] as Int64),
             digest: StoreDigest(bytes: [UInt8](digestBytes)) ?? .zero,
-            dictionaryID: (row["dictionary_id"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
-            upstreamStoreID: try (row["upstream_store_id"] as Data?).map { data in
+            dictionaryID: (row[4] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
+            upstreamStoreID: try (row[5] as Data?).map { data in
                 guard let id = StoreID(bytes: data) else { throw StoreError("the store's upstream id is \(data.count) bytes, not 16: the file is damaged") }
                 return id
             },
-            cursor: UInt64(clamping: row["cursor"] as Int64))
+            cursor: UInt64(clamping: row[6] as Int64))
     }
 
     func save(_ db: Database) throws {

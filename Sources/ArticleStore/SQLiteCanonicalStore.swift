@@ -49,20 +49,29 @@ public final class SQLiteCanonicalStore: CanonicalStore {
                     FROM article WHERE revision > ? AND (deleted = 0 OR revision > ?) ORDER BY revision LIMIT ?
                     """)
             let arguments: StatementArguments = [Int64(clamping: revision), Int64(clamping: tombstonesAfter), max(0, limit)]
-            let changes = try Row.fetchAll(statement, arguments: arguments).map { row in
+            // A cursor's rows are read in place (no copied Row per article), and each blob is
+            // copied once, straight from SQLite's memory into the bytes a change holds.
+            func bytes(_ row: Row, _ index: Int) -> [UInt8]? { row.dataNoCopy(atIndex: index).map { [UInt8]($0) } }
+            var changes: [StoredChange] = []
+            changes.reserveCapacity(min(max(0, limit), 4_096))
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
+            while let row = try rows.next() {
                 let id: String = row[0]
                 let revision = UInt64(clamping: row[1] as Int64)
                 if row[2] as Bool {
-                    return StoredChange(revision: revision, id: id, kind: .tombstone)
+                    changes.append(StoredChange(revision: revision, id: id, kind: .tombstone))
+                    continue
                 }
                 var delta: StoredDelta?
-                if let base = row[6] as Int64?, let baseHash = row[7] as Data?, let bytes = row[8] as Data? {
-                    delta = StoredDelta(baseRevision: UInt64(base), baseHash: [UInt8](baseHash), compressed: [UInt8](bytes))
+                if let base = row[6] as Int64?, let baseHash = bytes(row, 7), let compressed = bytes(row, 8) {
+                    delta = StoredDelta(baseRevision: UInt64(base), baseHash: baseHash, compressed: compressed)
+                }
+                guard let contentHash = bytes(row, 3), let compressed = bytes(row, 4) else {
+                    throw StoreError("article '\(id)' at revision \(revision) has no content hash or document: the store is damaged")
                 }
                 let document = StoredDocument(
-                    contentHash: [UInt8](row[3] as Data), compressed: [UInt8](row[4] as Data), documentLength: row[5],
-                    delta: delta, sourcePath: row[9])
-                return StoredChange(revision: revision, id: id, kind: .article(document))
+                    contentHash: contentHash, compressed: compressed, documentLength: row[5], delta: delta, sourcePath: row[9])
+                changes.append(StoredChange(revision: revision, id: id, kind: .article(document)))
             }
             return ChangePage(changes: changes, snapshot: snapshot)
         }

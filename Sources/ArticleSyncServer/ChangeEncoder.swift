@@ -44,8 +44,9 @@ struct ChangeEncoder {
         return ArticleCompression.dictionaryID(of: document.compressed)
     }
 
-    /// `dictionary` answers the DICTIDs of `dictionaryNeededToInflate`.
-    func encode(_ change: StoredChange, dictionary: (UInt32) -> [UInt8]?) throws -> Change {
+    /// `dictionary` answers the DICTIDs of `dictionaryNeededToInflate`. The document's bytes stay
+    /// where the store put them until `EncodedChange.assemble` copies a batch's into one buffer.
+    func encode(_ change: StoredChange, dictionary: (UInt32) -> [UInt8]?) throws -> EncodedChange {
         switch change.kind {
         case .tombstone:
             return .tombstone(revision: change.revision, id: change.id)
@@ -65,9 +66,9 @@ struct ChangeEncoder {
                 encoding = .zlib
                 data = document.compressed
             }
-            return .article(ArticleChange(
+            return .article(EncodedArticle(
                 revision: change.revision, id: change.id, contentHash: contentHash,
-                encoding: encoding, documentLength: UInt32(document.documentLength), data: ByteBuffer(bytes: data),
+                encoding: encoding, documentLength: UInt32(document.documentLength), data: data,
                 sourcePath: sourcePathsAllowed ? document.sourcePath.flatMap(Self.sendable) : nil))
         }
     }
@@ -99,4 +100,68 @@ struct ChangeEncoder {
 
     /// fromRevision, toRevision and count.
     static let batchHeaderSize = 8 + 8 + 4
+}
+
+/// An article of a BATCH as `ChangeEncoder` chose to send it, its bytes not yet in a buffer.
+struct EncodedArticle {
+    var revision: UInt64
+    var id: String
+    var contentHash: SHA256Hash
+    var encoding: DocumentEncoding
+    var documentLength: UInt32
+    var data: [UInt8]
+    var sourcePath: String?
+}
+
+/// A change of a BATCH being put together (`BatchReader`, `TailBroadcaster`).
+enum EncodedChange {
+    case tombstone(revision: UInt64, id: String)
+    case article(EncodedArticle)
+
+    var revision: UInt64 {
+        switch self {
+        case .tombstone(let revision, _): return revision
+        case .article(let article): return article.revision
+        }
+    }
+
+    /// The bytes it adds to a BATCH payload (PROTOCOL.md §5.4), as `ChangeEncoder.payloadSize`.
+    var payloadSize: Int {
+        switch self {
+        case .tombstone(_, let id):
+            return 1 + 8 + 1 + id.utf8.count
+        case .article(let article):
+            let base: Int
+            if case .delta = article.encoding { base = 32 } else { base = 0 }
+            let path = article.sourcePath.map { 2 + $0.utf8.count } ?? 0
+            return 1 + 8 + 1 + article.id.utf8.count + path + 32 + 1 + base + 4 + 4 + article.data.count
+        }
+    }
+
+    /// The batch's changes with their documents copied into one buffer, each keeping a slice of it.
+    /// NIO rounds every buffer up to a power of two: a 1.2 KB document alone would take 2 KiB (and an
+    /// allocation of its own), and a batch waiting for the socket would hold half again its size.
+    /// The buffer is filled before any slice is taken, so no slice is ever copied on write.
+    static func assemble(_ changes: [EncodedChange]) -> [Change] {
+        var total = 0
+        for case .article(let article) in changes { total += article.data.count }
+        var arena = ByteBufferAllocator().buffer(capacity: total)
+        var offsets: [Int] = []
+        offsets.reserveCapacity(changes.count)
+        for change in changes {
+            offsets.append(arena.writerIndex)
+            if case .article(let article) = change { arena.writeBytes(article.data) }
+        }
+        return zip(changes, offsets).map { change, offset in
+            switch change {
+            case .tombstone(let revision, let id):
+                return .tombstone(revision: revision, id: id)
+            case .article(let article):
+                return .article(ArticleChange(
+                    revision: article.revision, id: article.id, contentHash: article.contentHash, encoding: article.encoding,
+                    documentLength: article.documentLength, data: arena.getSlice(at: offset, length: article.data.count)!,
+                    sourcePath: article.sourcePath))
+            }
+        }
+    }
 }

@@ -166,7 +166,7 @@ struct BatchReader {
     }
 
     mutating func next(encoder: ChangeEncoder, connection: Connection) async throws(RequestFailure) -> Step {
-        var changes: [Change] = []
+        var changes: [EncodedChange] = []
         // The whole frame stays within the budget: a budget that is a power of two (the client's
         // default) then fills NIO's buffers, which are powers of two, instead of just overflowing them.
         var size = Frame.lengthFieldSize + Frame.headerSize + ChangeEncoder.batchHeaderSize
@@ -190,14 +190,14 @@ struct BatchReader {
             }
             try await connection.loadDictionaries(for: rows, encoder: encoder)
             for row in rows {
-                let change: Change
+                let change: EncodedChange
                 do {
                     change = try encoder.encode(row) { connection.server.dictionaries.cached(id: $0) }
                 } catch {
                     connection.logger.error("cannot decode stored article '\(row.id)' at revision \(row.revision): \(error)")
                     throw RequestFailure(.internalError, "the server cannot read article '\(row.id)' from its store")
                 }
-                let changeSize = ChangeEncoder.payloadSize(of: change)
+                let changeSize = change.payloadSize
                 averageChangeSize = (averageChangeSize * 7 + changeSize) / 8
                 // Always at least one change, however large (§5.3); rows read past the budget are
                 // dropped and read again for the next batch, so a newer version is never missed.
@@ -214,33 +214,9 @@ struct BatchReader {
         guard let last = changes.last else {
             return .caughtUp(head: max(exhaustedAt ?? cursor, cursor))
         }
-        let batch = Batch(fromRevision: cursor, toRevision: last.revision, changes: Self.compacted(changes))
+        let batch = Batch(fromRevision: cursor, toRevision: last.revision, changes: EncodedChange.assemble(changes))
         cursor = last.revision
         return .batch(batch, caughtUpAt: exhaustedAt.map { max($0, last.revision) })
-    }
-}
-
-extension BatchReader {
-    /// The documents of a batch moved into one buffer, each change keeping a slice of it. NIO rounds
-    /// every buffer up to a power of two: a 1.2 KB document alone takes 2 KiB, and a batch waiting
-    /// for the socket would hold half again its size. The buffer is filled before any slice is taken,
-    /// so no slice is ever copied on write.
-    static func compacted(_ changes: [Change]) -> [Change] {
-        var total = 0
-        for case .article(let article) in changes { total += article.data.readableBytes }
-        guard total > 0 else { return changes }
-        var arena = ByteBufferAllocator().buffer(capacity: total)
-        var offsets: [Int] = []
-        offsets.reserveCapacity(changes.count)
-        for change in changes {
-            offsets.append(arena.writerIndex)
-            if case .article(let article) = change { arena.writeImmutableBuffer(article.data) }
-        }
-        return zip(changes, offsets).map { change, offset in
-            guard case .article(var article) = change else { return change }
-            article.data = arena.getSlice(at: offset, length: article.data.readableBytes)!
-            return .article(article)
-        }
     }
 }
 

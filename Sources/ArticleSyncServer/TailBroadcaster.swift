@@ -112,7 +112,7 @@ final class TailBroadcaster: Sendable {
         let encoder = ChangeEncoder(
             deltasAllowed: encoding.deltas && cursor > 0, sinceRevision: cursor, dictionariesAllowed: encoding.dictionaries,
             sourcePathsAllowed: encoding.sourcePaths)
-        var changes: [Change] = []
+        var changes: [EncodedChange] = []
         changes.reserveCapacity(page.changes.count)
         var payload = ChangeEncoder.batchHeaderSize
         for row in page.changes {
@@ -124,7 +124,7 @@ final class TailBroadcaster: Sendable {
             }
             do {
                 let change = try encoder.encode(row) { dictionaries.cached(id: $0) }
-                payload += ChangeEncoder.payloadSize(of: change)
+                payload += change.payloadSize
                 changes.append(change)
             } catch {
                 logger.error("cannot decode stored article '\(row.id)' at revision \(row.revision): \(error)")
@@ -133,7 +133,7 @@ final class TailBroadcaster: Sendable {
         }
         guard let last = changes.last else { return nil }
         let caughtUpAt = max(page.snapshot.head, last.revision)
-        let batch = ServerMessage.batch(Batch(fromRevision: cursor, toRevision: last.revision, changes: changes))
+        let batch = ServerMessage.batch(Batch(fromRevision: cursor, toRevision: last.revision, changes: EncodedChange.assemble(changes)))
         var bytes = ByteBufferAllocator().buffer(capacity: Frame.lengthFieldSize + Frame.headerSize + payload + 32)
         batch.encode(into: &bytes)
         let batchLength = bytes.readableBytes
