@@ -58,10 +58,18 @@ public struct SearchQuery: Sendable, Hashable {
 
     /// The FTS5 MATCH expression: `("a" OR "b") AND "c"* NOT "d"`.
     public var ftsExpression: String {
+        ftsExpression { _, _ in nil }
+    }
+
+    /// `ftsExpression` with some terms written otherwise: `replacement(term, excluded)` gives an
+    /// FTS5 expression (parenthesized where it needs to be) to stand for the term, nil to keep it.
+    func ftsExpression(replacing replacement: (Term, _ excluded: Bool) -> String?) -> String {
         let groups = required.map { group in
-            group.count == 1 ? Self.fts(group[0]) : "(" + group.map(Self.fts).joined(separator: " OR ") + ")"
+            let terms = group.map { replacement($0, false) ?? Self.fts($0) }
+            return terms.count == 1 ? terms[0] : "(" + terms.joined(separator: " OR ") + ")"
         }
-        return ([groups.joined(separator: " AND ")] + excluded.map { "NOT " + Self.fts($0) }).joined(separator: " ")
+        let exclusions = excluded.map { "NOT " + (replacement($0, true) ?? Self.fts($0)) }
+        return ([groups.joined(separator: " AND ")] + exclusions).joined(separator: " ")
     }
 
     static func fts(_ term: Term) -> String {
