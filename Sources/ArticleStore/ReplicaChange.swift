@@ -33,6 +33,12 @@ public enum ReplicaChange: Sendable, Hashable {
         case .put(_, let revision, _, _, _), .putDocument(_, let revision, _, _, _), .delete(_, let revision): revision
         }
     }
+
+    /// An article written, not a deletion.
+    var isPut: Bool {
+        if case .delete = self { return false }
+        return true
+    }
 }
 
 /// What a listing shows of an article: its date, category and title.

@@ -40,17 +40,25 @@ extension ReplicaStore {
             }
             let feedIndex = try self.feedsFullTextIndex(db)
             var arrivals: [Arrival] = []
+            // The paths come in the order of the articles they belong to: each is written with its
+            // row; one that matches no article in order is recorded after the batch.
+            var paths = options.sourcePaths[...]
             for change in changes {
                 let kind: ArrivalKind?
+                var sourcePath: String? = nil
+                if change.isPut, let next = paths.first, next.id.utf8.elementsEqual(change.id.utf8) {
+                    sourcePath = next.path
+                    paths = paths.dropFirst()
+                }
                 switch change {
                 case .put(let id, let revision, let article, let hash, let compressed):
                     kind = try self.replicaPut(
                         db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
-                        state: &state, feedIndex: feedIndex, insertFirst: options.expectsNewArticles)
+                        state: &state, feedIndex: feedIndex, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
                 case .putDocument(let id, let revision, let heading, let hash, let document):
                     kind = try self.replicaPutDocument(
                         db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state,
-                        feedIndex: feedIndex, insertFirst: options.expectsNewArticles)
+                        feedIndex: feedIndex, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
                 case .delete(let id, _):
                     kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex) ? .deleted : nil
                 }
@@ -58,9 +66,9 @@ extension ReplicaStore {
                     arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
                 }
             }
-            if !options.sourcePaths.isEmpty {
+            if !paths.isEmpty {
                 let record = try db.cachedStatement(sql: "UPDATE article SET source_path = ? WHERE id = ? AND deleted = 0")
-                for entry in options.sourcePaths { try record.execute(arguments: [entry.path, entry.id]) }
+                for entry in paths { try record.execute(arguments: [entry.path, entry.id]) }
             }
             state.cursor = cursor
             try state.save(db)
@@ -115,7 +123,8 @@ extension ReplicaStore {
     @discardableResult
     func replicaPut(
         _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
-        compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false
+        compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false,
+        sourcePath: String? = nil
     ) throws -> ArrivalKind {
         // Both kinds of replica keep the document as the server sent it (a reading replica's index
         // reads it through `article_text`); a change that came as a delta, or a document naming a
@@ -131,20 +140,22 @@ extension ReplicaStore {
         let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
         return try writeRow(
             db, id: id, revision: revision, heading: ArticleHeading(article), body: body, source: source, contentHash: contentHash,
-            document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex, insertFirst: insertFirst)
+            document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex, insertFirst: insertFirst,
+            sourcePath: sourcePath)
     }
 
     @discardableResult
     func replicaPutDocument(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8],
-        document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false
+        document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false,
+        sourcePath: String? = nil
     ) throws -> ArrivalKind {
         if let dictionaryID = ArticleCompression.dictionaryID(of: document.bytes), try file.dictionary(db, id: dictionaryID) == nil {
             throw StoreError("the document of '\(id)' names dictionary \(String(dictionaryID, radix: 16)), which the replica does not hold")
         }
         return try writeRow(
             db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state,
-            feedIndex: feedIndex, insertFirst: insertFirst)
+            feedIndex: feedIndex, insertFirst: insertFirst, sourcePath: sourcePath)
     }
 
     /// Inserts or replaces the row of `id` (reviving a kept one) and keeps the digest and count.
@@ -154,12 +165,12 @@ extension ReplicaStore {
     private func writeRow(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
         document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false,
-        insertFirst: Bool = false
+        insertFirst: Bool = false, sourcePath: String? = nil
     ) throws -> ArrivalKind {
         // Text as its exact bytes (ExactText): a NUL in a body must survive.
         let arguments: StatementArguments = [
             Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
-            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength,
+            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength, sourcePath,
         ]
         // In a bootstrap a new id at a new revision (every row) is one INSERT; only one that meets an
         // existing id or revision (it does nothing then) takes the way below, as every row of an
@@ -168,8 +179,9 @@ extension ReplicaStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO article (
-                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
-                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)
+                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length,
+                        source_path)
+                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)
                     ON CONFLICT DO NOTHING
                     """
             ).execute(arguments: [id] + arguments)
@@ -201,7 +213,8 @@ extension ReplicaStore {
             try db.cachedStatement(
                 sql: """
                     UPDATE article SET revision = ?, deleted = 0, deleted_at = NULL, published = ?, category = CAST(? AS TEXT),
-                        title = CAST(? AS TEXT), body = CAST(? AS TEXT), source = ?, content_hash = ?, document = ?, document_length = ?
+                        title = CAST(? AS TEXT), body = CAST(? AS TEXT), source = ?, content_hash = ?, document = ?, document_length = ?,
+                        source_path = coalesce(?, source_path)
                     WHERE rowid = ?
                     """
             ).execute(arguments: arguments + [existing.rowid])
@@ -209,8 +222,9 @@ extension ReplicaStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO article (
-                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length)
-                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)
+                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length,
+                        source_path)
+                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [id] + arguments)
         }
