@@ -168,6 +168,31 @@ public final class ReaderApp: Sendable {
     /// they become <mark> and nothing else does.
     static let marks = SnippetMarks(open: "\u{E000}", close: "\u{E001}")
 
+    /// A snippet as HTML: escaped, its line breaks as spaces and its marks as `<mark>`, in one pass
+    /// (Foundation's `replacingOccurrences`, three times a hit, was a fifth of a search page's CPU).
+    static func markedSnippet(_ snippet: String) -> String {
+        let open = marks.open.unicodeScalars.first
+        let close = marks.close.unicodeScalars.first
+        var html = ""
+        html.reserveCapacity(snippet.utf8.count + 64)
+        var text = String.UnicodeScalarView()
+        func flush() {
+            guard !text.isEmpty else { return }
+            html += HTML.escaped(String(text))
+            text = String.UnicodeScalarView()
+        }
+        for scalar in snippet.unicodeScalars {
+            switch scalar {
+            case open: flush(); html += "<mark>"
+            case close: flush(); html += "</mark>"
+            case "\n": text.append(" ")
+            default: text.append(scalar)
+            }
+        }
+        flush()
+        return html
+    }
+
     private func articleList(_ items: [(ArticleSummary, String?)], marks: VisitMarks, category: String?) -> String {
         guard !items.isEmpty else { return "<p class=\"empty\">Keine Artikel.</p>" }
         var html = "<ol class=\"articles\">"
@@ -178,10 +203,7 @@ public final class ReaderApp: Sendable {
             if marks.isNew(summary.revision) { html += "<span class=\"new\">neu</span>" }
             html += "<div class=\"meta\">\(HTML.escaped(summary.published.description)) · \(HTML.escaped(summary.category))</div>"
             if let snippet {
-                let marked = HTML.escaped(snippet.replacingOccurrences(of: "\n", with: " "))
-                    .replacingOccurrences(of: Self.marks.open, with: "<mark>")
-                    .replacingOccurrences(of: Self.marks.close, with: "</mark>")
-                html += "<p class=\"snippet\">\(marked)</p>"
+                html += "<p class=\"snippet\">\(Self.markedSnippet(snippet))</p>"
             }
             html += "</li>"
         }
