@@ -136,7 +136,8 @@ extension ReplicaStore {
     /// The MATCH expression to run and whether the hits can be ranked (at most `rankedMatches`
     /// matches). A broad prefix that provably matches more than that many articles is asked for as
     /// an OR of its terms, which FTS5 reads only as far as the newest hits go; the same articles
-    /// match, in the same order.
+    /// match, in the same order (a snippet may show another passage of an article: FTS5's snippet
+    /// prefers one with more different words of the query, and each term is a word of its own).
     /// `matches` is their number when the hits can be ranked, nil when there are too many.
     static func plan(_ db: Database, _ query: SearchQuery, limits: SearchLimits) throws -> (expression: String, matches: Int?) {
         let broad = try broadPrefixes(db, query, limits: limits)
