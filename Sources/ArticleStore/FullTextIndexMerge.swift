@@ -93,10 +93,10 @@ enum FullTextIndexMerge {
         }
 
         /// `self` with the segments of `other` under ids from `renumbered`, each level of `other`
-        /// on a new level above `self`'s. Two optimized halves on one level made every later
-        /// incremental write cost about half again as much as into one optimized index; one
-        /// segment per level is the shape FTS5's own 'optimize' leaves (rowids are disjoint, so
-        /// the order of the levels does not matter to a query).
+        /// on a new level above `self`'s: later incremental writes into two optimized halves on
+        /// one level cost more than into halves on levels of their own, the shape closest to the
+        /// one segment FTS5's own 'optimize' leaves (rowids are disjoint, so the order of the
+        /// levels does not matter to a query).
         func adding(_ other: Structure, renumbered: [Int: Int]) -> Structure {
             var levels = self.levels
             while let last = levels.last, last.segments.isEmpty { levels.removeLast() }
