@@ -93,13 +93,23 @@ extension ReplicaStore {
     /// transaction.
     static func recordArrivals(_ db: Database, _ arrivals: [Arrival]) throws {
         guard !arrivals.isEmpty else { return }
-        let insert = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO arrival_log (revision, id, title, kind, arrived_at) VALUES (?, ?, CAST(? AS TEXT), ?, ?)")
-        for arrival in arrivals {
-            try insert.execute(arguments: [
-                Int64(clamping: arrival.revision), arrival.id, ExactText.argument(arrival.title), arrival.kind.rawValue,
-                arrival.arrivedAt,
-            ])
+        // Rows a statement, not a statement a row: each statement that may replace a row keeps a
+        // journal of the pages it touches (16 KiB each in a reading replica) until it ends.
+        let rowsPerStatement = 100
+        var start = arrivals.startIndex
+        while start < arrivals.endIndex {
+            let chunk = arrivals[start..<min(start + rowsPerStatement, arrivals.endIndex)]
+            let values = Array(repeating: "(?, ?, CAST(? AS TEXT), ?, ?)", count: chunk.count).joined(separator: ", ")
+            var arguments = StatementArguments()
+            for arrival in chunk {
+                arguments += [
+                    Int64(clamping: arrival.revision), arrival.id, ExactText.argument(arrival.title), arrival.kind.rawValue,
+                    arrival.arrivedAt,
+                ]
+            }
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO arrival_log (revision, id, title, kind, arrived_at) VALUES \(values)")
+                .execute(arguments: arguments)
+            start = chunk.endIndex
         }
         try db.cachedStatement(
             sql: "DELETE FROM arrival_log WHERE revision < (SELECT revision FROM arrival_log ORDER BY revision DESC LIMIT 1 OFFSET ?)"
