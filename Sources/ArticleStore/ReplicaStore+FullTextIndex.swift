@@ -44,8 +44,7 @@ extension ReplicaStore {
 
     /// For a bootstrap: no index while the articles arrive (the apply and the triggers leave it
     /// alone, so batches commit at mirror speed); once caught up, `buildFullTextIndex` builds it
-    /// in bulk on two connections at once. A replica killed before that is pending, and the next
-    /// pull, search or read builds it.
+    /// in bulk. A replica killed before that is pending, and the next pull, search or read builds it.
     public func deferFullTextIndexToBulkBuild() async throws {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
@@ -61,9 +60,9 @@ extension ReplicaStore {
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
-        if try await file.pool.read({ try StoreFile.isFullTextIndexPending($0) }) {
-            try await rebuildOnTwoConnections(progress: progress)
-        }
+        // On one connection: on two (`rebuildOnTwoConnections`) it finishes sooner but costs far
+        // more CPU and memory in all, and its two segments make every later incremental pull
+        // costlier than one optimized segment does.
         try await file.pool.write { db in
             let stale = try StoreFile.isFullTextIndexPending(db)
             let fed = try StoreFile.isFullTextIndexFed(db)

@@ -42,6 +42,9 @@ extension ReplicaStore {
 
     var indexBuildScratchPath: String { file.path + ".fts-build" }
 
+    /// Not used by pulls (see `buildFullTextIndex`): the ground for indexing on a second connection
+    /// while the download runs, which needs this scratch file and move.
+    ///
     /// Rebuilds a pending index on two connections and marks it fed (complete, to be merged), or
     /// leaves it pending for the one-connection rebuild: when another build holds the scratch file,
     /// when there are too few rows to share, or when the move is refused. Returns whether it moved a
