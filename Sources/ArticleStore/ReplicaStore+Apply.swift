@@ -176,15 +176,7 @@ extension ReplicaStore {
         // existing id or revision (it does nothing then) takes the way below, as every row of an
         // incremental pull does (most are edits: a failed INSERT first would cost each a lookup).
         if insertFirst {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO article (
-                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length,
-                        source_path)
-                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)
-                    ON CONFLICT DO NOTHING
-                    """
-            ).execute(arguments: [id] + arguments)
+            try db.cachedStatement(sql: Self.insertRowSQL + " ON CONFLICT DO NOTHING").execute(arguments: [id] + arguments)
             if db.changesCount > 0 {
                 state.liveCount += 1
                 state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
@@ -219,18 +211,18 @@ extension ReplicaStore {
                     """
             ).execute(arguments: arguments + [existing.rowid])
         } else {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO article (
-                        id, revision, deleted, published, category, title, body, source, content_hash, document, document_length,
-                        source_path)
-                    VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [id] + arguments)
+            try db.cachedStatement(sql: Self.insertRowSQL).execute(arguments: [id] + arguments)
         }
         if feedIndex { try indexRow(db, rowid: existing?.rowid ?? db.lastInsertedRowID, title: heading.title, body: indexText) }
         return existing.map { $0.deleted ? .new : .changed } ?? .new
     }
+
+    /// The new row of `writeRow`: the id, then its other arguments.
+    private static let insertRowSQL = """
+        INSERT INTO article (
+            id, revision, deleted, published, category, title, body, source, content_hash, document, document_length, source_path)
+        VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)
+        """
 
     /// A replica keeps no tombstones: the row goes (and with it, by trigger, its search entry).
     /// With `keepAt` (`pull --keep-deleted`) the article stays, deleted as of `keepAt`, readable

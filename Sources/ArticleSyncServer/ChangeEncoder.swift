@@ -89,13 +89,19 @@ struct ChangeEncoder {
     static func payloadSize(of change: Change) -> Int {
         switch change {
         case .tombstone(_, let id):
-            return 1 + 8 + 1 + id.utf8.count
+            return tombstoneSize(id: id)
         case .article(let article):
-            let base: Int
-            if case .delta = article.encoding { base = 32 } else { base = 0 }
-            let path = article.sourcePath.map { 2 + $0.utf8.count } ?? 0
-            return 1 + 8 + 1 + article.id.utf8.count + path + 32 + 1 + base + 4 + 4 + article.data.readableBytes
+            return articleSize(id: article.id, sourcePath: article.sourcePath, encoding: article.encoding, dataBytes: article.data.readableBytes)
         }
+    }
+
+    static func tombstoneSize(id: String) -> Int { 1 + 8 + 1 + id.utf8.count }
+
+    static func articleSize(id: String, sourcePath: String?, encoding: DocumentEncoding, dataBytes: Int) -> Int {
+        let base: Int
+        if case .delta = encoding { base = 32 } else { base = 0 }
+        let path = sourcePath.map { 2 + $0.utf8.count } ?? 0
+        return 1 + 8 + 1 + id.utf8.count + path + 32 + 1 + base + 4 + 4 + dataBytes
     }
 
     /// fromRevision, toRevision and count.
@@ -125,16 +131,13 @@ enum EncodedChange {
         }
     }
 
-    /// The bytes it adds to a BATCH payload (PROTOCOL.md §5.4), as `ChangeEncoder.payloadSize`.
+    /// The bytes it adds to a BATCH payload (PROTOCOL.md §5.4).
     var payloadSize: Int {
         switch self {
         case .tombstone(_, let id):
-            return 1 + 8 + 1 + id.utf8.count
+            return ChangeEncoder.tombstoneSize(id: id)
         case .article(let article):
-            let base: Int
-            if case .delta = article.encoding { base = 32 } else { base = 0 }
-            let path = article.sourcePath.map { 2 + $0.utf8.count } ?? 0
-            return 1 + 8 + 1 + article.id.utf8.count + path + 32 + 1 + base + 4 + 4 + article.data.count
+            return ChangeEncoder.articleSize(id: article.id, sourcePath: article.sourcePath, encoding: article.encoding, dataBytes: article.data.count)
         }
     }
 
