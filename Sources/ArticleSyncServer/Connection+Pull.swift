@@ -29,8 +29,9 @@ extension Connection {
     /// the notifier's head never runs ahead of the store's, and at the head no horizon can be above
     /// the cursor (§7.5). A follower that re-parks after every change would otherwise cost a read per
     /// follower per change. The wait's outcome comes back to the conversation as `longPollEnded`.
-    func park(_ pull: Pull, session: ConnectionStateMachine.Session) -> ParkedPull {
-        server.metrics.pulled(on: channel, token: session.token, cursor: pull.sinceRevision)
+    /// Nil when the head moved on (or the server began stopping) since the caller looked: the pull
+    /// is then performed as any other.
+    func park(_ pull: Pull, session: ConnectionStateMachine.Session) -> ParkedPull? {
         let notifier = server.notifier
         let wait = server.configuration.longPoll(requestedMillis: pull.waitMillis)
         let tail = TailRequest(
@@ -38,7 +39,7 @@ extension Connection {
             budget: server.configuration.batchBudget(requested: pull.budget), channel: channel)
         let id = notifier.makeID()
         let channel = self.channel
-        notifier.park(id, forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop, tail: tail) { outcome in
+        let immediate = notifier.park(id, forRevisionAbove: pull.sinceRevision, timeout: TimeAmount(wait), on: channel.eventLoop, tail: tail) { outcome in
             switch outcome {
             case .answered, .cancelled:
                 // Answered: the broadcaster's write reports `requestFinished`, which ends the park
@@ -48,6 +49,8 @@ extension Connection {
                 Connection.deliver(.longPollEnded(outcome, id: id), on: channel)
             }
         }
+        guard immediate == nil else { return nil }
+        server.metrics.pulled(on: channel, token: session.token, cursor: pull.sinceRevision)
         return ParkedPull(id: id, pull: pull, session: session)
     }
 

@@ -79,11 +79,12 @@ struct Connection: Sendable {
 
         case .perform(let request, let session):
             counters.addRequest()
-            if case .pull(let pull) = request, PullDecision.parksAtKnownHead(pull, storeID: server.storeID, knownHead: server.notifier.head) {
-                return park(pull, session: session)
-            } else {
-                spawn { await connection.respond { try await connection.perform(request, session: session) } }
+            if case .pull(let pull) = request, PullDecision.parksAtKnownHead(pull, storeID: server.storeID, knownHead: server.notifier.head),
+                let parked = park(pull, session: session)
+            {
+                return parked
             }
+            spawn { await connection.respond { try await connection.perform(request, session: session) } }
 
         case .respond(let message):
             if case .pong = message { counters.addRequest() }

@@ -113,9 +113,10 @@ public final class RevisionNotifier: Sendable {
         let id = makeID()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-                park(id, forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: tail, cancelled: Task.isCancelled) {
+                let immediate = register(id, forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: tail, cancelled: Task.isCancelled) {
                     continuation.resume(returning: $0)
                 }
+                if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
             finish(id, with: .cancelled)
@@ -123,9 +124,15 @@ public final class RevisionNotifier: Sendable {
     }
 
     /// Parks a long poll under `id` (from `makeID()`) without a task: `resume` gets the outcome
-    /// exactly once, right away when the head is already above `revision`; `cancel(_:)` ends it.
-    func park(_ id: Int, forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?, resume: @escaping Resume) {
-        park(id, forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: tail, cancelled: false, resume: resume)
+    /// exactly once, and `cancel(_:)` ends the wait. When there is nothing to wait for (the head is
+    /// already above `revision`, or the notifier has shut down) the outcome is returned instead and
+    /// `resume` is never called: the caller goes on itself, and no outcome can reach it before it
+    /// has recorded the park.
+    func park(
+        _ id: Int, forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?,
+        resume: @escaping Resume
+    ) -> Outcome? {
+        register(id, forRevisionAbove: revision, timeout: timeout, on: eventLoop, tail: tail, cancelled: false, resume: resume)
     }
 
     /// Ends a parked wait with `.cancelled`; nothing when it has ended already.
@@ -141,10 +148,12 @@ public final class RevisionNotifier: Sendable {
         }
     }
 
-    private func park(
+    /// Registers a waiter and arms its timer; the outcome, with `resume` left uncalled, when the
+    /// wait is over before it begins.
+    private func register(
         _ id: Int, forRevisionAbove revision: UInt64, timeout: TimeAmount, on eventLoop: any EventLoop, tail: TailRequest?,
         cancelled: Bool, resume: @escaping Resume
-    ) {
+    ) -> Outcome? {
         let immediate: Outcome? = state.withLockedValue { state in
             if state.isShutDown { return .shuttingDown }
             if state.head > revision { return .advanced(head: state.head) }
@@ -152,10 +161,7 @@ public final class RevisionNotifier: Sendable {
             state.waiters[id] = Waiter(revision: revision, resume: resume, timer: nil, tail: tail)
             return nil
         }
-        if let immediate {
-            resume(immediate)
-            return
-        }
+        if let immediate { return immediate }
         let timer = eventLoop.scheduleTask(in: timeout) { [self] in
             self.finish(id, with: .timedOut)
         }
@@ -165,6 +171,7 @@ public final class RevisionNotifier: Sendable {
             return true
         }
         if !stillWaiting { timer.cancel() }
+        return nil
     }
 
     private func finish(_ id: Int, with outcome: Outcome) {

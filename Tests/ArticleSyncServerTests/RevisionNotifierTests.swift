@@ -1,4 +1,5 @@
 @testable import ArticleSyncServer
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -46,6 +47,41 @@ struct RevisionNotifierTests {
         #expect(await first == .shuttingDown)
         #expect(await second == .shuttingDown)
         #expect(await notifier.wait(forRevisionAbove: 1, timeout: .seconds(30), on: loop) == .shuttingDown)
+    }
+
+    /// A connection parks a long poll after it saw the cursor at the head; a push may commit in
+    /// between. The outcome must then come back to the caller, not through the callback, which
+    /// would reach the connection before it has recorded the park (and be dropped there).
+    @Test func aParkOvertakenByTheHeadReturnsItsOutcomeInsteadOfCallingBack() {
+        let notifier = RevisionNotifier(head: 4)
+        let calls = NIOLockedValueBox(0)
+        let outcome = notifier.park(notifier.makeID(), forRevisionAbove: 3, timeout: .seconds(30), on: loop, tail: nil) { _ in
+            calls.withLockedValue { $0 += 1 }
+        }
+        #expect(outcome == .advanced(head: 4))
+        #expect(calls.withLockedValue { $0 } == 0)
+        #expect(notifier.waitingCount == 0)
+
+        notifier.shutDown()
+        let afterShutdown = notifier.park(notifier.makeID(), forRevisionAbove: 4, timeout: .seconds(30), on: loop, tail: nil) { _ in
+            calls.withLockedValue { $0 += 1 }
+        }
+        #expect(afterShutdown == .shuttingDown)
+        #expect(calls.withLockedValue { $0 } == 0)
+    }
+
+    @Test func aParkAtTheHeadIsCalledBackOnceWhenTheHeadMoves() async {
+        let notifier = RevisionNotifier(head: 3)
+        let outcomes = NIOLockedValueBox<[RevisionNotifier.Outcome]>([])
+        let id = notifier.makeID()
+        let immediate = notifier.park(id, forRevisionAbove: 3, timeout: .seconds(30), on: loop, tail: nil) { outcome in
+            outcomes.withLockedValue { $0.append(outcome) }
+        }
+        #expect(immediate == nil)
+        #expect(notifier.waitingCount == 1)
+        notifier.publish(head: 4)
+        notifier.cancel(id)
+        #expect(outcomes.withLockedValue { $0 } == [.advanced(head: 4)])
     }
 
     @Test func manyWaitersAreWokenByOnePublish() async {
