@@ -21,7 +21,7 @@ import GRDB
 /// without a copy; only a token with other letters is rewritten, in a buffer on the stack.
 ///
 /// Every connection to a reading replica must know it (`StoreFile` registers it): a connection
-/// without it cannot write articles, whose triggers feed the index.
+/// without it cannot write the index or read it.
 final class GermanFoldingTokenizer: FTS5CustomTokenizer {
     static let name = "german_fold"
 

@@ -38,7 +38,7 @@ extension ReplicaStore {
             for (_, bytes) in options.dictionaries.sorted(by: { $0.key < $1.key }) {
                 _ = try self.file.insertDictionary(db, bytes: bytes)
             }
-            let feedIndex = try self.feedsFullTextIndex(db)
+            var index = try self.fullTextIndexWrites(db)
             var arrivals: [Arrival] = []
             // The paths come in the order of the articles they belong to: each is written with its
             // row; one that matches no article in order is recorded after the batch.
@@ -54,13 +54,13 @@ extension ReplicaStore {
                 case .put(let id, let revision, let article, let hash, let compressed):
                     kind = try self.replicaPut(
                         db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
-                        state: &state, feedIndex: feedIndex, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
+                        state: &state, index: &index, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
                 case .putDocument(let id, let revision, let heading, let hash, let document):
                     kind = try self.replicaPutDocument(
                         db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state,
-                        feedIndex: feedIndex, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
+                        index: &index, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
                 case .delete(let id, _):
-                    kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, feedIndex: feedIndex) ? .deleted : nil
+                    kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, index: &index) ? .deleted : nil
                 }
                 if let arrivedAt = options.arrivedAt, let kind {
                     arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
@@ -70,6 +70,7 @@ extension ReplicaStore {
                 let record = try db.cachedStatement(sql: "UPDATE article SET source_path = ? WHERE id = ? AND deleted = 0")
                 for entry in paths { try record.execute(arguments: [entry.path, entry.id]) }
             }
+            try index?.write(db)
             state.cursor = cursor
             try state.save(db)
             try self.dropStaged(db, through: cursor)
@@ -109,11 +110,12 @@ extension ReplicaStore {
         return try await file.pool.write { db in
             var state = try MetaState.load(db)
             var removed = 0
-            let feedIndex = try self.feedsFullTextIndex(db)
+            var index = try self.fullTextIndexWrites(db)
             for id in try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0") where !keep.contains(ArticleKey(id)) {
-                try self.replicaDelete(db, id: id, keepAt: nil, state: &state, feedIndex: feedIndex)
+                try self.replicaDelete(db, id: id, keepAt: nil, state: &state, index: &index)
                 removed += 1
             }
+            try index?.write(db)
             try state.save(db)
             return removed
         }
@@ -123,7 +125,7 @@ extension ReplicaStore {
     @discardableResult
     func replicaPut(
         _ db: Database, id: String, revision: UInt64, article: Article, contentHash: [UInt8],
-        compressed: CompressedDocument?, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false,
+        compressed: CompressedDocument?, state: inout MetaState, index: inout FullTextIndexWrites?, insertFirst: Bool = false,
         sourcePath: String? = nil
     ) throws -> ArrivalKind {
         // Both kinds of replica keep the document as the server sent it (a reading replica's index
@@ -140,14 +142,13 @@ extension ReplicaStore {
         let source: Data? = document != nil || SeedFormat.render(article) == article.source ? nil : Data(article.source)
         return try writeRow(
             db, id: id, revision: revision, heading: ArticleHeading(article), body: body, source: source, contentHash: contentHash,
-            document: document, state: &state, indexText: feedIndex ? article.body : nil, feedIndex: feedIndex, insertFirst: insertFirst,
-            sourcePath: sourcePath)
+            document: document, state: &state, indexText: article.body, index: &index, insertFirst: insertFirst, sourcePath: sourcePath)
     }
 
     @discardableResult
     func replicaPutDocument(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, contentHash: [UInt8],
-        document: CompressedDocument, state: inout MetaState, feedIndex: Bool = false, insertFirst: Bool = false,
+        document: CompressedDocument, state: inout MetaState, index: inout FullTextIndexWrites?, insertFirst: Bool = false,
         sourcePath: String? = nil
     ) throws -> ArrivalKind {
         if let dictionaryID = ArticleCompression.dictionaryID(of: document.bytes), try file.dictionary(db, id: dictionaryID) == nil {
@@ -155,16 +156,16 @@ extension ReplicaStore {
         }
         return try writeRow(
             db, id: id, revision: revision, heading: heading, body: nil, source: nil, contentHash: contentHash, document: document, state: &state,
-            feedIndex: feedIndex, insertFirst: insertFirst, sourcePath: sourcePath)
+            index: &index, insertFirst: insertFirst, sourcePath: sourcePath)
     }
 
     /// Inserts or replaces the row of `id` (reviving a kept one) and keeps the digest and count.
-    /// `feedIndex`: the apply keeps the full-text index (`deferFullTextIndex`), from `indexText`
-    /// when the caller has the text, else read back. Returns `.changed` when it replaced a live
-    /// article, else `.new`.
+    /// With `index` (a reading replica), its full-text entry goes with it, from `indexText` when the
+    /// caller has the text, else read back. Returns `.changed` when it replaced a live article,
+    /// else `.new`.
     private func writeRow(
         _ db: Database, id: String, revision: UInt64, heading: ArticleHeading, body: String?, source: Data?, contentHash: [UInt8],
-        document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, feedIndex: Bool = false,
+        document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, index: inout FullTextIndexWrites?,
         insertFirst: Bool = false, sourcePath: String? = nil
     ) throws -> ArrivalKind {
         // Text as its exact bytes (ExactText): a NUL in a body must survive.
@@ -180,7 +181,7 @@ extension ReplicaStore {
             if db.changesCount > 0 {
                 state.liveCount += 1
                 state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
-                if feedIndex { try indexRow(db, rowid: db.lastInsertedRowID, title: heading.title, body: indexText) }
+                index?.add(rowid: db.lastInsertedRowID, title: heading.title, body: indexText)
                 return .new
             }
         }
@@ -200,7 +201,7 @@ extension ReplicaStore {
             state.liveCount += 1
         }
         state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
-        if feedIndex, let existing, !existing.deleted { try unindexRow(db, rowid: existing.rowid) }
+        if let existing, !existing.deleted { try index?.remove(db, rowid: existing.rowid) }
         if let existing {
             try db.cachedStatement(
                 sql: """
@@ -213,7 +214,7 @@ extension ReplicaStore {
         } else {
             try db.cachedStatement(sql: Self.insertRowSQL).execute(arguments: [id] + arguments)
         }
-        if feedIndex { try indexRow(db, rowid: existing?.rowid ?? db.lastInsertedRowID, title: heading.title, body: indexText) }
+        index?.add(rowid: existing?.rowid ?? db.lastInsertedRowID, title: heading.title, body: indexText)
         return existing.map { $0.deleted ? .new : .changed } ?? .new
     }
 
@@ -224,15 +225,15 @@ extension ReplicaStore {
         VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)
         """
 
-    /// A replica keeps no tombstones: the row goes (and with it, by trigger, its search entry).
+    /// A replica keeps no tombstones: the row goes, and with it its search entry (`index`).
     /// With `keepAt` (`pull --keep-deleted`) the article stays, deleted as of `keepAt`, readable
     /// through ReplicaStore+Kept; it no longer counts in the digest, the count or the index. A kept
     /// article that is deleted again stays as it was kept.
     /// Returns whether a live article went.
     @discardableResult
-    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState, feedIndex: Bool = false) throws -> Bool {
+    func replicaDelete(_ db: Database, id: String, keepAt: Int64?, state: inout MetaState, index: inout FullTextIndexWrites?) throws -> Bool {
         guard let existing = try ExistingRow.fetch(db, id: id), !existing.deleted else { return false }
-        if feedIndex { try unindexRow(db, rowid: existing.rowid) }
+        try index?.remove(db, rowid: existing.rowid)
         if let oldHash = existing.contentHash {
             state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
         }

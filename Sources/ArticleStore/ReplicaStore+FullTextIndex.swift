@@ -10,15 +10,17 @@ import Synchronization
 /// as a delta, a replica from before, a document whose dictionary the replica lacked) are read as
 /// they are.
 ///
-/// The index has three states (`store_meta`): kept row by row by triggers (the usual one); fed
-/// (`fts_fed`: every live row is in, by the apply itself or by a bulk build on two connections, and
-/// only the final merge and the triggers are left); or stale (`fts_pending`: a bootstrap that has
-/// not built it yet, an index made with another tokenizer or view, or a mirror that became a
-/// reading replica), rebuilt in bulk before it is read (ReplicaStore+IndexBuild).
+/// Whatever changes an article changes its index entry in the same transaction, written at the
+/// transaction's end (`FullTextIndexWrites`); no trigger does it. The index has three states
+/// (`store_meta`): kept so (the usual one); fed (`fts_fed`: the same, with FTS5's merging off
+/// while a bootstrap adds every row, so only the final merge is left); or stale (`fts_pending`: a
+/// bootstrap that has not built it yet, an index made with another tokenizer or view, or a mirror
+/// that became a reading replica), rebuilt in bulk before it is read (ReplicaStore+IndexBuild),
+/// and left alone by the writes until then.
 extension ReplicaStore {
     /// Whether the reading replica's full-text index has to be finished (`buildFullTextIndex`)
     /// before it is at its best: stale (a full rebuild, which `search` does first), or fed by a
-    /// bootstrap that has not been finished (merged, triggers restored). Always false on a mirror.
+    /// bootstrap that has not been finished (merged, merging restored). Always false on a mirror.
     public func isFullTextIndexPending() async throws -> Bool {
         guard fullTextIndex else { return false }
         return try await file.pool.read { db in
@@ -26,9 +28,8 @@ extension ReplicaStore {
         }
     }
 
-    /// The index fed by the apply, from the text each change was decoded to, instead of by
-    /// triggers that would read it back through `article_text`; FTS5 does not merge segments until
-    /// `buildFullTextIndex` merges them once. Each batch's rows and their index entries commit
+    /// The index fed by the apply, from the text each change was decoded to; FTS5 does not merge
+    /// segments until `buildFullTextIndex` merges them once. Each batch's rows and their index entries commit
     /// together, so a replica killed at any point is searchable as far as it got. Bootstraps use
     /// `deferFullTextIndexToBulkBuild`, which builds on both cores; a replica left fed by an
     /// earlier release is finished the same way.
@@ -36,26 +37,24 @@ extension ReplicaStore {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
             guard try !StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db) else { return }
-            try StoreFile.dropFullTextTriggers(db)
             try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
             try StoreFile.setFullTextIndexFed(db, true)
         }
     }
 
-    /// For a bootstrap: no index while the articles arrive (the apply and the triggers leave it
-    /// alone, so batches commit at mirror speed); once caught up, `buildFullTextIndex` builds it
+    /// For a bootstrap: no index while the articles arrive (the apply leaves it alone, so batches
+    /// commit at mirror speed); once caught up, `buildFullTextIndex` builds it
     /// in bulk. A replica killed before that is pending, and the next pull, search or read builds it.
     public func deferFullTextIndexToBulkBuild() async throws {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
             guard try !StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db) else { return }
-            try StoreFile.dropFullTextTriggers(db)
             try StoreFile.setFullTextIndexPending(db, true)
         }
     }
 
     /// Finishes the full-text index: a stale one is rebuilt from every live article, a fed one is
-    /// merged; then the row-by-row triggers are restored. Killed half-way, the replica is still
+    /// merged; then FTS5's merging is restored for the writes of later pulls. Killed half-way, the replica is still
     /// pending and the next pull, search or read finishes it.
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
@@ -83,7 +82,6 @@ extension ReplicaStore {
             if stale || segments > 2 { try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')") }
             try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', \(Self.ftsAutomerge))")
             try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(Self.ftsHashSize))")
-            try StoreFile.createFullTextTriggers(db)
             try StoreFile.setFullTextIndexPending(db, false)
             try StoreFile.setFullTextIndexFed(db, false)
         }
@@ -92,42 +90,20 @@ extension ReplicaStore {
         try await file.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
     }
 
-    /// FTS5's default: merge once 4 segments of a level exist, as row-by-row updates add them.
+    /// FTS5's default: merge once 4 segments of a level exist, as the batches of later pulls add them.
     static let ftsAutomerge = 4
 
-    /// Whether the apply feeds the index itself (`deferFullTextIndex`), read once per batch.
-    func feedsFullTextIndex(_ db: Database) throws -> Bool {
-        guard fullTextIndex else { return false }
-        return try StoreFile.isFullTextIndexFed(db)
-    }
-
-    /// Adds a live row to an index fed by the apply: `body` is its text when the caller has it
-    /// (decoded from the change), else it is read back through `article_text`.
-    func indexRow(_ db: Database, rowid: Int64, title: String, body: String?) throws {
-        if let body {
-            try db.cachedStatement(sql: "INSERT INTO article_fts(rowid, title, body) VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT))")
-                .execute(arguments: [rowid, ExactText.argument(title), ExactText.argument(body)])
-        } else {
-            try db.cachedStatement(sql: "INSERT INTO article_fts(rowid, title, body) SELECT rowid, title, body FROM article_text WHERE rowid = ?")
-                .execute(arguments: [rowid])
-        }
-    }
-
-    /// Removes a live row's entry from an index fed by the apply, before the row changes: FTS5
-    /// removes an external-content entry by tokenizing the text it was made from.
-    func unindexRow(_ db: Database, rowid: Int64) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO article_fts(article_fts, rowid, title, body)
-                SELECT 'delete', rowid, title, body FROM article_text WHERE rowid = ?
-                """
-        ).execute(arguments: [rowid])
+    /// The index writes of one transaction; nil when there is no index to keep (a mirror) or it
+    /// is stale and will be rebuilt from every row anyway. Read once per transaction.
+    func fullTextIndexWrites(_ db: Database) throws -> FullTextIndexWrites? {
+        guard fullTextIndex, try !StoreFile.isFullTextIndexPending(db) else { return nil }
+        return FullTextIndexWrites()
     }
 }
 
 extension StoreFile {
     /// The text of a row as the index reads it: in clear, or its document's body, inflated.
-    /// `prefix` names the row (`new.`, `old.` in a trigger; empty in the view).
+    /// `prefix` names the row (`a.` in a join; empty in the view).
     static func indexedBody(_ prefix: String) -> String {
         "CASE WHEN \(prefix)document IS NULL THEN \(prefix)body ELSE CAST(article_body(\(prefix)document, \(prefix)document_length) AS TEXT) END"
     }
@@ -178,8 +154,7 @@ extension StoreFile {
 
 /// The SQL function `article_body(document, document_length)`: the body of a stored document,
 /// inflated with the replica's dictionary, as a BLOB of its exact UTF-8 (a NUL survives). Every
-/// connection of a store has it (`StoreFile` registers it), so the triggers and the view work on
-/// any of them.
+/// connection of a store has it (`StoreFile` registers it), so the view works on any of them.
 final class StoredDocumentText: Sendable {
     private struct Owner: Sendable {
         weak var file: StoreFile?

@@ -13,7 +13,7 @@ import Darwin
 /// writer: so the replica's writer and a second connection share the rowid range (`RowidRanges`),
 /// the second indexing into a scratch file beside the replica (`<replica>.fts-build`); the scratch
 /// index's segments then move into the replica's (`FullTextIndexMerge`) and the usual finish
-/// (triggers) follows.
+/// (`buildFullTextIndex`) follows.
 ///
 /// Kill safety: until the moved segments and the flag that says so (fed: "every article is in")
 /// commit together, the replica stays pending and the next build starts over; the scratch file is

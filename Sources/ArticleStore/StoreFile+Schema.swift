@@ -116,14 +116,13 @@ extension StoreFile {
     static func configureFullTextIndex(_ db: Database, enabled: Bool) throws {
         let exists = try db.tableExists("article_fts")
         if enabled && exists {
+            try dropFullTextTriggers(db)
             try upgradeFullTextIndex(db)
         } else if enabled && !exists {
             try createArticleTextView(db)
             try db.execute(sql: fullTextIndexDefinition)
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM article)") ?? false {
                 try setFullTextIndexPending(db, true)
-            } else {
-                try createFullTextTriggers(db)
             }
         } else if !enabled && exists {
             try dropFullTextTriggers(db)
@@ -133,32 +132,12 @@ extension StoreFile {
         }
     }
 
-    /// Keep the index in step with `article` row by row: right for incremental pulls (few rows).
-    static func createFullTextTriggers(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                CREATE TRIGGER IF NOT EXISTS article_fts_insert AFTER INSERT ON article WHEN new.deleted = 0 BEGIN
-                    INSERT INTO article_fts(rowid, title, body) VALUES (new.rowid, new.title, \(indexedBody("new.")));
-                END;
-                CREATE TRIGGER IF NOT EXISTS article_fts_delete AFTER DELETE ON article WHEN old.deleted = 0 BEGIN
-                    INSERT INTO article_fts(article_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, \(indexedBody("old.")));
-                END;
-                CREATE TRIGGER IF NOT EXISTS article_fts_update AFTER UPDATE OF title, body, document, deleted ON article BEGIN
-                    INSERT INTO article_fts(article_fts, rowid, title, body)
-                        SELECT 'delete', old.rowid, old.title, \(indexedBody("old.")) WHERE old.deleted = 0;
-                    INSERT INTO article_fts(rowid, title, body)
-                        SELECT new.rowid, new.title, \(indexedBody("new.")) WHERE new.deleted = 0;
-                END;
-                """)
-    }
-
+    /// Releases before this one kept the index by triggers on `article`; the writes keep it now
+    /// (`FullTextIndexWrites`), and a trigger left in place would index every change twice.
     static func dropFullTextTriggers(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                DROP TRIGGER IF EXISTS article_fts_insert;
-                DROP TRIGGER IF EXISTS article_fts_delete;
-                DROP TRIGGER IF EXISTS article_fts_update;
-                """)
+        let triggers = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ('article_fts_insert', 'article_fts_delete', 'article_fts_update')")
+        for name in triggers { try db.execute(sql: "DROP TRIGGER \(name)") }
     }
 
     static func isFullTextIndexPending(_ db: Database) throws -> Bool {

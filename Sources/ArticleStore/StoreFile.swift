@@ -47,7 +47,7 @@ final class StoreFile: Sendable {
             if role == .replica(fullTextIndex: true) && !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
             }
-            // A reading replica's index and its triggers name this tokenizer; elsewhere it is unused.
+            // A reading replica's index names this tokenizer; elsewhere it is unused.
             db.add(tokenizer: GermanFoldingTokenizer.self)
             // What a reading replica's index reads its text through (`article_text`).
             db.add(function: documents.function)
