@@ -13,15 +13,17 @@ import GRDB
 /// FTS5 removes an external-content entry by tokenizing the text it was made from, so a removal
 /// reads that text (through `article_text`) before its row changes.
 struct FullTextIndexWrites {
-    private struct Text {
+    /// Text as the index read it, exact bytes.
+    private struct StoredText {
         var title: Data?
         var body: Data?
     }
 
     /// Entries the index holds now, to remove: the text each was made from.
-    private var removals: [Int64: Text] = [:]
-    /// Entries to add; a body that is nil is read through `article_text` when written.
-    private var additions: [Int64: Text] = [:]
+    private var removals: [Int64: StoredText] = [:]
+    /// Entries to add, their text shared with the caller's; a body that is nil is read through
+    /// `article_text` when written.
+    private var additions: [Int64: (title: String, body: String?)] = [:]
 
     var isEmpty: Bool { removals.isEmpty && additions.isEmpty }
 
@@ -30,12 +32,12 @@ struct FullTextIndexWrites {
         // Added in this transaction: not in the index yet, so there is nothing of it to remove.
         if additions.removeValue(forKey: rowid) != nil { return }
         guard removals[rowid] == nil else { return }
-        removals[rowid] = try Self.indexedText(db, rowid: rowid) ?? Text()
+        removals[rowid] = try Self.indexedText(db, rowid: rowid) ?? StoredText()
     }
 
     /// A live row gets its entry, from `body` when the caller has the text.
     mutating func add(rowid: Int64, title: String, body: String?) {
-        additions[rowid] = Text(title: Data(title.utf8), body: body.map { Data($0.utf8) })
+        additions[rowid] = (title, body)
     }
 
     /// Writes the removals and additions, lowest rowid first, each row's removal before its addition.
@@ -48,9 +50,9 @@ struct FullTextIndexWrites {
             if let old = removals[rowid] {
                 try remove.execute(arguments: [rowid, old.title, old.body])
             }
-            if var new = additions[rowid] {
-                if new.body == nil { new.body = try Self.indexedText(db, rowid: rowid)?.body }
-                try add.execute(arguments: [rowid, new.title, new.body])
+            if let new = additions[rowid] {
+                let body = try new.body.map(ExactText.argument) ?? Self.indexedText(db, rowid: rowid)?.body
+                try add.execute(arguments: [rowid, ExactText.argument(new.title), body])
             }
         }
         removals = [:]
@@ -58,9 +60,9 @@ struct FullTextIndexWrites {
     }
 
     /// A row's text as the index reads it, as exact bytes (a NUL in a body must survive).
-    private static func indexedText(_ db: Database, rowid: Int64) throws -> Text? {
+    private static func indexedText(_ db: Database, rowid: Int64) throws -> StoredText? {
         let statement = try db.cachedStatement(sql: "SELECT CAST(title AS BLOB), CAST(body AS BLOB) FROM article_text WHERE rowid = ?")
         guard let row = try Row.fetchOne(statement, arguments: [rowid]) else { return nil }
-        return Text(title: row[0], body: row[1])
+        return StoredText(title: row[0], body: row[1])
     }
 }
