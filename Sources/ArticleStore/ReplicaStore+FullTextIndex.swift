@@ -29,10 +29,11 @@ extension ReplicaStore {
     }
 
     /// The index fed by the apply, from the text each change was decoded to; FTS5 does not merge
-    /// segments until `buildFullTextIndex` merges them once. Each batch's rows and their index entries commit
-    /// together, so a replica killed at any point is searchable as far as it got. Bootstraps use
-    /// `deferFullTextIndexToBulkBuild`, which builds on both cores; a replica left fed by an
-    /// earlier release is finished the same way.
+    /// segments until `buildFullTextIndex` merges them once. Each batch's rows and their index
+    /// entries commit together, so a replica killed at any point is searchable as far as it got.
+    /// Bootstraps use `deferFullTextIndexToBulkBuild` instead, which costs no more and keeps the
+    /// download at a mirror's speed; a replica left fed by an earlier release is finished the same
+    /// way.
     public func deferFullTextIndex() async throws {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
@@ -43,8 +44,8 @@ extension ReplicaStore {
     }
 
     /// For a bootstrap: no index while the articles arrive (the apply leaves it alone, so batches
-    /// commit at mirror speed); once caught up, `buildFullTextIndex` builds it
-    /// in bulk. A replica killed before that is pending, and the next pull, search or read builds it.
+    /// commit at mirror speed); once caught up, `buildFullTextIndex` builds it in bulk. A replica
+    /// killed before that is pending, and the next pull, search or read builds it.
     public func deferFullTextIndexToBulkBuild() async throws {
         guard fullTextIndex else { return }
         try await file.pool.write { db in
@@ -54,8 +55,8 @@ extension ReplicaStore {
     }
 
     /// Finishes the full-text index: a stale one is rebuilt from every live article, a fed one is
-    /// merged; then FTS5's merging is restored for the writes of later pulls. Killed half-way, the replica is still
-    /// pending and the next pull, search or read finishes it.
+    /// merged; then FTS5's merging is restored for the writes of later pulls. Killed half-way, the
+    /// replica is still pending and the next pull, search or read finishes it.
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
@@ -90,7 +91,7 @@ extension ReplicaStore {
         try await file.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
     }
 
-    /// FTS5's default: merge once 4 segments of a level exist, as the batches of later pulls add them.
+    /// FTS5's default: merge once 4 segments of a level exist, as later pulls' batches add them.
     static let ftsAutomerge = 4
 
     /// The index writes of one transaction; nil when there is no index to keep (a mirror) or it

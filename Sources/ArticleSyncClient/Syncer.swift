@@ -152,7 +152,7 @@ final class SyncSession {
     }
 
     /// A bootstrap (cursor 0) of a reading replica applies its batches at mirror speed and builds
-    /// the search index in bulk, on both cores, once caught up. A replica whose index is already
+    /// the search index in bulk once caught up. A replica whose index is already
     /// pending (an earlier pull stopped before building it) gets it built at the end of this pull.
     func deferIndexIfBootstrapping(_ target: ReplicaStore, path: String, cursor: UInt64, head: UInt64) async throws {
         guard fullTextIndex else { return }
