@@ -51,4 +51,32 @@ final class ArticleCompressionPresetInflateTests: XCTestCase {
             XCTAssertEqual(error as? Zlib.Error, .trailingBytes)
         }
     }
+
+    /// The fast path (igzip) gives every byte zlib gives, and refuses every damaged copy as zlib's
+    /// ordinary path does: documents of many lengths, each truncated and with a byte flipped.
+    func testTheFastPathAgreesWithZlibOnEveryDocumentAndEveryDamagedCopy() throws {
+        var generator = SystemRandomNumberGenerator()
+        let words = ["Regierung", "Bundestag", "Haushalt", "Gespräche", "Hochwasser", "über", "die", "und", "Straße", "Zinsen"]
+        for count in [1, 2, 10, 100, 1_000, 5_000] {
+            let text = (0..<count).map { _ in words.randomElement(using: &generator)! }.joined(separator: " ")
+            let document = Array(text.utf8)
+            let compressed = ArticleCompression.compressDocument(document, dictionary: dictionary)
+            XCTAssertEqual(try inflate(compressed, length: document.count, dictionary: dictionary), document)
+            XCTAssertEqual(
+                try Zlib.inflate(compressed, exactLength: document.count, maxLength: 1 << 24, dictionary: { _ in self.dictionary }), document)
+            for cut in [compressed.count - 5, compressed.count / 2, 7] where cut > 6 {
+                XCTAssertThrowsError(try inflate(Array(compressed[..<cut]), length: document.count, dictionary: dictionary), "cut at \(cut)")
+            }
+            for _ in 0..<50 {
+                var damaged = compressed
+                let at = Int.random(in: 6..<damaged.count, using: &generator)
+                damaged[at] ^= UInt8.random(in: 1...255, using: &generator)
+                let fast = Result { try inflate(damaged, length: document.count, dictionary: dictionary) }
+                let ordinary = Result {
+                    try Zlib.inflate(damaged, exactLength: document.count, maxLength: 1 << 24, dictionary: { _ in self.dictionary })
+                }
+                XCTAssertEqual(try? fast.get(), try? ordinary.get(), "byte \(at) of \(compressed.count)")
+            }
+        }
+    }
 }
