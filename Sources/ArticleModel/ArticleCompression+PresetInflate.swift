@@ -40,7 +40,7 @@ extension ArticleCompression {
             if finished == 0 || Int(produced) != documentLength {
                 throw .tooShort(expected: documentLength, actual: Int(produced))
             }
-        case -100:
+        case CISAL_NO_MEMORY:
             throw .corrupt("no memory to inflate")
         default:
             throw .corrupt("invalid deflate data (igzip error \(rc))")

@@ -17,10 +17,10 @@ public final class PeakMemory: Sendable {
         let name = String(decoding: executableName.utf8.prefix(15), as: UTF8.self)
         let thread = Thread { [self] in
             let path = "/proc/\(pid)/status"
-            while let status = try? String(contentsOfFile: path, encoding: .utf8),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            while let status = try? String(contentsOfFile: path, encoding: .utf8).split(separator: "\n"),
+                let line = status.first(where: { $0.hasPrefix("VmHWM:") })
             {
-                let running = status.split(separator: "\n").first { $0.hasPrefix("Name:") }
+                let running = status.first { $0.hasPrefix("Name:") }
                     .map { $0.dropFirst("Name:".count).trimmingCharacters(in: .whitespaces) == name } ?? false
                 if running {
                     let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
