@@ -2,6 +2,7 @@ import ArticleModel
 @testable import ArticleStore
 import Foundation
 import GRDB
+import Synchronization
 import XCTest
 
 /// A reading replica's index built in bulk on two connections (ReplicaStore+IndexBuild) answers
@@ -76,6 +77,29 @@ final class FullTextIndexBuildTests: XCTestCase {
         assertEqual(try await bulk.search("Seilbahn", limit: 10).map(\.summary.id), ["a00000"])
         assertEqual(try await bulk.fullTextIndexProblems(), nil)
         try rowByRow.close()
+        try bulk.close()
+    }
+
+    /// FTS5 writes a segment at every statement's savepoint: the rebuild is one statement, so the
+    /// index it leaves (before the final merge) has a segment per filled hash, not one per range.
+    func testABulkRebuildIsOneSegmentWhileTheHashHoldsItAndReportsProgressPerThousandRows() async throws {
+        let directory = try TemporaryDirectory()
+        let bulk = try ReplicaStore(path: directory.file("bulk.sqlite"), fullTextIndex: true)
+        try await bulk.deferFullTextIndexToBulkBuild()
+        try await fill(bulk, Self.articles(4_200))
+        let reports = Mutex<[Int]>([])
+        let segments = try await bulk.file.pool.write { db in
+            try ReplicaStore.rebuildFullTextIndex(db, total: 4_200) { done, total in
+                XCTAssertEqual(total, 4_200)
+                reports.withLock { $0.append(done) }
+            }
+            return try FullTextIndexMerge.structure(db, schema: "main")?.segmentCount
+        }
+        XCTAssertEqual(segments, 1)
+        XCTAssertEqual(reports.withLock { $0 }, [0, 1_000, 2_000, 3_000, 4_000, 4_200])
+        try await bulk.buildFullTextIndex()
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        assertEqual(try await bulk.search("4199", limit: 10).map(\.summary.id), ["a04199"])
         try bulk.close()
     }
 
