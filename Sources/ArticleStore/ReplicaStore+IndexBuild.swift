@@ -158,8 +158,9 @@ extension ReplicaStore {
         }
     }
 
+    /// The articles one statement of a build on two connections indexes, by size.
     enum IndexedRows {
-        case all, small, large
+        case small, large
     }
 
     /// Above this many bytes of document (or text in clear) an article is large: indexed by the
@@ -168,11 +169,10 @@ extension ReplicaStore {
 
     /// Indexes the live rows with rowids in [?, ?) of `schema`'s articles into the connection's
     /// own `article_fts`.
-    static func indexRangeSQL(schema: String, rows: IndexedRows = .all) -> String {
+    static func indexRangeSQL(schema: String, rows: IndexedRows) -> String {
         let size = "coalesce(a.document_length, length(CAST(a.body AS BLOB)), 0)"
         let filter: String
         switch rows {
-        case .all: filter = ""
         case .small: filter = " AND \(size) <= \(largeArticleBytes)"
         case .large: filter = " AND \(size) > \(largeArticleBytes)"
         }
@@ -201,10 +201,10 @@ extension ReplicaStore {
     static let bulkBuildHashSize = 4 << 20
 
     /// Rebuilds the whole index on the writer, in the caller's transaction, in one statement: FTS5
-    /// writes out what it has collected at every statement's savepoint, so statements over rowid
-    /// ranges made a segment per range however large the hash, each sorted and later merged again.
-    /// One statement flushes only when the hash is full. Progress comes from a function the
-    /// statement calls per row.
+    /// writes out what it has collected at every statement's savepoint, so a statement per range
+    /// of rows would write a segment per range however large the hash, each sorted and later merged
+    /// again; one statement writes one only when the hash is full. Progress comes from a function
+    /// the statement calls per row.
     static func rebuildFullTextIndex(_ db: Database, total: Int, progress: @Sendable (_ done: Int, _ total: Int) -> Void) throws {
         // Whatever an earlier index held is stale: start empty.
         try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
