@@ -198,7 +198,7 @@ extension ReplicaStore {
 
     /// The bulk build's `hashsize`: each segment FTS5 writes repeats the common words' terms, so
     /// fewer, larger segments mean less to sort, write and merge, for a few MB held while building.
-    static let bulkBuildHashSize = 4 << 20
+    static let bulkBuildHashSize = 8 << 20
 
     /// Rebuilds the whole index on the writer, in the caller's transaction, in one statement: FTS5
     /// writes out what it has collected at every statement's savepoint, so a statement per range
