@@ -254,6 +254,15 @@ public final class ReaderApp: Sendable {
 
     // MARK: - Helpers
 
+    /// Counts the categories ahead of the first page, which would otherwise wait for the scan
+    /// (about a second at a million articles). A failure is left for that page to report.
+    func warmUp() async {
+        _ = try? await categoryCounts()
+    }
+
+    /// What `warmUp` or a page counted, and at which cursor.
+    var cachedCategoryCounts: (cursor: UInt64, counts: [CategoryCount])? { categoryCache.withLock { $0 } }
+
     private func categoryCounts() async throws -> [CategoryCount] {
         let cursor = try await store.snapshot().cursor
         if let cached = categoryCache.withLock({ $0 }), cached.cursor == cursor { return cached.counts }

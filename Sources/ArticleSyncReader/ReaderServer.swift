@@ -56,6 +56,7 @@ public final class ReaderServer: Sendable {
         onListening(port)
         let limit = configuration.maximumConnections
         try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.app.warmUp() }
             try await server.executeThenClose { connections in
                 var open = 0
                 let finished = AsyncStream<Void>.makeStream()
