@@ -188,9 +188,9 @@ extension ReplicaStore {
     /// less CPU per article for a few MB per connection (bounded: the client's peak memory is a
     /// goal). No incremental merging either: one merge at the end. `buildFullTextIndex` sets both
     /// back.
-    static func configureForBulkBuild(_ db: Database) throws {
+    static func configureForBulkBuild(_ db: Database, hashSize: Int = bulkBuildHashSize) throws {
         try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
-        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(bulkBuildHashSize))")
+        try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(hashSize))")
     }
 
     /// FTS5's default `hashsize`, right for the few rows of an incremental pull.
@@ -198,7 +198,20 @@ extension ReplicaStore {
 
     /// The bulk build's `hashsize`: each segment FTS5 writes repeats the common words' terms, so
     /// fewer, larger segments mean less to sort, write and merge, for a few MB held while building.
-    static let bulkBuildHashSize = 8 << 20
+    static let bulkBuildHashSize = 4 << 20
+
+    /// Twice the hash for a large build, where it pays: FTS5 merges every 16 segments of a level
+    /// into the next, so the segments of hundreds of thousands of articles are rewritten over and
+    /// over (three levels at a million); half as many segments spare much of that. Below, the
+    /// levels are few and the larger hash would only raise the client's peak memory.
+    static let largeBuildHashSize = 8 << 20
+
+    /// Rows from which a rebuild takes `largeBuildHashSize`.
+    static let largeBuildRows = 250_000
+
+    static func bulkBuildHashSize(rows: Int) -> Int {
+        rows >= largeBuildRows ? largeBuildHashSize : bulkBuildHashSize
+    }
 
     /// Rebuilds the whole index on the writer, in the caller's transaction, in one statement: FTS5
     /// writes out what it has collected at every statement's savepoint, so a statement per range
@@ -208,7 +221,7 @@ extension ReplicaStore {
     static func rebuildFullTextIndex(_ db: Database, total: Int, progress: @Sendable (_ done: Int, _ total: Int) -> Void) throws {
         // Whatever an earlier index held is stale: start empty.
         try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
-        try configureForBulkBuild(db)
+        try configureForBulkBuild(db, hashSize: bulkBuildHashSize(rows: total))
         progress(0, total)
         try withoutActuallyEscaping(progress) { progress in
             let counter = RowCounter()

@@ -103,6 +103,29 @@ final class FullTextIndexBuildTests: XCTestCase {
         try bulk.close()
     }
 
+    /// The larger hash only where its memory buys fewer merge levels, and FTS5's own once built.
+    func testOnlyALargeRebuildCollectsInTheLargerHashAndTheBuildSetsFTS5sBack() async throws {
+        let directory = try TemporaryDirectory()
+        let bulk = try ReplicaStore(path: directory.file("bulk.sqlite"), fullTextIndex: true)
+        try await bulk.deferFullTextIndexToBulkBuild()
+        try await fill(bulk, Self.articles(600))
+        let sizes = try await bulk.file.pool.write { db -> [Int?] in
+            try [600, ReplicaStore.largeBuildRows].map { total in
+                try ReplicaStore.rebuildFullTextIndex(db, total: total) { _, _ in }
+                return try Int.fetchOne(db, sql: "SELECT v FROM article_fts_config WHERE k = 'hashsize'")
+            }
+        }
+        XCTAssertEqual(sizes, [ReplicaStore.bulkBuildHashSize, ReplicaStore.largeBuildHashSize])
+        XCTAssertLessThan(ReplicaStore.bulkBuildHashSize, ReplicaStore.largeBuildHashSize)
+        try await bulk.buildFullTextIndex()
+        let after = try await bulk.file.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT v FROM article_fts_config WHERE k = 'hashsize'")
+        }
+        XCTAssertEqual(after, ReplicaStore.ftsHashSize)
+        assertEqual(try await bulk.search("599", limit: 10).map(\.summary.id), ["a00599"])
+        try bulk.close()
+    }
+
     func testABuildThatFindsTheScratchFileClaimedBuildsTheIndexOnOneConnection() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("bulk.sqlite")
