@@ -209,7 +209,7 @@ extension ReplicaStore {
     /// Rows from which a rebuild takes `largeBuildHashSize`.
     static let largeBuildRows = 250_000
 
-    static func bulkBuildHashSize(rows: Int) -> Int {
+    static func rebuildHashSize(rows: Int) -> Int {
         rows >= largeBuildRows ? largeBuildHashSize : bulkBuildHashSize
     }
 
@@ -221,7 +221,7 @@ extension ReplicaStore {
     static func rebuildFullTextIndex(_ db: Database, total: Int, progress: @Sendable (_ done: Int, _ total: Int) -> Void) throws {
         // Whatever an earlier index held is stale: start empty.
         try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
-        try configureForBulkBuild(db, hashSize: bulkBuildHashSize(rows: total))
+        try configureForBulkBuild(db, hashSize: rebuildHashSize(rows: total))
         progress(0, total)
         try withoutActuallyEscaping(progress) { progress in
             let counter = RowCounter()

@@ -26,6 +26,14 @@ final class FullTextIndexBuildTests: XCTestCase {
         }
     }
 
+    /// A reading replica holding `articles`, its index pending the bulk build.
+    func pendingReplica(at path: String, _ articles: [(String, Article)]) async throws -> ReplicaStore {
+        let replica = try ReplicaStore(path: path, fullTextIndex: true)
+        try await replica.deferFullTextIndexToBulkBuild()
+        try await fill(replica, articles)
+        return replica
+    }
+
     func fill(_ replica: ReplicaStore, _ articles: [(String, Article)]) async throws {
         var revision: UInt64 = 0
         for chunk in stride(from: 0, to: articles.count, by: 500) {
@@ -44,9 +52,7 @@ final class FullTextIndexBuildTests: XCTestCase {
         try await fill(rowByRow, articles)
 
         let path = directory.file("bulk.sqlite")
-        let bulk = try ReplicaStore(path: path, fullTextIndex: true)
-        try await bulk.deferFullTextIndexToBulkBuild()
-        try await fill(bulk, articles)
+        let bulk = try await pendingReplica(at: path, articles)
         assertEqual(try await bulk.isFullTextIndexPending(), true)
         assertEqual(try await bulk.rebuildOnTwoConnections { _, _ in }, true, "the scratch index was moved in")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".fts-build"), "the scratch file is removed")
@@ -84,9 +90,7 @@ final class FullTextIndexBuildTests: XCTestCase {
     /// index it leaves (before the final merge) has a segment per filled hash, not one per range.
     func testABulkRebuildIsOneSegmentWhileTheHashHoldsItAndReportsProgressPerThousandRows() async throws {
         let directory = try TemporaryDirectory()
-        let bulk = try ReplicaStore(path: directory.file("bulk.sqlite"), fullTextIndex: true)
-        try await bulk.deferFullTextIndexToBulkBuild()
-        try await fill(bulk, Self.articles(4_200))
+        let bulk = try await pendingReplica(at: directory.file("bulk.sqlite"), Self.articles(4_200))
         let reports = Mutex<[Int]>([])
         let segments = try await bulk.file.pool.write { db in
             try ReplicaStore.rebuildFullTextIndex(db, total: 4_200) { done, total in
@@ -106,9 +110,7 @@ final class FullTextIndexBuildTests: XCTestCase {
     /// The larger hash only where its memory buys fewer merge levels, and FTS5's own once built.
     func testOnlyALargeRebuildCollectsInTheLargerHashAndTheBuildSetsFTS5sBack() async throws {
         let directory = try TemporaryDirectory()
-        let bulk = try ReplicaStore(path: directory.file("bulk.sqlite"), fullTextIndex: true)
-        try await bulk.deferFullTextIndexToBulkBuild()
-        try await fill(bulk, Self.articles(600))
+        let bulk = try await pendingReplica(at: directory.file("bulk.sqlite"), Self.articles(600))
         let sizes = try await bulk.file.pool.write { db -> [Int?] in
             try [600, ReplicaStore.largeBuildRows].map { total in
                 try ReplicaStore.rebuildFullTextIndex(db, total: total) { _, _ in }
@@ -129,9 +131,7 @@ final class FullTextIndexBuildTests: XCTestCase {
     func testABuildThatFindsTheScratchFileClaimedBuildsTheIndexOnOneConnection() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("bulk.sqlite")
-        let bulk = try ReplicaStore(path: path, fullTextIndex: true)
-        try await bulk.deferFullTextIndexToBulkBuild()
-        try await fill(bulk, Self.articles(4_200))
+        let bulk = try await pendingReplica(at: path, Self.articles(4_200))
         // A second build holding the scratch file makes this one take the one-connection way.
         let other = try XCTUnwrap(ScratchClaim(path: path + ".fts-build"))
         assertEqual(try await bulk.rebuildOnTwoConnections { _, _ in }, false)
