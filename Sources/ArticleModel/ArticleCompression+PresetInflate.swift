@@ -48,7 +48,8 @@ extension ArticleCompression {
         guard unused >= 4 else { throw .corrupt("truncated stream") }
         guard unused == 4 else { throw .trailingBytes }
         output.removeLast()
-        guard Zlib.adler32(output) == bigEndianU32(body, at: body.count - 4) else {
+        let check = output.withUnsafeBufferPointer { CIsal_adler32($0.baseAddress, UInt64($0.count)) }
+        guard check == bigEndianU32(body, at: body.count - 4) else {
             throw .corrupt("incorrect data check")
         }
         return output

@@ -168,23 +168,26 @@ extension ReplicaStore {
         document: CompressedDocument?, state: inout MetaState, indexText: String? = nil, index: inout FullTextIndexWrites?,
         insertFirst: Bool = false, sourcePath: String? = nil
     ) throws -> ArrivalKind {
-        // Text as its exact bytes (ExactText): a NUL in a body must survive.
-        let arguments: StatementArguments = [
-            Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
-            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength, sourcePath,
-        ]
         // In a bootstrap a new id at a new revision (every row) is one INSERT; only one that meets an
         // existing id or revision (it does nothing then) takes the way below, as every row of an
         // incremental pull does (most are edits: a failed INSERT first would cost each a lookup).
         if insertFirst {
-            try db.cachedStatement(sql: Self.insertRowSQL + " ON CONFLICT DO NOTHING").execute(arguments: [id] + arguments)
-            if db.changesCount > 0 {
+            let row = NewRowInsert.Row(
+                id: id, revision: Int64(clamping: revision), published: heading.published.sortKey, category: heading.category,
+                title: heading.title, body: body, source: source, contentHash: contentHash, document: document?.bytes,
+                documentLength: document?.documentLength, sourcePath: sourcePath)
+            if try NewRowInsert.insert(db, row) {
                 state.liveCount += 1
                 state.digest.add(StoreDigest.element(id: id, contentHash: contentHash))
                 index?.add(rowid: db.lastInsertedRowID, title: heading.title, body: indexText)
                 return .new
             }
         }
+        // Text as its exact bytes (ExactText): a NUL in a body must survive.
+        let arguments: StatementArguments = [
+            Int64(clamping: revision), heading.published.sortKey, ExactText.argument(heading.category), ExactText.argument(heading.title),
+            ExactText.argument(body), source, Data(contentHash), document.map { Data($0.bytes) }, document?.documentLength, sourcePath,
+        ]
         // Upstream revisions are unique within one upstream, but a replica that re-bootstraps (new
         // store, or a server restored from an older copy) still holds rows with the old numbers
         // until the bootstrap ends: such a row gives up the number and takes a unique negative one.
@@ -219,7 +222,7 @@ extension ReplicaStore {
     }
 
     /// The new row of `writeRow`: the id, then its other arguments.
-    private static let insertRowSQL = """
+    static let insertRowSQL = """
         INSERT INTO article (
             id, revision, deleted, published, category, title, body, source, content_hash, document, document_length, source_path)
         VALUES (?, ?, 0, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)

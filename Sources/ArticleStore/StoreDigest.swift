@@ -47,13 +47,20 @@ public struct StoreDigest: Hashable, Sendable {
 
     /// `e = SHA-256(u8 length of id || id bytes || contentHash)` for one live article.
     public static func element(id: String, contentHash: [UInt8]) -> StoreDigest {
+        // Once per article written: no array is made for the id, its length or the hash.
         var hasher = SHA256()
-        let idBytes = Array(id.utf8)
-        precondition(idBytes.count >= 1 && idBytes.count <= 255, "article ids are 1-255 bytes")
-        hasher.update(data: [UInt8(idBytes.count)])
-        hasher.update(data: idBytes)
-        hasher.update(data: contentHash)
-        return StoreDigest(bytes: Array(hasher.finalize()))!
+        var id = id
+        id.withUTF8 { idBytes in
+            precondition(idBytes.count >= 1 && idBytes.count <= 255, "article ids are 1-255 bytes")
+            var length = UInt8(idBytes.count)
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(idBytes))
+        }
+        contentHash.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize().withUnsafeBytes { digest in
+            func limb(_ at: Int) -> UInt64 { UInt64(bigEndian: digest.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+            return StoreDigest(limbs: (limb(0), limb(8), limb(16), limb(24)))
+        }
     }
 
     public mutating func add(_ other: StoreDigest) {

@@ -608,14 +608,17 @@ enum ApplyOutcome {
 }
 
 /// Applies a stream of changes in slices of bounded decoded size, each slice in one transaction with
-/// the revision of its last change as cursor (the last slice of a batch with the batch's end). The
-/// commit of a slice overlaps with decoding the next unless the two together would hold more than
-/// `inFlightBytes` of decoded text, or the next holds deltas (whose base the commit may write).
+/// the revision of its last change as cursor (the last slice of a batch with the batch's end).
+/// Commits run one after the other, in order, while the next slices are decoded: the writer is the
+/// pull's critical path, so it is kept fed. What decoded slices hold, committing or waiting to, stays
+/// within `inFlightBytes`; a slice with deltas (whose base a commit may write) waits for them all.
 final class BatchApplier {
     /// Decoded bytes per slice (at least one change): a batch of the default budget (256 KiB sent,
     /// about 0.8 MB decoded) is one slice. With a reading replica's text and the copies SQLite
     /// makes of it, 4 MiB slices took a batch of 1.5 MB articles to 64 MB, 2 MiB ones to 58 MB.
     static let sliceBytes = 2 << 20
+    /// What decoded slices may hold at once. A slice holding its text counts its decoded size; a
+    /// mirror's holds the documents as sent (and their headings), so more of them fit.
     static let inFlightBytes = 4 << 20
 
     let session: SyncSession
@@ -626,7 +629,9 @@ final class BatchApplier {
     let logsArrivals: Bool
     /// The cursor of the last slice handed to a commit.
     private var cursor: UInt64
-    private var committing: Task<Void, any Error>? = nil
+    /// Commits handed over and not yet awaited, oldest first; each starts once the one before it
+    /// succeeded, so a failure stops every later slice from committing.
+    private var commits: [(task: Task<Void, any Error>, bytes: Int)] = []
     private var committingBytes = 0
 
     init(session: SyncSession, target: ReplicaStore, upstream: StoreID, cursor: UInt64, keepDeletedAt: Int64?) {
@@ -638,14 +643,21 @@ final class BatchApplier {
         logsArrivals = session.logsArrivals && target === session.store
     }
 
-    /// Waits for the commit in flight (and reports its failure).
+    /// Waits for every commit handed over (and reports the first failure).
     func finish() async throws {
-        guard let task = committing else { return }
-        committing = nil
-        committingBytes = 0
+        while !commits.isEmpty { try await waitForOldestCommit() }
+    }
+
+    private func waitForOldestCommit() async throws {
+        let oldest = commits.removeFirst()
+        committingBytes -= oldest.bytes
         do {
-            try await task.value
+            try await oldest.task.value
         } catch {
+            // The later commits fail behind it without writing; none may run behind our back.
+            for commit in commits { _ = await commit.task.result }
+            commits = []
+            committingBytes = 0
             throw ClientError.replica(session.path, "cannot apply a batch: \(error)")
         }
     }
@@ -654,19 +666,22 @@ final class BatchApplier {
     /// them ending at `cursorAfter`.
     func apply(_ changes: ArraySlice<Change>, through cursorAfter: UInt64, report: inout PullReport) async throws -> ApplyOutcome {
         var start = changes.startIndex
+        let keepsText = session.fullTextIndex && session.decodesText
         while start < changes.endIndex {
             var end = start
             var bytes = 0
+            var held = 0
             var hasDelta = false
             while end < changes.endIndex {
                 let length = changes[end].documentLength
                 if end > start && bytes + length > Self.sliceBytes { break }
                 bytes += length
+                held += keepsText ? length : changes[end].heldBytes
                 if case .article(let article) = changes[end], case .delta = article.encoding { hasDelta = true }
                 end += 1
             }
             let slice = changes[start..<end]
-            if hasDelta || committingBytes + bytes > Self.inFlightBytes { try await finish() }
+            while !commits.isEmpty && (hasDelta || committingBytes + held > Self.inFlightBytes) { try await waitForOldestCommit() }
             let decoded: SyncSession.DecodedSlice
             do {
                 decoded = try await session.decode(slice, target: target)
@@ -675,13 +690,15 @@ final class BatchApplier {
             } catch ChangeDecoder.Failure.invalid(let why) {
                 throw ClientError.protocolViolation(why)
             }
-            try await finish()
-            // After the commit in flight: its documents are among those the replacement re-checks.
-            for (id, bytes) in decoded.replacements.sorted(by: { $0.key < $1.key }) {
-                do {
-                    _ = try await target.replaceDictionary(id: id, with: bytes)
-                } catch {
-                    throw ClientError.replica(session.path, "cannot replace dictionary \(String(id, radix: 16)): \(error)")
+            if !decoded.replacements.isEmpty {
+                // After the commits in flight: their documents are among those the replacement re-checks.
+                try await finish()
+                for (id, bytes) in decoded.replacements.sorted(by: { $0.key < $1.key }) {
+                    do {
+                        _ = try await target.replaceDictionary(id: id, with: bytes)
+                    } catch {
+                        throw ClientError.replica(session.path, "cannot replace dictionary \(String(id, radix: 16)): \(error)")
+                    }
                 }
             }
             let fromRevision = cursor
@@ -704,13 +721,16 @@ final class BatchApplier {
             }
             let onEvent = session.syncer.onEvent
             let changes = decoded.changes
-            committing = Task {
+            let previous = commits.last?.task
+            let task = Task {
+                try await previous?.value
                 var applied = applied
                 let arrivals = try await target.applyBatch(changes, upstreamStoreID: upstream, cursor: toRevision, options: options)
                 if !arrivals.isEmpty { applied.noteArrivals(arrivals) }
                 onEvent(.batchApplied(applied))
             }
-            committingBytes = bytes
+            commits.append((task, held))
+            committingBytes += held
             start = end
         }
         return .applied
@@ -736,6 +756,13 @@ extension ReplicaChange {
 }
 
 extension Change {
+    /// What a decoded change holds when its text is not kept: the document as sent, and a heading
+    /// (category and title, within the first bytes of the document).
+    var heldBytes: Int {
+        if case .article(let article) = self { return article.data.readableBytes + min(Int(article.documentLength), 512) }
+        return id.utf8.count
+    }
+
     /// Article bytes as sent (compressed), for progress and reports.
     var dataBytes: Int {
         if case .article(let article) = self { return article.data.readableBytes }

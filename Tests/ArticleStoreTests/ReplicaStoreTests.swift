@@ -100,6 +100,78 @@ final class ReplicaStoreTests: XCTestCase {
         XCTAssertEqual(try Self.rowsKeptCompressed(directory.file("lacking.sqlite")), 0)
     }
 
+    /// A bootstrap writes its rows through a statement of its own (`NewRowInsert`); whatever way a
+    /// row came, every column holds the same value of the same type, so the queries of `list`,
+    /// `read`, `search` and `verify` find it the same way.
+    func testABootstrapWritesEveryColumnAsAnIncrementalPullDoes() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try SQLiteCanonicalStore(path: directory.file("server.sqlite"))
+        let dictionary = Array(String(repeating: "Die Bundesregierung und der Bundestag beraten über Gespräche. ", count: 40).utf8)
+        let dictionaryID = try await server.installDictionary(dictionary)
+        let messy = try SeedFormat.parse(Array(("\u{FEFF}" + Fixture.source(title: "Unordentlich") + "\r\n").utf8))
+        let withNUL = Fixture.article(title: "Mit NUL", body: "Vor\u{0}nach dem NUL.")
+        _ = try await server.apply([
+            Fixture.put("plain", Fixture.article(title: "Gespräche über Banken", category: "Wirtschaft")),
+            Fixture.put("messy", messy), Fixture.put("nul", withNUL), Fixture.put("mirror", Fixture.article(title: "Nur komprimiert")),
+        ])
+        var changes: [ReplicaChange] = []
+        for change in try await server.changes(after: 0, limit: 100, tombstonesAfter: 0).changes {
+            guard case .article(let document) = change.kind else { continue }
+            let article = try ArticleDocument.decode(try await server.inflateDocument(document))
+            let compressed = CompressedDocument(bytes: document.compressed, documentLength: document.documentLength)
+            switch change.id {
+            case "mirror":
+                changes.append(
+                    .putDocument(
+                        id: change.id, revision: change.revision, heading: ArticleHeading(article), contentHash: document.contentHash,
+                        document: compressed))
+            case "plain":
+                changes.append(
+                    .put(id: change.id, revision: change.revision, article: article, contentHash: document.contentHash, compressed: compressed))
+            default:
+                changes.append(.put(id: change.id, revision: change.revision, article: article, contentHash: document.contentHash))
+            }
+        }
+        let head = try await server.snapshot().head
+        func rows(bootstrap: Bool, fullTextIndex: Bool) async throws -> [[String]] {
+            let path = directory.file("replica-\(bootstrap)-\(fullTextIndex).sqlite")
+            let replica = try ReplicaStore(path: path, fullTextIndex: fullTextIndex)
+            try await replica.saveDictionary(id: dictionaryID, bytes: dictionary)
+            var options = ApplyOptions()
+            options.expectsNewArticles = bootstrap
+            options.sourcePaths = [SourcePath(id: "plain", path: "2024/plain.txt"), SourcePath(id: "mirror", path: "")]
+            try await replica.applyBatch(changes, upstreamStoreID: server.storeID, cursor: head, options: options)
+            let replicaDigest = try await replica.snapshot().digestState
+            let serverDigest = try await server.snapshot().digestState
+            XCTAssertEqual(replicaDigest, serverDigest)
+            assertEqual(try await replica.article(id: "nul")?.article, withNUL)
+            assertEqual(try await replica.article(id: "messy")?.article, messy)
+            if fullTextIndex {
+                assertEqual(try await replica.search("Banken", limit: 10).map(\.summary.id), ["plain"])
+            }
+            try replica.close()
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            return try await queue.read { db in
+                let columns = [
+                    "id", "revision", "deleted", "published", "category", "title", "body", "source", "content_hash", "document",
+                    "document_length", "source_path", "deleted_at",
+                ]
+                let select = columns.map { "typeof(\($0)) || ':' || hex(\($0))" }.joined(separator: ", ")
+                return try Row.fetchAll(db, sql: "SELECT \(select) FROM article ORDER BY id").map { row in
+                    (0..<columns.count).map { "\(columns[$0])=" + (row[$0] as String? ?? "?") }
+                }
+            }
+        }
+        for fullTextIndex in [false, true] {
+            let incremental = try await rows(bootstrap: false, fullTextIndex: fullTextIndex)
+            XCTAssertEqual(incremental.count, 4)
+            let bootstrapped = try await rows(bootstrap: true, fullTextIndex: fullTextIndex)
+            XCTAssertEqual(bootstrapped, incremental)
+            XCTAssertTrue(incremental.allSatisfy { $0[0].hasPrefix("id=text:") && $0[11].hasPrefix("source_path=") })
+        }
+    }
+
     /// A mirror is updated in place, a page per edited article, so small pages; bulk-read stores pack
     /// their rows into large ones. An existing file keeps the page size it was created with.
     func testMirrorsAreCreatedWithSmallPagesAndOtherStoresWithLargeOnes() throws {
