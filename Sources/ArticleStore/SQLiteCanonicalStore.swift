@@ -1,6 +1,7 @@
 import ArticleModel
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// The server's canonical store in a SQLite file (`StoreFile`): assigns revisions, keeps every
@@ -50,8 +51,17 @@ public final class SQLiteCanonicalStore: CanonicalStore {
                     """)
             let arguments: StatementArguments = [Int64(clamping: revision), Int64(clamping: tombstonesAfter), max(0, limit)]
             // A cursor's rows are read in place (no copied Row per article), and each blob is
-            // copied once, straight from SQLite's memory into the bytes a change holds.
-            func bytes(_ row: Row, _ index: Int) -> [UInt8]? { row.dataNoCopy(atIndex: index).map { [UInt8]($0) } }
+            // copied once, straight from SQLite's memory into the bytes a change holds (through
+            // `Data`, the copy went byte by byte).
+            let handle = statement.sqliteStatement
+            func bytes(_ index: Int32) -> [UInt8]? {
+                guard sqlite3_column_type(handle, index) != SQLITE_NULL else { return nil }
+                // The blob first, then its length (SQLite's documented order).
+                let base = sqlite3_column_blob(handle, index)
+                let count = Int(sqlite3_column_bytes(handle, index))
+                guard let base, count > 0 else { return [] }
+                return [UInt8](UnsafeRawBufferPointer(start: base, count: count))
+            }
             var changes: [StoredChange] = []
             changes.reserveCapacity(min(max(0, limit), 4_096))
             let rows = try Row.fetchCursor(statement, arguments: arguments)
@@ -63,10 +73,10 @@ public final class SQLiteCanonicalStore: CanonicalStore {
                     continue
                 }
                 var delta: StoredDelta?
-                if let base = row[6] as Int64?, let baseHash = bytes(row, 7), let compressed = bytes(row, 8) {
+                if let base = row[6] as Int64?, let baseHash = bytes(7), let compressed = bytes(8) {
                     delta = StoredDelta(baseRevision: UInt64(base), baseHash: baseHash, compressed: compressed)
                 }
-                guard let contentHash = bytes(row, 3), let compressed = bytes(row, 4) else {
+                guard let contentHash = bytes(3), let compressed = bytes(4) else {
                     throw StoreError("article '\(id)' at revision \(revision) has no content hash or document: the store is damaged")
                 }
                 let document = StoredDocument(
