@@ -12,6 +12,30 @@ extension ArticleCompression {
     public static func inflateDocument(
         _ input: UnsafeRawBufferPointer, documentLength: Int, presetDictionary: (UInt32) -> [UInt8]?
     ) throws(Zlib.Error) -> [UInt8] {
+        try inflatePreset(input, documentLength: documentLength, presetDictionary: presetDictionary) { body, dictionary, out, result in
+            dictionary.withUnsafeBufferPointer { dictionaryBytes in
+                CIsal_inflateRaw(
+                    body.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(body.count), dictionaryBytes.baseAddress,
+                    UInt32(dictionaryBytes.count), out.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(out.count),
+                    &result.produced, &result.unused, &result.finished)
+            }
+        }
+    }
+
+    /// What one raw inflation reports (CIsal_inflateRawIn).
+    struct RawResult {
+        var produced: UInt32 = 0
+        var unused: UInt32 = 0
+        var finished: Int32 = 0
+    }
+
+    /// Reads the zlib header, inflates the raw stream after it with `inflateRaw` (ISA-L, from the
+    /// preset dictionary) and checks the result: exactly `documentLength` bytes, nothing after the
+    /// trailer, the trailer's Adler-32.
+    static func inflatePreset(
+        _ input: UnsafeRawBufferPointer, documentLength: Int, presetDictionary: (UInt32) -> [UInt8]?,
+        inflateRaw: (_ body: UnsafeRawBufferPointer, _ dictionary: [UInt8], _ out: UnsafeMutableRawBufferPointer, _ result: inout RawResult) -> Int32
+    ) throws(Zlib.Error) -> [UInt8] {
         guard documentLength <= maxDocumentLength else { throw .tooLarge(limit: maxDocumentLength) }
         guard input.count >= 10, input[0] & 0x0F == 8, input[0] >> 4 <= 7, input[1] & 0x20 != 0,
             (UInt16(input[0]) << 8 | UInt16(input[1])) % 31 == 0
@@ -23,30 +47,21 @@ extension ArticleCompression {
         let body = UnsafeRawBufferPointer(rebasing: input[6...])
         // One spare byte beyond the length tells "exactly the length" from "longer".
         var output = [UInt8](repeating: 0, count: documentLength + 1)
-        var produced: UInt32 = 0
-        var unused: UInt32 = 0
-        var finished: Int32 = 0
-        let rc = dictionary.withUnsafeBytes { dictionaryBytes in
-            output.withUnsafeMutableBytes { out in
-                CIsal_inflateRaw(
-                    body.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(body.count),
-                    dictionaryBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(dictionaryBytes.count),
-                    out.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(out.count), &produced, &unused, &finished)
-            }
-        }
+        var result = RawResult()
+        let rc = output.withUnsafeMutableBytes { out in inflateRaw(body, dictionary, out, &result) }
         switch rc {
         case ISAL_DECOMP_OK, ISAL_END_INPUT, ISAL_OUT_OVERFLOW:
-            if Int(produced) > documentLength { throw .tooLarge(limit: documentLength) }
-            if finished == 0 || Int(produced) != documentLength {
-                throw .tooShort(expected: documentLength, actual: Int(produced))
+            if Int(result.produced) > documentLength { throw .tooLarge(limit: documentLength) }
+            if result.finished == 0 || Int(result.produced) != documentLength {
+                throw .tooShort(expected: documentLength, actual: Int(result.produced))
             }
         case CISAL_NO_MEMORY:
             throw .corrupt("no memory to inflate")
         default:
             throw .corrupt("invalid deflate data (igzip error \(rc))")
         }
-        guard unused >= 4 else { throw .corrupt("truncated stream") }
-        guard unused == 4 else { throw .trailingBytes }
+        guard result.unused >= 4 else { throw .corrupt("truncated stream") }
+        guard result.unused == 4 else { throw .trailingBytes }
         output.removeLast()
         let check = output.withUnsafeBufferPointer { CIsal_adler32($0.baseAddress, UInt64($0.count)) }
         guard check == bigEndianU32(body, at: body.count - 4) else {

@@ -37,7 +37,8 @@ struct ChangeDecoder {
     /// (`ReplicaChange.put` with `compressed`).
     var keepText = false
 
-    func decode(_ change: Change) throws(Failure) -> ReplicaChange {
+    /// `inflater`: the caller's, for a run of changes on one task (it keeps the dictionary's window).
+    func decode(_ change: Change, inflater: DocumentInflater? = nil) throws(Failure) -> ReplicaChange {
         switch change {
         case .tombstone(let revision, let id):
             return .delete(id: id, revision: revision)
@@ -47,7 +48,7 @@ struct ChangeDecoder {
                 if let dictionary { return .dictionaryMismatch(why, dictionary: dictionary) }
                 return .invalid(why)
             }
-            let document = try inflate(article, blame: blame)
+            let document = try inflate(article, inflater: inflater, blame: blame)
             if keepCompressed && !keepText && article.encoding == .zlib {
                 return try decodeForMirror(article, document: document, blame: blame)
             }
@@ -101,7 +102,7 @@ struct ChangeDecoder {
             document: CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength)))
     }
 
-    private func inflate(_ article: ArticleChange, blame: (String) -> Failure) throws(Failure) -> [UInt8] {
+    private func inflate(_ article: ArticleChange, inflater: DocumentInflater?, blame: (String) -> Failure) throws(Failure) -> [UInt8] {
         let length = Int(article.documentLength)
         guard length <= Self.largestDocument else {
             throw .invalid("article \(article.id) claims a document of \(length) bytes, more than any store holds (\(Self.largestDocument))")
@@ -117,7 +118,8 @@ struct ChangeDecoder {
             case .zlib:
                 let dictionaries = self.dictionaries
                 return try data.withUnsafeReadableBytes { bytes in
-                    try ArticleCompression.inflateDocument(bytes, documentLength: length) { dictionaries[$0] }
+                    if let inflater { return try inflater.inflate(bytes, documentLength: length) { dictionaries[$0] } }
+                    return try ArticleCompression.inflateDocument(bytes, documentLength: length) { dictionaries[$0] }
                 }
             case .delta:
                 guard let base = bases[ArticleKey(article.id)] else { throw Failure.missingBase(id: article.id) }

@@ -513,12 +513,18 @@ final class SyncSession {
     /// core, decoded in parallel (while the previous slice commits), and put back in order.
     static func decode(_ changes: [Change], with decoder: ChangeDecoder) async throws(ChangeDecoder.Failure) -> [ReplicaChange] {
         let slices = min(decodeParallelism, changes.count / minimumSlice)
-        guard slices > 1 else { return try changes.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) } }
+        guard slices > 1 else {
+            let inflater = DocumentInflater()
+            return try changes.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change, inflater: inflater) }
+        }
         let sliceLength = (changes.count + slices - 1) / slices
         let parts = await withTaskGroup(of: (Int, Result<[ReplicaChange], ChangeDecoder.Failure>).self) { group in
             for start in stride(from: 0, to: changes.count, by: sliceLength) {
                 let slice = changes[start..<min(start + sliceLength, changes.count)]
-                group.addTask { (start, Result { () throws(ChangeDecoder.Failure) in try slice.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change) } }) }
+                group.addTask {
+                    let inflater = DocumentInflater()
+                    return (start, Result { () throws(ChangeDecoder.Failure) in try slice.map { change throws(ChangeDecoder.Failure) in try decoder.decode(change, inflater: inflater) } })
+                }
             }
             var decoded: [(Int, Result<[ReplicaChange], ChangeDecoder.Failure>)] = []
             for await part in group { decoded.append(part) }

@@ -38,21 +38,40 @@ static inline struct inflate_state *CIsal_threadState(void) {
     return state;
 }
 
+// A state of its own, for a caller that inflates many streams in a row (CIsal_inflateRawIn); NULL
+// when out of memory. Freed with free().
+static inline struct inflate_state *CIsal_newState(void) { return malloc(sizeof(struct inflate_state)); }
+
 // Inflates one raw deflate stream that starts from the preset dictionary `dict` into `out`, with
-// ISA-L's igzip, in this thread's state (on the heap, not on the caller's stack). Returns ISA-L's
-// code (negative: invalid data) or CISAL_NO_MEMORY; `produced` is the output written, `unused`
-// the input bytes not part of the stream (ISA-L reads ahead into its bit buffer, which is counted
-// back), `finished` whether the stream's last block ended.
-static inline int CIsal_inflateRaw(const uint8_t *in, uint32_t in_len, const uint8_t *dict, uint32_t dict_len,
-                                   uint8_t *out, uint32_t out_len, uint32_t *produced, uint32_t *unused, int *finished) {
-    struct inflate_state *state = CIsal_threadState();
-    if (state == NULL) return CISAL_NO_MEMORY;
+// ISA-L's igzip, in `state`. Returns ISA-L's code (negative: invalid data); `produced` is the output
+// written, `unused` the input bytes not part of the stream (ISA-L reads ahead into its bit buffer,
+// which is counted back), `finished` whether the stream's last block ended.
+//
+// ISA-L copies the dictionary into the state's window, then decodes a short stream after it, in the
+// same buffer: `window_holds_dict` says the window still holds these bytes from the last stream,
+// which skips that copy (the caller knows the bytes are the same: it owns them). `window_intact`
+// reports whether it still does afterwards: the stream ended within the buffer, which ISA-L then
+// neither shifted nor overwrote (its fill level is the dictionary plus the output exactly).
+static inline int CIsal_inflateRawIn(struct inflate_state *state, const uint8_t *in, uint32_t in_len,
+                                     const uint8_t *dict, uint32_t dict_len, int window_holds_dict,
+                                     uint8_t *out, uint32_t out_len, uint32_t *produced, uint32_t *unused,
+                                     int *finished, int *window_intact) {
     isal_inflate_init(state);
     state->crc_flag = ISAL_DEFLATE;
-    int rc = isal_inflate_set_dict(state, (uint8_t *)dict, dict_len);
+    int rc;
+    int reusable = dict_len > 0 && dict_len <= IGZIP_HIST_SIZE;
+    if (window_holds_dict && reusable) {
+        state->tmp_out_processed = (int32_t)dict_len;
+        state->tmp_out_valid = (int32_t)dict_len;
+        state->dict_length = dict_len;
+        rc = ISAL_DECOMP_OK;
+    } else {
+        rc = isal_inflate_set_dict(state, (uint8_t *)dict, dict_len);
+    }
     *produced = 0;
     *unused = in_len;
     *finished = 0;
+    *window_intact = 0;
     if (rc == ISAL_DECOMP_OK) {
         state->next_in = (uint8_t *)in;
         state->avail_in = in_len;
@@ -62,8 +81,21 @@ static inline int CIsal_inflateRaw(const uint8_t *in, uint32_t in_len, const uin
         *produced = state->total_out;
         *unused = state->avail_in + (uint32_t)(state->read_in_length / 8);
         *finished = state->block_state == ISAL_BLOCK_FINISH;
+        *window_intact = reusable && rc == ISAL_DECOMP_OK && *finished && *produced > 0 &&
+                         state->tmp_out_processed == state->tmp_out_valid &&
+                         (uint64_t)state->tmp_out_valid == (uint64_t)dict_len + *produced;
     }
     return rc;
+}
+
+// CIsal_inflateRawIn in this thread's state, from the dictionary's bytes every time; CISAL_NO_MEMORY
+// when there is no state.
+static inline int CIsal_inflateRaw(const uint8_t *in, uint32_t in_len, const uint8_t *dict, uint32_t dict_len,
+                                   uint8_t *out, uint32_t out_len, uint32_t *produced, uint32_t *unused, int *finished) {
+    struct inflate_state *state = CIsal_threadState();
+    if (state == NULL) return CISAL_NO_MEMORY;
+    int intact = 0;
+    return CIsal_inflateRawIn(state, in, in_len, dict, dict_len, 0, out, out_len, produced, unused, finished, &intact);
 }
 
 // The Adler-32 of `len` bytes (ISA-L's, vectorized), as zlib's adler32(1, buf, len).
