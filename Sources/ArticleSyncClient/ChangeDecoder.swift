@@ -37,8 +37,8 @@ struct ChangeDecoder {
     /// (`ReplicaChange.put` with `compressed`).
     var keepText = false
 
-    /// `inflater`: the caller's, for a run of changes on one task (it keeps the dictionary's window).
-    func decode(_ change: Change, inflater: DocumentInflater? = nil) throws(Failure) -> ReplicaChange {
+    /// `inflater`: the caller's, one per run of changes on one task (it keeps the dictionary's window).
+    func decode(_ change: Change, inflater: DocumentInflater) throws(Failure) -> ReplicaChange {
         switch change {
         case .tombstone(let revision, let id):
             return .delete(id: id, revision: revision)
@@ -102,7 +102,7 @@ struct ChangeDecoder {
             document: CompressedDocument(bytes: Array(article.data.readableBytesView), documentLength: Int(article.documentLength)))
     }
 
-    private func inflate(_ article: ArticleChange, inflater: DocumentInflater?, blame: (String) -> Failure) throws(Failure) -> [UInt8] {
+    private func inflate(_ article: ArticleChange, inflater: DocumentInflater, blame: (String) -> Failure) throws(Failure) -> [UInt8] {
         let length = Int(article.documentLength)
         guard length <= Self.largestDocument else {
             throw .invalid("article \(article.id) claims a document of \(length) bytes, more than any store holds (\(Self.largestDocument))")
@@ -118,13 +118,12 @@ struct ChangeDecoder {
             case .zlib:
                 let dictionaries = self.dictionaries
                 return try data.withUnsafeReadableBytes { bytes in
-                    if let inflater { return try inflater.inflate(bytes, documentLength: length) { dictionaries[$0] } }
-                    return try ArticleCompression.inflateDocument(bytes, documentLength: length) { dictionaries[$0] }
+                    try inflater.inflate(bytes, documentLength: length) { dictionaries[$0] }
                 }
             case .delta:
                 guard let base = bases[ArticleKey(article.id)] else { throw Failure.missingBase(id: article.id) }
                 return try data.withUnsafeReadableBytes { bytes in
-                    try ArticleCompression.inflateDocument(bytes, documentLength: length) { _ in base }
+                    try inflater.inflate(bytes, documentLength: length) { _ in base }
                 }
             }
         } catch let failure as Failure {

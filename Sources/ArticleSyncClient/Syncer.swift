@@ -638,7 +638,7 @@ final class BatchApplier {
     /// Commits handed over and not yet awaited, oldest first; each starts once the one before it
     /// succeeded, so a failure stops every later slice from committing.
     private var commits: [(task: Task<Void, any Error>, bytes: Int)] = []
-    private var committingBytes = 0
+    private var committingBytes: Int { commits.reduce(0) { $0 + $1.bytes } }
 
     init(session: SyncSession, target: ReplicaStore, upstream: StoreID, cursor: UInt64, keepDeletedAt: Int64?) {
         self.session = session
@@ -656,14 +656,12 @@ final class BatchApplier {
 
     private func waitForOldestCommit() async throws {
         let oldest = commits.removeFirst()
-        committingBytes -= oldest.bytes
         do {
             try await oldest.task.value
         } catch {
             // The later commits fail behind it without writing; none may run behind our back.
             for commit in commits { _ = await commit.task.result }
             commits = []
-            committingBytes = 0
             throw ClientError.replica(session.path, "cannot apply a batch: \(error)")
         }
     }
@@ -736,7 +734,6 @@ final class BatchApplier {
                 onEvent(.batchApplied(applied))
             }
             commits.append((task, held))
-            committingBytes += held
             start = end
         }
         return .applied
