@@ -58,11 +58,13 @@ extension ReplicaStore {
     /// merged; then FTS5's merging is restored for the writes of later pulls. Killed half-way, the
     /// replica is still pending and the next pull, search or read finishes it.
     /// `progress(done, total)` follows the articles of a rebuild.
-    public func buildFullTextIndex(progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
+    public func buildFullTextIndex(progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
-        // On one connection: on two (`rebuildOnTwoConnections`) it finishes sooner but costs far
-        // more CPU and memory in all, and its two segments make every later incremental pull
-        // costlier than one optimized segment does.
+        // Half the rows on a second core when there is one; what it leaves undone (too few rows,
+        // the scratch file taken, the move refused) is rebuilt on the writer below.
+        if Self.buildsOnTwoConnections, try await isFullTextIndexPending() {
+            try await rebuildOnTwoConnections(progress: progress)
+        }
         try await file.pool.write { db in
             let stale = try StoreFile.isFullTextIndexPending(db)
             let fed = try StoreFile.isFullTextIndexFed(db)
@@ -90,6 +92,8 @@ extension ReplicaStore {
         // incremental auto-vacuum gives them back (elsewhere this does nothing).
         try await file.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
     }
+
+    static let buildsOnTwoConnections = ProcessInfo.processInfo.activeProcessorCount > 1
 
     /// FTS5's default: merge once 4 segments of a level exist, as later pulls' batches add them.
     static let ftsAutomerge = 4

@@ -10,10 +10,12 @@ import Darwin
 
 /// Building a reading replica's full-text index in bulk. FTS5 tokenizes and sorts every word of
 /// every article on the connection that inserts it, most of a bootstrap's CPU, and one file has one
-/// writer: so the replica's writer and a second connection share the rowid range (`RowidRanges`),
-/// the second indexing into a scratch file beside the replica (`<replica>.fts-build`); the scratch
-/// index's segments then move into the replica's (`FullTextIndexMerge`) and the usual finish
-/// (`buildFullTextIndex`) follows.
+/// writer: so the replica's writer indexes the lower half of the rows while a second connection
+/// indexes the upper half into a scratch file beside the replica (`<replica>.fts-build`), each in
+/// one statement (FTS5 writes a segment at every statement's savepoint, so statements per range
+/// would sort and merge the common words' terms over and over); each merges its own part, the
+/// scratch index's two-segment whole then moves into the replica's (`FullTextIndexMerge`) and the
+/// usual finish (`buildFullTextIndex`) follows.
 ///
 /// Kill safety: until the moved segments and the flag that says so (fed: "every article is in")
 /// commit together, the replica stays pending and the next build starts over; the scratch file is
@@ -21,9 +23,9 @@ import Darwin
 /// takes the one-connection way). A pull that commits between the two steps changes the fingerprint
 /// checked before the move, and the move is abandoned for a rebuild on one connection.
 extension ReplicaStore {
-    /// Rowids per statement: small enough for both connections to meet evenly, large enough that a
-    /// statement's overhead does not count.
-    static let indexBuildStep: Int64 = 500
+    /// Live rows from which a rebuild is shared by two connections: below, the second connection's
+    /// set-up and the move cost more than its half saves.
+    static let twoConnectionBuildRows = 5_000
 
     /// What a build on two connections must find unchanged before it moves its scratch segments in.
     struct IndexBuildFingerprint: Equatable {
@@ -42,15 +44,14 @@ extension ReplicaStore {
 
     var indexBuildScratchPath: String { file.path + ".fts-build" }
 
-    /// Not used by pulls (see `buildFullTextIndex`): the ground for indexing on a second connection
-    /// while the download runs, which needs this scratch file and move.
-    ///
     /// Rebuilds a pending index on two connections and marks it fed (complete, to be merged), or
     /// leaves it pending for the one-connection rebuild: when another build holds the scratch file,
-    /// when there are too few rows to share, or when the move is refused. Returns whether it moved a
-    /// scratch index in.
+    /// when there are fewer than `minimumRows` live rows, or when the move is refused. Returns
+    /// whether it moved a scratch index in.
     @discardableResult
-    func rebuildOnTwoConnections(progress: @Sendable (_ done: Int, _ total: Int) -> Void) async throws -> Bool {
+    func rebuildOnTwoConnections(
+        minimumRows: Int = twoConnectionBuildRows, progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void
+    ) async throws -> Bool {
         let scratch = indexBuildScratchPath
         guard let claim = ScratchClaim(path: scratch) else { return false }
         defer { claim.release() }
@@ -61,64 +62,47 @@ extension ReplicaStore {
             try db.inTransaction(.immediate) {
                 guard try StoreFile.isFullTextIndexPending(db), try !StoreFile.isFullTextIndexFed(db) else { return .commit }
                 let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM article WHERE deleted = 0") ?? 0
-                let first = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM article") ?? 0
-                let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM article") ?? 0
-                guard last - first >= 4 * Self.indexBuildStep else { return .commit }
+                guard total >= max(2, minimumRows),
+                    let split = try Int64.fetchOne(
+                        db, sql: "SELECT rowid FROM article WHERE deleted = 0 ORDER BY rowid LIMIT 1 OFFSET ?", arguments: [total / 2])
+                else { return .commit }
                 let fingerprint = try IndexBuildFingerprint.read(db)
                 try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
                 try Self.configureForBulkBuild(db)
+                let rows = IndexProgress(total: total, report: progress)
                 progress(0, total)
 
-                let ranges = RowidRanges(first: first, end: last + 1)
-                let done = RowCounter()
                 let side = SideIndexer(scratch: scratch, source: mainPath, documentText: documentText)
                 let sideResult = SideResult()
                 let thread = Thread {
-                    sideResult.finish(Result { try side.index(ranges: ranges, done: done) })
+                    sideResult.finish(Result { try side.index(from: split, progress: rows) })
                 }
                 thread.start()
-                let insert = try db.makeStatement(sql: Self.indexRangeSQL(schema: "main", rows: .small))
                 var mainError: (any Error)? = nil
-                while mainError == nil, let range = ranges.takeForWriter(Self.indexBuildStep) {
-                    do {
-                        try insert.execute(arguments: [range.lowerBound, range.upperBound])
-                        done.add(db.changesCount)
-                        progress(min(done.value, total), total)
-                    } catch {
-                        mainError = error
-                        ranges.stop()
+                do {
+                    try rows.counting(on: db) {
+                        try db.execute(sql: Self.indexRangeSQL(schema: "main", rows: .small), arguments: [Int64.min, split])
                     }
-                }
-                // Each connection merges its own part while the other may still be indexing, so the
-                // moved index is two segments and needs no merge of its own. The large articles (a
-                // few at most) are the writer's alone, so that two of them are never in memory at once.
-                if mainError == nil {
-                    do {
-                        try db.makeStatement(sql: Self.indexRangeSQL(schema: "main", rows: .large)).execute(arguments: [first, last + 1])
-                        done.add(db.changesCount)
-                        try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
-                    } catch {
-                        mainError = error
+                    // The large articles (a few at most) are the writer's alone, so that two of them are
+                    // never in memory at once. Each connection merges its own part while the other may
+                    // still be indexing, so the moved index is two segments and needs no merge of its own.
+                    try rows.counting(on: db) {
+                        try db.execute(sql: Self.indexRangeSQL(schema: "main", rows: .large), arguments: [Int64.min, Int64.max])
                     }
+                    try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+                } catch {
+                    mainError = error
+                    rows.stop()
                 }
                 let sideOutcome = sideResult.wait()
                 if let mainError { throw mainError }
                 switch sideOutcome {
-                case .success(let rows):
-                    outcome = (fingerprint, rows)
+                case .success(let sideRows):
+                    outcome = (fingerprint, sideRows)
                 case .failure:
-                    // The scratch index is unusable (the side stopped taking rows when it failed, so
-                    // the writer took the rest): index what the side had taken here instead (its
-                    // small articles; the large ones are in already).
-                    outcome = nil
-                    if let taken = ranges.takenBySide {
-                        var lower = taken.lowerBound
-                        while lower < taken.upperBound {
-                            let upper = min(lower + Self.indexBuildStep, taken.upperBound)
-                            try insert.execute(arguments: [lower, upper])
-                            lower = upper
-                        }
-                    }
+                    // The scratch index is unusable: index the side's half here instead (its small
+                    // articles; the large ones are in already).
+                    try db.execute(sql: Self.indexRangeSQL(schema: "main", rows: .small), arguments: [split, Int64.max])
                     try StoreFile.setFullTextIndexPending(db, false)
                     try StoreFile.setFullTextIndexFed(db, true)
                 }
@@ -158,9 +142,9 @@ extension ReplicaStore {
         }
     }
 
-    /// The articles one statement of a build on two connections indexes, by size.
+    /// The articles one statement of a build indexes, by size.
     enum IndexedRows {
-        case small, large
+        case small, large, all
     }
 
     /// Above this many bytes of document (or text in clear) an article is large: indexed by the
@@ -168,18 +152,22 @@ extension ReplicaStore {
     static let largeArticleBytes = 256 << 10
 
     /// Indexes the live rows with rowids in [?, ?) of `schema`'s articles into the connection's
-    /// own `article_fts`.
+    /// own `article_fts`, in one statement.
     static func indexRangeSQL(schema: String, rows: IndexedRows) -> String {
         let size = "coalesce(a.document_length, length(CAST(a.body AS BLOB)), 0)"
         let filter: String
         switch rows {
         case .small: filter = " AND \(size) <= \(largeArticleBytes)"
         case .large: filter = " AND \(size) > \(largeArticleBytes)"
+        case .all: filter = ""
         }
+        // In rowid order: FTS5 writes out what it has collected whenever a rowid is lower than the
+        // last one. `index_build_row` (`IndexProgress`) counts each row.
         return """
             INSERT INTO main.article_fts(rowid, title, body)
             SELECT a.rowid, a.title, \(StoreFile.indexedBody("a.")) FROM \(schema).article a
-            WHERE a.rowid >= ? AND a.rowid < ? AND a.deleted = 0\(filter)
+            WHERE a.rowid >= ? AND a.rowid < ? AND a.deleted = 0\(filter) AND index_build_row()
+            ORDER BY a.rowid
             """
     }
 
@@ -224,21 +212,10 @@ extension ReplicaStore {
         try configureForBulkBuild(db, hashSize: rebuildHashSize(rows: total))
         progress(0, total)
         try withoutActuallyEscaping(progress) { progress in
-            let counter = RowCounter()
-            let tick = DatabaseFunction("index_build_row", argumentCount: 0, pure: false) { _ in
-                counter.add(1)
-                let done = counter.value
-                if done % indexProgressStep == 0 { progress(min(done, total), total) }
-                return true
+            let rows = IndexProgress(total: total, report: progress)
+            try rows.counting(on: db) {
+                try db.execute(sql: indexRangeSQL(schema: "main", rows: .all), arguments: [Int64.min, Int64.max])
             }
-            db.add(function: tick)
-            defer { db.remove(function: tick) }
-            try db.execute(sql: """
-                INSERT INTO main.article_fts(rowid, title, body)
-                SELECT a.rowid, a.title, \(StoreFile.indexedBody("a.")) FROM main.article a
-                WHERE a.deleted = 0 AND index_build_row()
-                ORDER BY a.rowid
-                """)
         }
         progress(total, total)
     }
@@ -247,66 +224,7 @@ extension ReplicaStore {
     static let indexProgressStep = 1000
 }
 
-/// The rowids still to index, shared by the two connections. Both go up through their rowids,
-/// since FTS5 writes out what it has collected whenever a rowid is lower than the last one: the
-/// side from the bottom, the writer through the upper half of what is left; when the writer is
-/// done with its part, it takes the upper half of what the side has not reached yet.
-final class RowidRanges: Sendable {
-    private struct State {
-        /// The side's next rowid, and the end of its part.
-        var low: Int64
-        var split: Int64
-        /// The writer's next rowid, and the end of its part.
-        var next: Int64
-        var end: Int64
-        let first: Int64
-        var stopped = false
-    }
-
-    private let state: Mutex<State>
-
-    init(first: Int64, end: Int64) {
-        let split = first + (end - first) / 2
-        state = Mutex(State(low: first, split: split, next: split, end: end, first: first))
-    }
-
-    func takeForSide(_ step: Int64) -> Range<Int64>? {
-        state.withLock { state in
-            guard !state.stopped, state.low < state.split else { return nil }
-            let range = state.low..<min(state.low + step, state.split)
-            state.low = range.upperBound
-            return range
-        }
-    }
-
-    func takeForWriter(_ step: Int64) -> Range<Int64>? {
-        state.withLock { state in
-            guard !state.stopped else { return nil }
-            if state.next >= state.end {
-                guard state.low < state.split else { return nil }
-                let split = state.low + (state.split - state.low) / 2
-                state.next = split
-                state.end = state.split
-                state.split = split
-            }
-            let range = state.next..<min(state.next + step, state.end)
-            state.next = range.upperBound
-            return range
-        }
-    }
-
-    /// No more ranges for either side.
-    func stop() {
-        state.withLock { $0.stopped = true }
-    }
-
-    /// What the side took, nil when nothing.
-    var takenBySide: Range<Int64>? {
-        state.withLock { $0.low > $0.first ? $0.first..<$0.low : nil }
-    }
-}
-
-/// The second connection of a build: indexes rows taken from the bottom into the scratch file,
+/// The second connection of a build: indexes the rows from `split` up into the scratch file,
 /// reading them from the replica (attached; the replica's writer holds its write transaction, so
 /// nothing commits meanwhile).
 struct SideIndexer: Sendable {
@@ -314,8 +232,11 @@ struct SideIndexer: Sendable {
     let source: String
     let documentText: StoredDocumentText
 
+    /// SQLite's page cache per file, in KiB.
+    static let cacheKiB = 256
+
     /// Returns how many rows it indexed.
-    func index(ranges: RowidRanges, done: RowCounter) throws -> Int {
+    func index(from split: Int64, progress: IndexProgress) throws -> Int {
         var configuration = Configuration()
         let function = documentText.function
         configuration.prepareDatabase { db in
@@ -330,17 +251,19 @@ struct SideIndexer: Sendable {
         return try queue.inDatabase { db in
             try db.execute(sql: "ATTACH DATABASE ? AS replica", arguments: [source])
             defer { try? db.execute(sql: "DETACH DATABASE replica") }
+            // It reads the replica once through and appends to the scratch file: the kernel's page
+            // cache serves both as well, and the client's peak memory is a goal.
+            try db.execute(sql: "PRAGMA main.cache_size = -\(Self.cacheKiB)")
+            try db.execute(sql: "PRAGMA replica.cache_size = -\(Self.cacheKiB)")
             try db.execute(sql: StoreFile.fullTextIndexDefinition)
             try ReplicaStore.configureForBulkBuild(db)
             var rows = 0
             // Deferred: an immediate transaction would claim the attached replica's write lock too.
             try db.inTransaction(.deferred) {
-                let insert = try db.makeStatement(sql: ReplicaStore.indexRangeSQL(schema: "replica", rows: .small))
-                while let range = ranges.takeForSide(ReplicaStore.indexBuildStep) {
-                    try insert.execute(arguments: [range.lowerBound, range.upperBound])
-                    rows += db.changesCount
-                    done.add(db.changesCount)
+                try progress.counting(on: db) {
+                    try db.execute(sql: ReplicaStore.indexRangeSQL(schema: "replica", rows: .small), arguments: [split, Int64.max])
                 }
+                rows = db.changesCount
                 try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('optimize')")
                 return .commit
             }
@@ -349,12 +272,44 @@ struct SideIndexer: Sendable {
     }
 }
 
-/// Rows indexed by both connections, for progress.
-final class RowCounter: Sendable {
-    private let count = Atomic<Int>(0)
+/// Rows indexed by the connections of a build, counted by the SQL function `index_build_row` that
+/// each statement calls per row; reports every `ReplicaStore.indexProgressStep` rows, one report at
+/// a time and in order. `stop()` makes every statement still counting fail.
+final class IndexProgress: Sendable {
+    private struct State {
+        var done = 0
+        var stopped = false
+    }
 
-    func add(_ rows: Int) { count.add(rows, ordering: .relaxed) }
-    var value: Int { count.load(ordering: .relaxed) }
+    let total: Int
+    private let report: @Sendable (_ done: Int, _ total: Int) -> Void
+    private let state = Mutex(State())
+
+    init(total: Int, report: @escaping @Sendable (_ done: Int, _ total: Int) -> Void) {
+        self.total = total
+        self.report = report
+    }
+
+    struct Stopped: Error, CustomStringConvertible {
+        var description: String { "the index build stopped" }
+    }
+
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// Runs `body` with `index_build_row` registered on `db`.
+    func counting<T>(on db: Database, _ body: () throws -> T) throws -> T {
+        let tick = DatabaseFunction("index_build_row", argumentCount: 0, pure: false) { [self] _ in
+            try state.withLock { state in
+                guard !state.stopped else { throw Stopped() }
+                state.done += 1
+                if state.done % ReplicaStore.indexProgressStep == 0 { report(min(state.done, total), total) }
+            }
+            return true
+        }
+        db.add(function: tick)
+        defer { db.remove(function: tick) }
+        return try body()
+    }
 }
 
 /// The side connection's outcome, handed to the writer that waits for it.

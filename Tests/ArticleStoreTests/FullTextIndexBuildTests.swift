@@ -14,8 +14,7 @@ final class FullTextIndexBuildTests: XCTestCase {
         "Café", "Polizei", "Feuerwehr", "Bundestag", "Hoffnung", "Fußball", "Österreich", "Wirtschaft", "die", "und",
     ]
 
-    /// Enough rows that each connection takes several ranges; words vary by row so that terms
-    /// land in both halves with different frequencies (bm25 reads the merged counts). A few are
+    /// Words vary by row so that terms land in both halves with different frequencies (bm25 reads the merged counts). A few are
     /// large (the writer indexes those alone).
     static func articles(_ count: Int) -> [(String, Article)] {
         (0..<count).map { index in
@@ -54,7 +53,7 @@ final class FullTextIndexBuildTests: XCTestCase {
         let path = directory.file("bulk.sqlite")
         let bulk = try await pendingReplica(at: path, articles)
         assertEqual(try await bulk.isFullTextIndexPending(), true)
-        assertEqual(try await bulk.rebuildOnTwoConnections { _, _ in }, true, "the scratch index was moved in")
+        assertEqual(try await bulk.rebuildOnTwoConnections(minimumRows: 1_000) { _, _ in }, true, "the scratch index was moved in")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".fts-build"), "the scratch file is removed")
         assertEqual(try await bulk.fullTextIndexProblems(), nil)
         try await bulk.buildFullTextIndex()
@@ -84,6 +83,49 @@ final class FullTextIndexBuildTests: XCTestCase {
         assertEqual(try await bulk.fullTextIndexProblems(), nil)
         try rowByRow.close()
         try bulk.close()
+    }
+
+    /// A pull's build shares a large index with a second connection, each half in one statement:
+    /// two segments, every row reported once, in order, whichever connection indexed it.
+    func testAPullsBuildOfManyRowsTakesTwoConnectionsAndReportsEveryRowOnceInOrder() async throws {
+        let directory = try TemporaryDirectory()
+        let total = ReplicaStore.twoConnectionBuildRows + 300
+        let quarters = ["Nord", "Süd", "Ost", "West", "Mitte", "Hafen", "Markt"]
+        let articles = (0..<total).map { index in
+            (String(format: "b%05d", index), Fixture.article(title: "Titel \(index)", body: "Die Brücke nummer\(index) und die Straße \(quarters[index % 7])."))
+        }
+        let bulk = try await pendingReplica(at: directory.file("bulk.sqlite"), articles)
+        let reports = Mutex<[Int]>([])
+        try await bulk.buildFullTextIndex { done, reported in
+            XCTAssertEqual(reported, total)
+            reports.withLock { $0.append(done) }
+        }
+        let expected = [0] + Array(stride(from: 1_000, through: total, by: 1_000)) + [total, total]
+        XCTAssertEqual(reports.withLock { $0 }, expected)
+        let segments = try await bulk.file.pool.read { try FullTextIndexMerge.structure($0, schema: "main")?.segmentCount }
+        XCTAssertEqual(segments, 2, "one segment from each connection")
+        assertEqual(try await bulk.isFullTextIndexPending(), false)
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        for index in [0, total / 2 - 1, total / 2, total - 1] {
+            assertEqual(try await bulk.search("nummer\(index)", limit: 10).map(\.summary.id), [String(format: "b%05d", index)])
+        }
+        assertEqual(try await bulk.search("\"Straße Hafen\"", limit: total).count, (0..<total).count { $0 % 7 == 5 })
+        try bulk.close()
+    }
+
+    /// A build's other connection ends its statement as soon as one connection fails.
+    func testAStoppedBuildFailsTheStatementsStillCounting() throws {
+        let queue = try DatabaseQueue()
+        let rows = IndexProgress(total: 3) { _, _ in }
+        let counted = try queue.inDatabase { db in
+            try rows.counting(on: db) { try Int.fetchOne(db, sql: "SELECT count(*) FROM (VALUES (1), (2), (3)) WHERE index_build_row()") }
+        }
+        XCTAssertEqual(counted, 3)
+        rows.stop()
+        XCTAssertThrowsError(
+            try queue.inDatabase { db in
+                try rows.counting(on: db) { try Int.fetchOne(db, sql: "SELECT count(*) FROM (VALUES (1)) WHERE index_build_row()") }
+            })
     }
 
     /// FTS5 writes a segment at every statement's savepoint: the rebuild is one statement, so the
@@ -134,7 +176,7 @@ final class FullTextIndexBuildTests: XCTestCase {
         let bulk = try await pendingReplica(at: path, Self.articles(4_200))
         // A second build holding the scratch file makes this one take the one-connection way.
         let other = try XCTUnwrap(ScratchClaim(path: path + ".fts-build"))
-        assertEqual(try await bulk.rebuildOnTwoConnections { _, _ in }, false)
+        assertEqual(try await bulk.rebuildOnTwoConnections(minimumRows: 1_000) { _, _ in }, false)
         other.release()
         assertEqual(try await bulk.isFullTextIndexPending(), true)
         try await bulk.buildFullTextIndex()
