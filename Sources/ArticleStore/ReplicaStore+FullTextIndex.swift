@@ -55,8 +55,9 @@ extension ReplicaStore {
     }
 
     /// Finishes the full-text index: a stale one is rebuilt from every live article (half of them
-    /// on a second connection when there are two cores), a fed one is merged; then FTS5's merging is restored for the writes of later pulls. Killed half-way, the
-    /// replica is still pending and the next pull, search or read finishes it.
+    /// on a second connection when there are two cores), a fed one is merged; then FTS5's merging
+    /// is restored for the writes of later pulls. Killed half-way, the replica is still pending and
+    /// the next pull, search or read finishes it.
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }

@@ -102,7 +102,9 @@ extension ReplicaStore {
                 case .failure:
                     // The scratch index is unusable: index the side's half here instead (its small
                     // articles; the large ones are in already).
-                    try db.execute(sql: Self.indexRangeSQL(schema: "main", rows: .small), arguments: [split, Int64.max])
+                    try rows.counting(on: db) {
+                        try db.execute(sql: Self.indexRangeSQL(schema: "main", rows: .small), arguments: [split, Int64.max])
+                    }
                     try StoreFile.setFullTextIndexPending(db, false)
                     try StoreFile.setFullTextIndexFed(db, true)
                 }
