@@ -15,6 +15,45 @@ extension ReplicaStore {
     public func applyBatch(
         _ changes: [ReplicaChange], upstreamStoreID: StoreID, cursor: UInt64, options: ApplyOptions = ApplyOptions()
     ) async throws -> [Arrival] {
+        try Self.checkBatch(changes, cursor: cursor, options: options)
+        return try await file.pool.write { db in
+            try self.writeBatch(db, changes, upstreamStoreID: upstreamStoreID, cursor: cursor, options: options)
+        }
+    }
+
+    /// `applyBatch` without a wait: the batch goes straight onto the writer's queue, behind the
+    /// batches handed over before it, and this returns at once. A bulk pull hands over batch after
+    /// batch while it decodes the next ones, so the writer (its critical path) runs them back to back
+    /// instead of waiting for a task to be scheduled between two commits. Once a batch of `chain`
+    /// fails, every later one of it fails without writing: nothing commits past a hole.
+    /// `whenCommitted` runs on the writer's queue right after the commit, before the next batch
+    /// and before `PendingCommit.value()` returns: in commit order.
+    public func enqueueBatch(
+        _ changes: [ReplicaChange], upstreamStoreID: StoreID, cursor: UInt64, options: ApplyOptions = ApplyOptions(),
+        in chain: CommitChain, whenCommitted: @escaping @Sendable ([Arrival]) -> Void = { _ in }
+    ) -> PendingCommit {
+        let pending = PendingCommit()
+        do {
+            try Self.checkBatch(changes, cursor: cursor, options: options)
+        } catch {
+            chain.fail()
+            pending.complete(.failure(error))
+            return pending
+        }
+        file.pool.asyncWrite { db in
+            guard !chain.hasFailed else { throw CommitChain.EarlierBatchFailed() }
+            return try self.writeBatch(db, changes, upstreamStoreID: upstreamStoreID, cursor: cursor, options: options)
+        } completion: { _, result in
+            switch result {
+            case .success(let arrivals): whenCommitted(arrivals)
+            case .failure: chain.fail()
+            }
+            pending.complete(result)
+        }
+        return pending
+    }
+
+    private static func checkBatch(_ changes: [ReplicaChange], cursor: UInt64, options: ApplyOptions) throws {
         // SQLite integers are signed 64-bit; no real store comes near, a hostile one could.
         let limit = UInt64(Int64.max)
         guard cursor <= limit else { throw StoreError("cursor \(cursor) is beyond what a store can record") }
@@ -32,51 +71,54 @@ extension ReplicaStore {
             }
         }
         for (id, bytes) in options.dictionaries { try Self.checkDictionary(id: id, bytes: bytes) }
-        return try await file.pool.write { db in
-            var state = try MetaState.load(db)
-            state.upstreamStoreID = upstreamStoreID
-            for (_, bytes) in options.dictionaries.sorted(by: { $0.key < $1.key }) {
-                _ = try self.file.insertDictionary(db, bytes: bytes)
-            }
-            var index = try self.fullTextIndexWrites(db)
-            var arrivals: [Arrival] = []
-            // The paths come in the order of the articles they belong to: each is written with its
-            // row; one that matches no article in order is recorded after the batch.
-            var paths = options.sourcePaths[...]
-            for change in changes {
-                let kind: ArrivalKind?
-                var sourcePath: String? = nil
-                if change.isPut, let next = paths.first, next.id.utf8.elementsEqual(change.id.utf8) {
-                    sourcePath = next.path
-                    paths = paths.dropFirst()
-                }
-                switch change {
-                case .put(let id, let revision, let article, let hash, let compressed):
-                    kind = try self.replicaPut(
-                        db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
-                        state: &state, index: &index, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
-                case .putDocument(let id, let revision, let heading, let hash, let document):
-                    kind = try self.replicaPutDocument(
-                        db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state,
-                        index: &index, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
-                case .delete(let id, _):
-                    kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, index: &index) ? .deleted : nil
-                }
-                if let arrivedAt = options.arrivedAt, let kind {
-                    arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
-                }
-            }
-            if !paths.isEmpty {
-                let record = try db.cachedStatement(sql: "UPDATE article SET source_path = ? WHERE id = ? AND deleted = 0")
-                for entry in paths { try record.execute(arguments: [entry.path, entry.id]) }
-            }
-            try index?.write(db)
-            state.cursor = cursor
-            try state.save(db)
-            try self.dropStaged(db, through: cursor)
-            try Self.recordArrivals(db, arrivals)
-            return arrivals
+    }
+
+    private func writeBatch(
+        _ db: Database, _ changes: [ReplicaChange], upstreamStoreID: StoreID, cursor: UInt64, options: ApplyOptions
+    ) throws -> [Arrival] {
+        var state = try MetaState.load(db)
+        state.upstreamStoreID = upstreamStoreID
+        for (_, bytes) in options.dictionaries.sorted(by: { $0.key < $1.key }) {
+            _ = try self.file.insertDictionary(db, bytes: bytes)
         }
+        var index = try self.fullTextIndexWrites(db)
+        var arrivals: [Arrival] = []
+        // The paths come in the order of the articles they belong to: each is written with its
+        // row; one that matches no article in order is recorded after the batch.
+        var paths = options.sourcePaths[...]
+        for change in changes {
+            let kind: ArrivalKind?
+            var sourcePath: String? = nil
+            if change.isPut, let next = paths.first, next.id.utf8.elementsEqual(change.id.utf8) {
+                sourcePath = next.path
+                paths = paths.dropFirst()
+            }
+            switch change {
+            case .put(let id, let revision, let article, let hash, let compressed):
+                kind = try self.replicaPut(
+                    db, id: id, revision: revision, article: article, contentHash: hash, compressed: compressed,
+                    state: &state, index: &index, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
+            case .putDocument(let id, let revision, let heading, let hash, let document):
+                kind = try self.replicaPutDocument(
+                    db, id: id, revision: revision, heading: heading, contentHash: hash, document: document, state: &state,
+                    index: &index, insertFirst: options.expectsNewArticles, sourcePath: sourcePath)
+            case .delete(let id, _):
+                kind = try self.replicaDelete(db, id: id, keepAt: options.keepDeletedAt, state: &state, index: &index) ? .deleted : nil
+            }
+            if let arrivedAt = options.arrivedAt, let kind {
+                arrivals.append(Arrival(revision: change.revision, id: change.id, title: change.title, kind: kind, arrivedAt: arrivedAt))
+            }
+        }
+        if !paths.isEmpty {
+            let record = try db.cachedStatement(sql: "UPDATE article SET source_path = ? WHERE id = ? AND deleted = 0")
+            for entry in paths { try record.execute(arguments: [entry.path, entry.id]) }
+        }
+        try index?.write(db)
+        state.cursor = cursor
+        try state.save(db)
+        try self.dropStaged(db, through: cursor)
+        try Self.recordArrivals(db, arrivals)
+        return arrivals
     }
 
     private static func check(id: String, revision: UInt64, hash: [UInt8]) throws {

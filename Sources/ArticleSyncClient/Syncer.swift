@@ -615,8 +615,8 @@ enum ApplyOutcome {
 
 /// Applies a stream of changes in slices of bounded decoded size, each slice in one transaction with
 /// the revision of its last change as cursor (the last slice of a batch with the batch's end).
-/// Commits run one after the other, in order, while the next slices are decoded: the writer is the
-/// pull's critical path, so it is kept fed. What decoded slices hold, committing or waiting to, stays
+/// Commits run one after the other, in order, on the writer's queue (`ReplicaStore.enqueueBatch`)
+/// while the next slices are decoded: the writer is the pull's critical path, so it is kept fed. What decoded slices hold, committing or waiting to, stays
 /// within `inFlightBytes`; a slice with deltas (whose base a commit may write) waits for them all.
 final class BatchApplier {
     /// Decoded bytes per slice (at least one change): a batch of the default budget (256 KiB sent,
@@ -635,9 +635,10 @@ final class BatchApplier {
     let logsArrivals: Bool
     /// The cursor of the last slice handed to a commit.
     private var cursor: UInt64
-    /// Commits handed over and not yet awaited, oldest first; each starts once the one before it
-    /// succeeded, so a failure stops every later slice from committing.
-    private var commits: [(task: Task<Void, any Error>, bytes: Int)] = []
+    /// Commits handed over and not yet awaited, oldest first; a failure stops every later one in
+    /// `chain` from committing.
+    private var commits: [(pending: PendingCommit, bytes: Int)] = []
+    private let chain = CommitChain()
     private var committingBytes: Int { commits.reduce(0) { $0 + $1.bytes } }
 
     init(session: SyncSession, target: ReplicaStore, upstream: StoreID, cursor: UInt64, keepDeletedAt: Int64?) {
@@ -657,10 +658,10 @@ final class BatchApplier {
     private func waitForOldestCommit() async throws {
         let oldest = commits.removeFirst()
         do {
-            try await oldest.task.value
+            _ = try await oldest.pending.value()
         } catch {
             // The later commits fail behind it without writing; none may run behind our back.
-            for commit in commits { _ = await commit.task.result }
+            for commit in commits { _ = try? await commit.pending.value() }
             commits = []
             throw ClientError.replica(session.path, "cannot apply a batch: \(error)")
         }
@@ -724,16 +725,13 @@ final class BatchApplier {
                 return SourcePath(id: article.id, path: path)
             }
             let onEvent = session.syncer.onEvent
-            let changes = decoded.changes
-            let previous = commits.last?.task
-            let task = Task {
-                try await previous?.value
+            let pending = target.enqueueBatch(decoded.changes, upstreamStoreID: upstream, cursor: toRevision, options: options, in: chain) {
+                arrivals in
                 var applied = applied
-                let arrivals = try await target.applyBatch(changes, upstreamStoreID: upstream, cursor: toRevision, options: options)
                 if !arrivals.isEmpty { applied.noteArrivals(arrivals) }
                 onEvent(.batchApplied(applied))
             }
-            commits.append((task, held))
+            commits.append((pending, held))
             start = end
         }
         return .applied
