@@ -291,3 +291,26 @@ extension ReplicaStore {
         return true
     }
 }
+
+extension ReplicaStore {
+    /// Runs `body`, a write of many batches (a bootstrap, a long catch-up), with the WAL's
+    /// checkpoints taken off the writer (`BesideCheckpointer`); when the side connection cannot be
+    /// had, `body` runs as it would without. The thresholds (in WAL frames, pages) are for tests.
+    public func withCheckpointsBeside<T>(
+        passiveFrames: Int32 = BesideCheckpointer.passiveFrames, restartFrames: Int32 = BesideCheckpointer.restartFrames,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        guard
+            let checkpointer = await BesideCheckpointer.start(
+                on: file.pool, path: file.path, passiveFrames: passiveFrames, restartFrames: restartFrames)
+        else { return try await body() }
+        do {
+            let result = try await body()
+            await checkpointer.stop(on: file.pool)
+            return result
+        } catch {
+            await checkpointer.stop(on: file.pool)
+            throw error
+        }
+    }
+}

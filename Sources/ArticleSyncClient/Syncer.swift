@@ -98,6 +98,10 @@ final class SyncSession {
         options.keepDeletedDays == nil ? nil : Int64(Date().timeIntervalSince1970)
     }
 
+    /// A pull this many revisions behind the server's head writes enough to have its WAL's
+    /// checkpoints taken off the writer (`ReplicaStore.withCheckpointsBeside`).
+    static let bulkPullRevisions: UInt64 = 10_000
+
     /// Pulls until CAUGHT_UP, re-bootstrapping when the server cannot resume our cursor.
     func catchUp(on connection: SyncConnection, waitMillis: UInt32) async throws -> PullReport {
         fetchedThisPull = 0
@@ -128,9 +132,18 @@ final class SyncSession {
             emit(.pulling(
                 fromRevision: state.cursor, headRevision: connection.welcome.headRevision, rebootstrap: false,
                 articles: state.cursor == 0 ? expected : nil, indexAfter: fullTextIndex && state.cursor == 0))
-            let outcome = try await stream(
-                into: store, on: connection, storeID: storeID, since: state.cursor,
-                acceptDeltas: acceptDeltas, waitMillis: waitMillis, guarded: true, report: &report)
+            let stream = { (report: inout PullReport) in
+                try await self.stream(
+                    into: self.store, on: connection, storeID: storeID, since: state.cursor,
+                    acceptDeltas: acceptDeltas, waitMillis: waitMillis, guarded: true, report: &report)
+            }
+            let outcome: StreamOutcome
+            let head = connection.welcome.headRevision
+            if head > state.cursor && head - state.cursor >= Self.bulkPullRevisions {
+                outcome = try await store.withCheckpointsBeside { try await stream(&report) }
+            } else {
+                outcome = try await stream(&report)
+            }
             switch outcome {
             case .caughtUp(let head):
                 report.cursor = head

@@ -100,6 +100,50 @@ final class ReplicaStoreTests: XCTestCase {
         XCTAssertEqual(try Self.rowsKeptCompressed(directory.file("lacking.sqlite")), 0)
     }
 
+    /// A bulk pull's checkpoints run on a connection of their own (`withCheckpointsBeside`): the WAL
+    /// still starts again from its beginning, at a fraction of what was written (the writer's own
+    /// checkpoints, every 1,000 pages, would let it grow past that), and every row is there.
+    func testABulkWritesCheckpointsRunBesideTheWriterAndKeepTheWALBounded() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("replica.sqlite")
+        let replica = try ReplicaStore(path: path, fullTextIndex: false)
+        func walBytes() -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int) ?? 0
+        }
+        var generator = SystemRandomNumberGenerator()
+        func paragraph() -> String {
+            (0..<400).map { _ in ["Hafen", "Straße", "Gespräch", "Bundestag", "Wetter", "Bahn", "Schule"].randomElement(using: &generator)! + String(UInt8.random(in: 0...99, using: &generator)) }
+                .joined(separator: " ")
+        }
+        let batches = 80
+        let perBatch = 25
+        var largestWAL = 0
+        var textBytes = 0
+        let head = UInt64(batches * perBatch)
+        try await replica.withCheckpointsBeside(passiveFrames: 20, restartFrames: 200) {
+            for batch in 0..<batches {
+                var changes: [ReplicaChange] = []
+                for index in 0..<perBatch {
+                    let revision = UInt64(batch * perBatch + index + 1)
+                    let body = paragraph()
+                    textBytes += body.utf8.count
+                    changes.append(put(String(format: "a%05d", revision), revision, Fixture.article(title: "Artikel \(revision)", body: body)))
+                }
+                try await replica.applyBatch(changes, upstreamStoreID: upstream, cursor: changes.last!.revision)
+                largestWAL = max(largestWAL, walBytes())
+            }
+        }
+        let written = try await replica.snapshot()
+        XCTAssertEqual(written.articleCount, head)
+        XCTAssertEqual(written.cursor, head)
+        let integrity = try await replica.integrityCheck()
+        XCTAssertEqual(integrity, "ok")
+        XCTAssertGreaterThan(textBytes, 6 * 1024 * 1024, "the batches wrote enough to need several checkpoints")
+        XCTAssertGreaterThan(largestWAL, 0)
+        XCTAssertLessThan(largestWAL, textBytes / 3, "the WAL started again from its beginning while the batches were written")
+        try replica.close()
+    }
+
     /// A bootstrap writes its rows through a statement of its own (`NewRowInsert`); whatever way a
     /// row came, every column holds the same value of the same type, so the queries of `list`,
     /// `read`, `search` and `verify` find it the same way.
