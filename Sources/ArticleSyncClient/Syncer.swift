@@ -629,8 +629,9 @@ enum ApplyOutcome {
 /// Applies a stream of changes in slices of bounded decoded size, each slice in one transaction with
 /// the revision of its last change as cursor (the last slice of a batch with the batch's end).
 /// Commits run one after the other, in order, on the writer's queue (`ReplicaStore.enqueueBatch`)
-/// while the next slices are decoded: the writer is the pull's critical path, so it is kept fed. What decoded slices hold, committing or waiting to, stays
-/// within `inFlightBytes`; a slice with deltas (whose base a commit may write) waits for them all.
+/// while the next slices are decoded: the writer is the pull's critical path, so it is kept fed.
+/// What decoded slices hold, committing or waiting to, stays within `inFlightBytes`; a slice with
+/// deltas (whose base a commit may write) waits for them all.
 final class BatchApplier {
     /// Decoded bytes per slice (at least one change): a batch of the default budget (256 KiB sent,
     /// about 0.8 MB decoded) is one slice. With a reading replica's text and the copies SQLite
