@@ -23,13 +23,15 @@ public final class BesideCheckpointer: Sendable {
     private let restartFrames: Int32
 
     private struct State {
+        /// A checkpoint is queued or running on the side connection.
         var scheduled = false
         var stopped = false
+        /// WAL frames the last checkpoint copied (0 after a restart, which starts the WAL over).
+        var checkpointed: Int32 = 0
     }
 
     private let connection: DatabaseQueue
     private let state = Mutex(State())
-    private let checkpointed = Mutex<Int32>(0)
 
     private init(connection: DatabaseQueue, passiveFrames: Int32, restartFrames: Int32) {
         self.connection = connection
@@ -80,21 +82,20 @@ public final class BesideCheckpointer: Sendable {
     /// The WAL hook, on the writer's thread after a commit: schedules a checkpoint when enough
     /// frames have come since the last one, and none is under way.
     private func committed(walFrames frames: Int32) {
-        let since = checkpointed.withLock { frames < $0 ? frames : frames - $0 }
-        guard since >= passiveFrames || frames >= restartFrames else { return }
         let start = state.withLock { state -> Bool in
-            guard !state.scheduled && !state.stopped else { return false }
+            let since = frames < state.checkpointed ? frames : frames - state.checkpointed
+            guard since >= passiveFrames || frames >= restartFrames, !state.scheduled, !state.stopped else { return false }
             state.scheduled = true
             return true
         }
         guard start else { return }
+        let mode: Database.CheckpointMode = frames >= restartFrames ? .restart : .passive
         connection.asyncWriteWithoutTransaction { db in
-            var mode = Database.CheckpointMode.passive
-            if frames >= self.restartFrames { mode = .restart }
             let done = (try? db.checkpoint(mode))?.checkpointedFrameCount ?? 0
-            // After a restart the WAL starts again from its first frame.
-            self.checkpointed.withLock { $0 = mode == .restart ? 0 : max(0, Int32(clamping: done)) }
-            self.state.withLock { $0.scheduled = false }
+            self.state.withLock { state in
+                state.checkpointed = mode == .restart ? 0 : max(0, Int32(clamping: done))
+                state.scheduled = false
+            }
         }
     }
 }

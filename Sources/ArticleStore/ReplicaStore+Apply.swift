@@ -293,6 +293,12 @@ extension ReplicaStore {
 }
 
 extension ReplicaStore {
+    /// The WAL length, in pages, at which the writer's commits checkpoint it themselves: SQLite's
+    /// `wal_autocheckpoint`, 0 while `withCheckpointsBeside` has them taken elsewhere.
+    public func writerCheckpointPages() async throws -> Int {
+        try await file.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 0 }
+    }
+
     /// Runs `body`, a write of many batches (a bootstrap, a long catch-up), with the WAL's
     /// checkpoints taken off the writer (`BesideCheckpointer`); when the side connection cannot be
     /// had, `body` runs as it would without. The thresholds (in WAL frames, pages) are for tests.

@@ -47,10 +47,13 @@ extension ReplicaStore {
     /// Rebuilds a pending index on two connections and marks it fed (complete, to be merged), or
     /// leaves it pending for the one-connection rebuild: when another build holds the scratch file,
     /// when there are fewer than `minimumRows` live rows, or when the move is refused. Returns
-    /// whether it moved a scratch index in.
+    /// whether it moved a scratch index in. `indexSide` runs the second connection's half (tests
+    /// make it fail).
     @discardableResult
     func rebuildOnTwoConnections(
-        minimumRows: Int = twoConnectionBuildRows, progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void
+        minimumRows: Int = twoConnectionBuildRows,
+        indexSide: @escaping @Sendable (SideIndexer, _ split: Int64, IndexProgress) throws -> Int = { try $0.index(from: $1, progress: $2) },
+        progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void
     ) async throws -> Bool {
         let scratch = indexBuildScratchPath
         guard let claim = ScratchClaim(path: scratch) else { return false }
@@ -75,7 +78,7 @@ extension ReplicaStore {
                 let side = SideIndexer(scratch: scratch, source: mainPath, documentText: documentText)
                 let sideResult = SideResult()
                 let thread = Thread {
-                    sideResult.finish(Result { try side.index(from: split, progress: rows) })
+                    sideResult.finish(Result { try indexSide(side, split, rows) })
                 }
                 thread.start()
                 var mainError: (any Error)? = nil
@@ -101,7 +104,8 @@ extension ReplicaStore {
                     outcome = (fingerprint, sideRows)
                 case .failure:
                     // The scratch index is unusable: index the side's half here instead (its small
-                    // articles; the large ones are in already).
+                    // articles; the large ones are in already). What it counted is lost with it.
+                    rows.restart(from: try Int.fetchOne(db, sql: "SELECT count(*) FROM article_fts_docsize") ?? 0)
                     try rows.counting(on: db) {
                         try db.execute(sql: Self.indexRangeSQL(schema: "main", rows: .small), arguments: [split, Int64.max])
                     }
@@ -297,6 +301,15 @@ final class IndexProgress: Sendable {
     }
 
     func stop() { state.withLock { $0.stopped = true } }
+
+    /// Counts from `done` again (and reports it): the rows a failed connection had counted are to
+    /// be indexed over.
+    func restart(from done: Int) {
+        state.withLock { state in
+            state.done = done
+            report(min(done, total), total)
+        }
+    }
 
     /// Runs `body` with `index_build_row` registered on `db`.
     func counting<T>(on db: Database, _ body: () throws -> T) throws -> T {

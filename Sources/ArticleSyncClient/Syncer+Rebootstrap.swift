@@ -32,9 +32,11 @@ extension SyncSession {
             emit(.pulling(fromRevision: state.cursor, headRevision: snapshot.headRevision, rebootstrap: true))
             let outcome: StreamOutcome
             do {
-                outcome = try await stream(
-                    into: temp, on: connection, storeID: snapshot.storeID, since: state.cursor,
-                    acceptDeltas: acceptDeltas, waitMillis: 0, guarded: false, report: &report)
+                outcome = try await Self.inBulkIfFarBehind(temp, cursor: state.cursor, head: snapshot.headRevision, report: &report) {
+                    try await stream(
+                        into: temp, on: connection, storeID: snapshot.storeID, since: state.cursor,
+                        acceptDeltas: acceptDeltas, waitMillis: 0, guarded: false, report: &$0)
+                }
             } catch {
                 try? temp.close()
                 throw error

@@ -102,6 +102,16 @@ final class SyncSession {
     /// checkpoints taken off the writer (`ReplicaStore.withCheckpointsBeside`).
     static let bulkPullRevisions: UInt64 = 10_000
 
+    /// Runs `stream` into `replica`, with checkpoints beside the writer when it is
+    /// `bulkPullRevisions` or more behind `head`.
+    static func inBulkIfFarBehind(
+        _ replica: ReplicaStore, cursor: UInt64, head: UInt64, report: inout PullReport,
+        _ stream: (inout PullReport) async throws -> StreamOutcome
+    ) async throws -> StreamOutcome {
+        guard head > cursor && head - cursor >= bulkPullRevisions else { return try await stream(&report) }
+        return try await replica.withCheckpointsBeside { try await stream(&report) }
+    }
+
     /// Pulls until CAUGHT_UP, re-bootstrapping when the server cannot resume our cursor.
     func catchUp(on connection: SyncConnection, waitMillis: UInt32) async throws -> PullReport {
         fetchedThisPull = 0
@@ -137,13 +147,8 @@ final class SyncSession {
                     into: self.store, on: connection, storeID: storeID, since: state.cursor,
                     acceptDeltas: acceptDeltas, waitMillis: waitMillis, guarded: true, report: &report)
             }
-            let outcome: StreamOutcome
-            let head = connection.welcome.headRevision
-            if head > state.cursor && head - state.cursor >= Self.bulkPullRevisions {
-                outcome = try await store.withCheckpointsBeside { try await stream(&report) }
-            } else {
-                outcome = try await stream(&report)
-            }
+            let outcome = try await Self.inBulkIfFarBehind(
+                store, cursor: state.cursor, head: connection.welcome.headRevision, report: &report, stream)
             switch outcome {
             case .caughtUp(let head):
                 report.cursor = head

@@ -113,6 +113,58 @@ final class FullTextIndexBuildTests: XCTestCase {
         try bulk.close()
     }
 
+    struct SideFailed: Error {}
+
+    /// When the second connection fails (after indexing its whole half into the scratch file), the
+    /// writer indexes that half itself: the index is complete and whole, nothing of the scratch
+    /// file is moved in, and progress goes back to what the writer holds and on to the total.
+    func testWhenTheSecondConnectionFailsTheWriterIndexesItsHalfAndProgressTellsSo() async throws {
+        let directory = try TemporaryDirectory()
+        let total = ReplicaStore.twoConnectionBuildRows + 300
+        let articles = (0..<total).map { index in
+            (String(format: "c%05d", index), Fixture.article(title: "Titel \(index)", body: "Die Brücke nummer\(index) und die Straße."))
+        }
+        let path = directory.file("bulk.sqlite")
+        let bulk = try await pendingReplica(at: path, articles)
+        let sideRows = Mutex(0)
+        let reports = Mutex<[Int]>([])
+        let moved = try await bulk.rebuildOnTwoConnections(
+            indexSide: { side, split, progress in
+                sideRows.withLock { $0 = 0 }
+                let indexed = try side.index(from: split, progress: progress)
+                sideRows.withLock { $0 = indexed }
+                throw SideFailed()
+            },
+            progress: { done, reported in
+                XCTAssertEqual(reported, total)
+                reports.withLock { $0.append(done) }
+            })
+        XCTAssertFalse(moved, "nothing was moved in from the scratch file")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".fts-build"), "the scratch file is removed")
+        let side = sideRows.withLock { $0 }
+        XCTAssertGreaterThan(side, total / 3, "the side had indexed its half before it failed")
+
+        // Up to the total once (both halves counted), back to the writer's own half, then up again.
+        let seen = reports.withLock { $0 }
+        XCTAssertEqual(seen.first, 0)
+        XCTAssertEqual(seen.last, total)
+        let back = try XCTUnwrap(seen.indices.dropFirst().first { seen[$0] < seen[$0 - 1] }, "progress went back")
+        XCTAssertEqual(seen[back], total - side, "back to the rows the writer had indexed")
+        XCTAssertEqual(Array(seen[..<back]), Array(seen[..<back]).sorted())
+        XCTAssertEqual(Array(seen[back...]), Array(seen[back...]).sorted())
+
+        try await bulk.buildFullTextIndex()
+        assertEqual(try await bulk.isFullTextIndexPending(), false)
+        assertEqual(try await bulk.fullTextIndexProblems(), nil)
+        let indexed = try await bulk.file.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM article_fts_docsize") }
+        XCTAssertEqual(indexed, total, "every row once")
+        for index in [0, total / 2 - 1, total / 2, total - 1] {
+            assertEqual(try await bulk.search("nummer\(index)", limit: 10).map(\.summary.id), [String(format: "c%05d", index)])
+        }
+        assertEqual(try await bulk.search("\"Brücke nummer7\"", limit: 10).map(\.summary.id), ["c00007"])
+        try bulk.close()
+    }
+
     /// A build's other connection ends its statement as soon as one connection fails.
     func testAStoppedBuildFailsTheStatementsStillCounting() throws {
         let queue = try DatabaseQueue()

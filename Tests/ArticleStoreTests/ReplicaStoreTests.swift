@@ -120,7 +120,9 @@ final class ReplicaStoreTests: XCTestCase {
         var largestWAL = 0
         var textBytes = 0
         let head = UInt64(batches * perBatch)
+        assertEqual(try await replica.writerCheckpointPages(), 1_000, "SQLite's own, before")
         try await replica.withCheckpointsBeside(passiveFrames: 20, restartFrames: 200) {
+            assertEqual(try await replica.writerCheckpointPages(), 0, "the writer does not checkpoint itself meanwhile")
             for batch in 0..<batches {
                 var changes: [ReplicaChange] = []
                 for index in 0..<perBatch {
@@ -133,6 +135,7 @@ final class ReplicaStoreTests: XCTestCase {
                 largestWAL = max(largestWAL, walBytes())
             }
         }
+        assertEqual(try await replica.writerCheckpointPages(), 1_000, "the writer's own checkpoints are back")
         let written = try await replica.snapshot()
         XCTAssertEqual(written.articleCount, head)
         XCTAssertEqual(written.cursor, head)

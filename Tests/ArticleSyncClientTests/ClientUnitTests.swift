@@ -3,6 +3,7 @@ import ArticleStore
 @testable import ArticleSyncClient
 import ArticleSyncProtocol
 import Crypto
+import Foundation
 import NIOCore
 import Testing
 
@@ -39,6 +40,33 @@ struct ClientUnitTests {
         #expect(delays.allSatisfy { $0 >= .milliseconds(100) && $0 <= .seconds(2) })
         backoff.reset()
         #expect(backoff.next() <= .milliseconds(100))
+    }
+
+    /// A pull (or a re-bootstrap's copy) far behind the head writes with its checkpoints beside
+    /// the writer; one near the head leaves the writer's own; either way they are back after.
+    @Test func aPullFarBehindTheHeadCheckpointsBesideTheWriterAndANearOneDoesNot() async throws {
+        let path = NSTemporaryDirectory() + "bulk-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let replica = try ReplicaStore(path: path, fullTextIndex: false)
+        defer { try? replica.close() }
+        let storeID = StoreID(bytes: [UInt8](repeating: 7, count: 16))!
+        let far = SyncSession.bulkPullRevisions
+        for (cursor, head, beside) in [(0, far, true), (5, far + 5, true), (1, far, false), (0, far - 1, false), (far, 0, false)] {
+            var report = PullReport(storeID: storeID, startCursor: cursor, cursor: cursor)
+            let outcome = try await SyncSession.inBulkIfFarBehind(replica, cursor: cursor, head: head, report: &report) { report in
+                report.applied = 3
+                let pages = try await replica.writerCheckpointPages()
+                #expect(pages == (beside ? 0 : 1_000), "cursor \(cursor), head \(head)")
+                return .caughtUp(head)
+            }
+            guard case .caughtUp(let reached) = outcome else {
+                Issue.record("the stream's outcome is returned")
+                continue
+            }
+            #expect(reached == head)
+            #expect(report.applied == 3, "the stream's report is kept")
+            #expect(try await replica.writerCheckpointPages() == 1_000)
+        }
     }
 
     @Test func batchesWithAGapOrDisorderAreRejected() throws {
