@@ -84,6 +84,13 @@ extension ReplicaStore {
         try await file.allKeys()
     }
 
+    /// How many of this replica's live articles the replica at `otherPath` does not hold live (ids
+    /// compared as bytes: NFC and NFD "café" are two articles). What a swap to the other would
+    /// remove, counted without reading the ids into memory.
+    public func liveArticles(missingFrom otherPath: String) async throws -> Int {
+        try await file.liveArticles(missingFrom: otherPath)
+    }
+
     /// A dictionary saved from the server, by its id (Adler-32).
     public func dictionary(id: UInt32) async throws -> [UInt8]? {
         try await file.dictionary(id: id)

@@ -95,6 +95,27 @@ extension StoreFile {
         }
     }
 
+    /// Live articles here whose id is not live in the store file at `otherPath`, ids compared as
+    /// bytes (SQLite's BINARY collation, as `ArticleKey`). Counted by SQLite through the other
+    /// file's id index, on a read-only connection of its own: a million ids are never held.
+    func liveArticles(missingFrom otherPath: String) async throws -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        // Without a transaction: SQLite attaches only outside one.
+        return try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [otherPath])
+            defer { try? db.execute(sql: "DETACH DATABASE other") }
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM main.article o WHERE o.deleted = 0
+                    AND NOT EXISTS (SELECT 1 FROM other.article n WHERE n.id = o.id AND n.deleted = 0)
+                    """) ?? 0
+        }
+    }
+
     /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
     func integrityCheck() async throws -> String {
         try await pool.read { db in

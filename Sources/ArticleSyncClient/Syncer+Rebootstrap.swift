@@ -63,10 +63,8 @@ extension SyncSession {
             }
         }
 
-        // Ids as bytes: NFC and NFD "café" are two articles, one element of a Set<String>.
-        let oldIDs = try await store.allKeys()
-        let newIDs = try await temp.allKeys()
-        let removed = oldIDs.subtracting(newIDs).count
+        let removed = try await store.liveArticles(missingFrom: tempPath)
+        let after = Int(try await replicaSnapshot(of: temp, path: tempPath).articleCount)
         if !options.force && removed > limit {
             try? temp.close()  // kept: `pull --force` finishes from it without downloading again
             throw guardRefusal(removed: removed, before: before, snapshot: snapshot, atLeast: false)
@@ -95,7 +93,7 @@ extension SyncSession {
         }
         try Replica.swap(tempPath, into: path)
         store = try Replica.open(at: path, fullTextIndex: fullTextIndex)
-        let result = RebootstrapReport(reason: snapshot.reason, before: before, after: newIDs.count, removed: removed)
+        let result = RebootstrapReport(reason: snapshot.reason, before: before, after: after, removed: removed)
         emit(.rebootstrapped(result))
         return result
     }

@@ -12,6 +12,31 @@ final class ReplicaStoreTests: XCTestCase {
         .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
     }
 
+    /// What a re-bootstrap's swap would remove: live ids here that are not live there, as bytes.
+    func testTheArticlesASwapWouldRemoveAreCountedByIDBytesAndOnlyLiveOnes() async throws {
+        let directory = try TemporaryDirectory()
+        let old = try ReplicaStore(path: directory.file("old.sqlite"), fullTextIndex: false)
+        let new = try ReplicaStore(path: directory.file("new.sqlite"), fullTextIndex: false)
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        let article = Fixture.article(title: "Titel")
+        try await old.applyBatch(
+            [put("a", 1, article), put("b", 2, article), put(nfc, 3, article), put("gone", 4, article), put("kept", 5, article)],
+            upstreamStoreID: upstream, cursor: 5)
+        try await old.applyBatch([.delete(id: "gone", revision: 6)], upstreamStoreID: upstream, cursor: 6)
+        try await old.applyBatch([.delete(id: "kept", revision: 7)], upstreamStoreID: upstream, cursor: 7, options: ApplyOptions(keepDeletedAt: 1))
+        try await new.applyBatch(
+            [put("a", 1, article), put(nfd, 2, article), put("b", 3, article), put("only-new", 4, article)], upstreamStoreID: upstream, cursor: 4)
+        try await new.applyBatch([.delete(id: "b", revision: 5)], upstreamStoreID: upstream, cursor: 5, options: ApplyOptions(keepDeletedAt: 1))
+
+        // b is kept there but not live; NFC café is not NFD café; gone and kept are not live here.
+        assertEqual(try await old.liveArticles(missingFrom: directory.file("new.sqlite")), 2)
+        assertEqual(try await new.liveArticles(missingFrom: directory.file("old.sqlite")), 2, "NFD café and only-new")
+        assertEqual(try await old.liveArticles(missingFrom: directory.file("old.sqlite")), 0)
+        try old.close()
+        try new.close()
+    }
+
     func testABatchAndItsCursorAreAppliedTogetherAndTheDigestMatchesTheServers() async throws {
         let directory = try TemporaryDirectory()
         let server = try SQLiteCanonicalStore(path: directory.file("server.sqlite"))
