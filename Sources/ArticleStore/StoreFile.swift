@@ -69,6 +69,7 @@ final class StoreFile: Sendable {
                         throw StoreError("\(path) is a \(existingRole) store and cannot be opened as a \(role.name) store")
                     }
                     try Self.configureFullTextIndex(db, enabled: fullText)
+                    try Self.configureCategoryIndex(db, enabled: fullText)
                     let recorded: Data = row["store_id"]
                     guard let id = StoreID(bytes: recorded) else {
                         throw StoreError("\(path) records a store id of \(recorded.count) bytes, not 16: the file is damaged")
@@ -80,6 +81,7 @@ final class StoreFile: Sendable {
                     sql: "INSERT INTO store_meta (singleton, role, store_id, digest) VALUES (1, ?, ?, ?)",
                     arguments: [role.name, Data(id.bytes), Data(StoreDigest.zero.bytes)])
                 try Self.configureFullTextIndex(db, enabled: fullText)
+                try Self.configureCategoryIndex(db, enabled: fullText)
                 return id
             }
             documents.attach(self)

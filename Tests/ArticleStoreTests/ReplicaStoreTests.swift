@@ -1,5 +1,5 @@
 import ArticleModel
-import ArticleStore
+@testable import ArticleStore
 import Foundation
 import GRDB
 import Synchronization
@@ -10,6 +10,48 @@ final class ReplicaStoreTests: XCTestCase {
 
     func put(_ id: String, _ revision: UInt64, _ article: Article) -> ReplicaChange {
         .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
+    }
+
+    /// A reading replica counts its categories from an index of live articles (no scan of the
+    /// documents); a mirror has none; reopening one as the other adds or drops it; counts stay
+    /// exact through edits, deletions and kept deletions.
+    func testAReadingReplicaCountsCategoriesFromAnIndexOfLiveArticlesAndAMirrorKeepsNone() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("replica.sqlite")
+        func plan(_ replica: ReplicaStore) async throws -> String {
+            try await replica.file.pool.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT category, count(*) AS n FROM article WHERE deleted = 0 GROUP BY category ORDER BY n DESC, category")
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+            }
+        }
+        var replica = try ReplicaStore(path: path, fullTextIndex: true)
+        try await replica.applyBatch(
+            [
+                put("a", 1, Fixture.article(title: "A", category: "Sport")), put("b", 2, Fixture.article(title: "B", category: "Sport")),
+                put("c", 3, Fixture.article(title: "C", category: "Politik")), put("d", 4, Fixture.article(title: "D", category: "Kultur")),
+                put("e", 5, Fixture.article(title: "E", category: "Kultur")),
+            ],
+            upstreamStoreID: upstream, cursor: 5)
+        try await replica.applyBatch(
+            [put("c", 6, Fixture.article(title: "C2", category: "Sport")), .delete(id: "d", revision: 7)], upstreamStoreID: upstream, cursor: 7)
+        try await replica.applyBatch([.delete(id: "e", revision: 8)], upstreamStoreID: upstream, cursor: 8, options: ApplyOptions(keepDeletedAt: 1))
+        let expected = [CategoryCount(name: "Sport", count: 3)]
+        assertEqual(try await replica.categories(), expected)
+        let reading = try await plan(replica)
+        XCTAssertTrue(reading.contains("article_category"), reading)
+        try replica.close()
+
+        replica = try ReplicaStore(path: path, fullTextIndex: false)
+        assertEqual(try await replica.categories(), expected)
+        let mirror = try await plan(replica)
+        XCTAssertFalse(mirror.contains("article_category"), mirror)
+        try replica.close()
+
+        replica = try ReplicaStore(path: path, fullTextIndex: true)
+        assertEqual(try await replica.categories(), expected)
+        let again = try await plan(replica)
+        XCTAssertTrue(again.contains("article_category"), again)
+        try replica.close()
     }
 
     /// What a re-bootstrap's swap would remove: live ids here that are not live there, as bytes.
