@@ -36,9 +36,15 @@ public final class ReplicaReader: Sendable {
         try queue.read { db in try MetaState.load(db).replicaSnapshot }
     }
 
-    /// Every live id, as its bytes.
-    public func liveKeys() throws -> Set<ArticleKey> {
-        try queue.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0").map { ArticleKey($0) }) }
+    /// Which of `keys` are live articles here, each looked up through the id index: what this holds
+    /// grows with the keys asked about (a pull's pending changes), not with the replica.
+    public func liveKeys(among keys: some Sequence<ArticleKey>) throws -> Set<ArticleKey> {
+        try queue.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM article WHERE id = ? AND deleted = 0")
+            var live = Set<ArticleKey>()
+            for key in keys where try Int.fetchOne(statement, arguments: [key.id]) != nil { live.insert(key) }
+            return live
+        }
     }
 
     /// A dictionary the replica keeps, by its id (Adler-32).

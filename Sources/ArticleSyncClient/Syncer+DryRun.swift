@@ -132,7 +132,7 @@ final class PullPreview {
         }
         let live: Set<ArticleKey>
         do {
-            live = try store?.liveKeys() ?? []
+            live = try store?.liveKeys(among: latest.keys) ?? []
         } catch {
             throw ClientError.replica(path, "cannot read its articles: \(error)")
         }
@@ -187,7 +187,12 @@ final class PullPreview {
                 guard head >= cursor else {
                     throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
                 }
-                let live = try store?.liveKeys() ?? []
+                let live: Set<ArticleKey>
+                do {
+                    live = try store?.liveKeys(among: tombstone.keys) ?? []
+                } catch {
+                    throw ClientError.replica(path, "cannot read its articles: \(error)")
+                }
                 var counts = (new: 0, changed: 0, deleted: 0)
                 for (key, deleted) in tombstone {
                     switch (deleted, live.contains(key)) {

@@ -79,6 +79,29 @@ final class ReplicaStoreTests: XCTestCase {
         try new.close()
     }
 
+    /// A dry run asks which of a pull's ids are live: by their bytes, deleted and kept ones not,
+    /// ids the replica never had not, and only the ids asked about come back.
+    func testAReadOnlyReplicaSaysWhichOfTheIDsAskedAboutAreLiveByTheirBytes() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("replica.sqlite")
+        let replica = try ReplicaStore(path: path, fullTextIndex: false)
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        let article = Fixture.article(title: "Titel")
+        try await replica.applyBatch(
+            [put("a", 1, article), put("b", 2, article), put(nfc, 3, article), put("gone", 4, article), put("kept", 5, article)],
+            upstreamStoreID: upstream, cursor: 5)
+        try await replica.applyBatch([.delete(id: "gone", revision: 6)], upstreamStoreID: upstream, cursor: 6)
+        try await replica.applyBatch([.delete(id: "kept", revision: 7)], upstreamStoreID: upstream, cursor: 7, options: ApplyOptions(keepDeletedAt: 1))
+        try replica.close()
+
+        let reader = try ReplicaReader(path: path)
+        defer { try? reader.close() }
+        let asked: [ArticleKey] = ["a", ArticleKey(nfc), ArticleKey(nfd), "gone", "kept", "never"]
+        assertEqual(try reader.liveKeys(among: asked), ["a", ArticleKey(nfc)])
+        assertEqual(try reader.liveKeys(among: [ArticleKey]()), [])
+    }
+
     func testABatchAndItsCursorAreAppliedTogetherAndTheDigestMatchesTheServers() async throws {
         let directory = try TemporaryDirectory()
         let server = try SQLiteCanonicalStore(path: directory.file("server.sqlite"))
