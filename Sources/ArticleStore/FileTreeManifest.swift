@@ -154,9 +154,12 @@ public final class FileTreeManifest: Sendable {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(DISTINCT id) FROM file") ?? 0 }
     }
 
-    /// Every id with a file listed, in byte order.
-    public func ids() throws -> [String] {
-        try queue.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT id FROM file ORDER BY id") }
+    /// Calls `body` with every id that has files listed, in byte order, one at a time.
+    public func forEachID(_ body: (String) throws -> Void) throws {
+        try queue.read { db in
+            let ids = try String.fetchCursor(db, sql: "SELECT DISTINCT id FROM file ORDER BY id")
+            while let id = try ids.next() { try body(id) }
+        }
     }
 
     /// The files listed for the ids in `ids`, looked up in one pass.

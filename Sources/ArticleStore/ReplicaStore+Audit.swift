@@ -102,11 +102,12 @@ extension StoreFile {
     /// building its source or any String (verify).
     ///
     /// `afterRevision` reads only the rows of revisions above it, in revision order (the revision
-    /// index: a file tree's few changes do not read the whole table); `include` skips rows before
-    /// they are inflated.
+    /// index: a file tree's few changes do not read the whole table); `keys` narrows the rows to
+    /// those whose key (the revision, else the rowid) is above `after` and at most `through`, a
+    /// page of a file tree; `include` skips rows before they are inflated.
     func scan(
-        _ db: Database, kept: Bool, materialize: Bool, afterRevision: UInt64? = nil, include: ((String) -> Bool)? = nil,
-        _ body: ([ScannedArticle]) throws -> Void
+        _ db: Database, kept: Bool, materialize: Bool, afterRevision: UInt64? = nil, keys: (after: Int64, through: Int64)? = nil,
+        include: ((String) -> Bool)? = nil, _ body: ([ScannedArticle]) throws -> Void
     ) throws {
         let filter = kept ? "deleted = 1 AND deleted_at IS NOT NULL" : "deleted = 0"
         let key = afterRevision == nil ? "rowid" : "revision"
@@ -114,9 +115,10 @@ extension StoreFile {
             sql: """
                 SELECT \(key), id, revision, content_hash, published, CAST(category AS BLOB), CAST(title AS BLOB),
                     CAST(body AS BLOB), source, document, document_length, deleted_at
-                FROM article WHERE \(filter) AND \(key) > ? ORDER BY \(key) LIMIT ?
+                FROM article WHERE \(filter) AND \(key) > ? AND \(key) <= ? ORDER BY \(key) LIMIT ?
                 """)
-        var after = Int64(clamping: afterRevision ?? 0)
+        var after = keys?.after ?? Int64(clamping: afterRevision ?? 0)
+        let through = keys?.through ?? Int64.max
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         var inFlight: (done: DispatchSemaphore, results: ScanResults)? = nil
         defer { inFlight?.done.wait() }
@@ -125,7 +127,7 @@ extension StoreFile {
             rows.reserveCapacity(Self.scanRows)
             var bytes = 0
             var fetched = 0
-            let cursor = try Row.fetchCursor(statement, arguments: [after, Self.scanRows])
+            let cursor = try Row.fetchCursor(statement, arguments: [after, through, Self.scanRows])
             while let row = try cursor.next() {
                 after = row[0]
                 fetched += 1

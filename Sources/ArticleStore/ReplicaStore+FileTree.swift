@@ -15,40 +15,55 @@ public struct FileTreeRow: Sendable {
     public var sourcePath: String?
 }
 
-/// What a file tree reads of the replica in one transaction: the state it will record, the rows it
-/// plans from, and (through `write`) the articles it writes.
+/// What a file tree reads of the replica before its rows: the state it will record.
 public struct FileTreeSnapshot: Sendable {
     public var cursor: UInt64
     /// The store the replica follows (16 bytes); nil for a replica that never pulled.
     public var upstream: [UInt8]?
     public var liveCount: Int
-    /// The live rows changed after the revision asked for (every live row for a full pass).
-    public var rows: [FileTreeRow]
+    /// The live rows a pass goes through: those changed after the revision asked for (every live
+    /// row for a full pass).
+    public var rowCount: Int
 }
 
 extension ReplicaStore {
     /// Reads, in one read transaction (so what is planned and what is written are one state of the
-    /// replica): the rows changed after `revision` (all rows for nil), handed to `plan`, which
-    /// returns the ids to write (or nil to stop: a dry run); then those articles, read back and
-    /// checked against their content hash, a chunk at a time, to `write`. `liveIDs` (called by
-    /// `plan` when it needs them) lists every live id in byte order.
+    /// replica): the state, handed to `begin` (false stops the pass); then the live rows changed
+    /// after `revision` (all of them for nil), a page of at most `pageRows` at a time, each page
+    /// handed to `plan`, which returns the ids among them to write, and those articles, read back
+    /// and checked against their content hash, to `write`, before the next page is read; last,
+    /// `finish`, with every live id in byte order one after the other from `nextLiveID` (nil at
+    /// the end). What the pass holds is a page, whatever the replica's size.
     public func readFileTree(
         after revision: UInt64?,
-        plan: (FileTreeSnapshot, _ liveIDs: () throws -> [String]) throws -> Set<[UInt8]>?,
-        write: ([ScannedArticle]) throws -> Void
+        pageRows: Int = 2_048,
+        begin: (FileTreeSnapshot) throws -> Bool,
+        plan: ([FileTreeRow]) throws -> Set<[UInt8]>,
+        write: ([ScannedArticle]) throws -> Void,
+        finish: (_ nextLiveID: () throws -> String?) throws -> Void
     ) async throws {
-        try await withoutActuallyEscaping(plan) { plan in
-            try await withoutActuallyEscaping(write) { write in
-                // Called only on the read's thread while the caller awaits the read.
-                nonisolated(unsafe) let plan = plan
-                nonisolated(unsafe) let write = write
-                try await file.pool.read { db in
-                    let snapshot = try Self.fileTreeSnapshot(db, after: revision)
-                    guard let wanted = try plan(snapshot, { try Self.liveIDs(db) }) else { return }
-                    if wanted.isEmpty { return }
-                    try self.file.scan(
-                        db, kept: false, materialize: true, afterRevision: revision, include: { wanted.contains(Array($0.utf8)) },
-                        write)
+        try await withoutActuallyEscaping(begin) { begin in
+            try await withoutActuallyEscaping(plan) { plan in
+                try await withoutActuallyEscaping(write) { write in
+                    try await withoutActuallyEscaping(finish) { finish in
+                        // Called only on the read's thread while the caller awaits the read.
+                        nonisolated(unsafe) let begin = begin
+                        nonisolated(unsafe) let plan = plan
+                        nonisolated(unsafe) let write = write
+                        nonisolated(unsafe) let finish = finish
+                        try await file.pool.read { db in
+                            guard try begin(try Self.fileTreeSnapshot(db, after: revision)) else { return }
+                            try Self.forEachFileTreePage(db, after: revision, pageRows: max(1, pageRows)) { rows, from, through in
+                                let wanted = try plan(rows)
+                                if wanted.isEmpty { return }
+                                try self.file.scan(
+                                    db, kept: false, materialize: true, afterRevision: revision, keys: (after: from, through: through),
+                                    include: { wanted.contains(Array($0.utf8)) }, write)
+                            }
+                            let ids = try Self.liveIDCursor(db)
+                            try finish { try ids.next() }
+                        }
+                    }
                 }
             }
         }
@@ -58,35 +73,57 @@ extension ReplicaStore {
         guard let meta = try Row.fetchOne(db, sql: "SELECT cursor, upstream_store_id, live_count FROM store_meta") else {
             throw StoreError("the replica has no meta row: the file is damaged")
         }
-        let hasSourcePath = try db.columns(in: "article").contains { $0.name == "source_path" }
-        // A full pass reads every live row (rows a re-bootstrap renumbered below zero too).
-        let statement = try db.makeStatement(
-            sql: """
-                SELECT id, revision, published, CAST(title AS BLOB), content_hash\(hasSourcePath ? ", source_path" : "")
-                FROM article WHERE deleted = 0\(revision == nil ? "" : " AND revision > ? ORDER BY revision")
-                """)
-        var rows: [FileTreeRow] = []
-        let cursor = try Row.fetchCursor(statement, arguments: revision.map { [Int64(clamping: $0)] } ?? [])
-        while let row = try cursor.next() {
-            let published: Int64 = row[2] ?? 0
-            rows.append(FileTreeRow(
-                id: row[0], revision: UInt64(clamping: max(0, row[1] as Int64)), published: PublicationTime(sortKey: published),
-                title: String(decoding: row.dataNoCopy(atIndex: 3) ?? Data(), as: UTF8.self),
-                contentHash: row.dataNoCopy(atIndex: 4).map { [UInt8]($0) } ?? [],
-                sourcePath: hasSourcePath ? row[5] : nil))
-        }
+        let liveCount = Int(meta[2] as Int64)
+        let rowCount =
+            try revision.map {
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM article WHERE deleted = 0 AND revision > ?", arguments: [Int64(clamping: $0)]) ?? 0
+            } ?? liveCount
         return FileTreeSnapshot(
-            cursor: UInt64(clamping: meta[0] as Int64), upstream: (meta[1] as Data?).map { [UInt8]($0) },
-            liveCount: Int(meta[2] as Int64), rows: rows)
+            cursor: UInt64(clamping: meta[0] as Int64), upstream: (meta[1] as Data?).map { [UInt8]($0) }, liveCount: liveCount,
+            rowCount: rowCount)
     }
 
-    /// Every live id in byte order. The id index alone answers it (no article is read) unless kept
-    /// articles (`--keep-deleted`) share the index; then they are left out.
-    static func liveIDs(_ db: Database) throws -> [String] {
-        let all = try String.fetchAll(db, sql: "SELECT id FROM article ORDER BY id")
+    /// The pass's rows, a page at a time: a full pass in rowid order (rows a re-bootstrap
+    /// renumbered below revision zero too), an incremental one in revision order through the
+    /// revision index, so a few changes do not read the whole table. `body` gets each page and the
+    /// key range it spans (after `from`, through `through`).
+    private static func forEachFileTreePage(
+        _ db: Database, after revision: UInt64?, pageRows: Int, _ body: ([FileTreeRow], _ from: Int64, _ through: Int64) throws -> Void
+    ) throws {
+        let hasSourcePath = try db.columns(in: "article").contains { $0.name == "source_path" }
+        let key = revision == nil ? "rowid" : "revision"
+        let statement = try db.makeStatement(
+            sql: """
+                SELECT \(key), id, revision, published, CAST(title AS BLOB), content_hash\(hasSourcePath ? ", source_path" : "")
+                FROM article WHERE deleted = 0 AND \(key) > ? ORDER BY \(key) LIMIT ?
+                """)
+        var after = revision.map { Int64(clamping: $0) } ?? 0
+        while true {
+            let from = after
+            var rows: [FileTreeRow] = []
+            rows.reserveCapacity(pageRows)
+            let cursor = try Row.fetchCursor(statement, arguments: [after, pageRows])
+            while let row = try cursor.next() {
+                after = row[0]
+                let published: Int64 = row[3] ?? 0
+                rows.append(FileTreeRow(
+                    id: row[1], revision: UInt64(clamping: max(0, row[2] as Int64)), published: PublicationTime(sortKey: published),
+                    title: String(decoding: row.dataNoCopy(atIndex: 4) ?? Data(), as: UTF8.self),
+                    contentHash: row.dataNoCopy(atIndex: 5).map { [UInt8]($0) } ?? [],
+                    sourcePath: hasSourcePath ? row[6] : nil))
+            }
+            if rows.isEmpty { return }
+            try body(rows, from, after)
+            if rows.count < pageRows { return }
+        }
+    }
+
+    /// Every live id in byte order, one at a time. The id index alone answers it (no article is
+    /// read) unless kept articles (`--keep-deleted`) share the index; then each row is checked.
+    static func liveIDCursor(_ db: Database) throws -> DatabaseValueCursor<String> {
+        let rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM article") ?? 0
         let live = try Int.fetchOne(db, sql: "SELECT live_count FROM store_meta") ?? 0
-        guard all.count != live else { return all }
-        let kept = Set(try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted <> 0").map { ArticleKey($0) })
-        return all.filter { !kept.contains(ArticleKey($0)) }
+        if rows == live { return try String.fetchCursor(db, sql: "SELECT id FROM article ORDER BY id") }
+        return try String.fetchCursor(db, sql: "SELECT id FROM article WHERE deleted = 0 ORDER BY id")
     }
 }

@@ -57,6 +57,8 @@ public struct FileTree: Sendable {
     /// power cut never leaves a recorded revision with files the disk lost. Off by default, as
     /// rsync's is: one syncfs writes out everything dirty on the file system, other programs' too.
     public var flush: Bool
+    /// Live rows planned and written at a time: what a pass holds, whatever the replica's size.
+    public var pageRows = 2_048
 
     public init(
         replicaPath: String, directory: String, layout: FileTreeLayout, deleteStale: Bool, dryRun: Bool = false, itemize: Bool = false,
@@ -110,45 +112,46 @@ public struct FileTree: Sendable {
         // An incremental pass needs the same store and layout, and a replica not behind the tree.
         var after: UInt64? = nil
         if let recorded, recorded.layout == layout.rawValue { after = recorded.revision }
-        var steps: [[UInt8]: Step] = [:]
-        var deletions: [FileTreeManifest.Entry] = []
         var state: FileTreeManifest.State? = nil
         var restart = true
         while restart {
             restart = false
-            steps = [:]
-            deletions = []
             report = FileTreeReport(changes: ChangeReport(itemized: itemize))
             let incremental = after
-            var written: [FileTreeManifest.Entry] = []
-            var work = 0
-            var movedFrom: [String] = []
+            var pass = Pass()
             let directory = self.directory
             do {
                 try await store.readFileTree(
-                    after: incremental,
-                    plan: { snapshot, liveIDs in
+                    after: incremental, pageRows: pageRows,
+                    begin: { snapshot in
                         if let base = incremental, snapshot.upstream != recorded?.upstream || snapshot.cursor < base {
                             after = nil
                             restart = true
-                            return nil
+                            return false
                         }
                         state = FileTreeManifest.State(revision: snapshot.cursor, upstream: snapshot.upstream, layout: layout.rawValue)
                         report.total = snapshot.liveCount
                         report.full = incremental == nil
-                        try plan(snapshot, liveIDs: liveIDs, manifest: manifest, full: incremental == nil, into: &report, steps: &steps, deletions: &deletions)
-                        if dryRun { return nil }
+                        pass.listedAtStart = try manifest?.idCount() ?? 0
+                        pass.rows = snapshot.rowCount
+                        progress(0, pass.rows)
+                        return true
+                    },
+                    plan: { rows in
+                        pass.steps = [:]
+                        try plan(rows, manifest: manifest, full: incremental == nil, into: &report, pass: &pass)
+                        // Rows that need no write are done once planned.
+                        pass.done += rows.count - pass.steps.count
+                        if dryRun {
+                            pass.done += pass.steps.count
+                            progress(pass.done, pass.rows)
+                            return []
+                        }
                         // Every file about to appear is listed first: a kill leaves none unlisted.
-                        let pending = steps.values.map { (path: $0.target, id: $0.id) }
-                        try manifest?.listPending(pending)
-                        let writes = steps.filter { $0.value.moveFrom == nil }
-                        let moves = steps.values.filter { $0.moveFrom != nil }
-                        work = writes.count + moves.count
-                        progress(0, work)
-                        var done = 0
+                        try manifest?.listPending(pass.steps.values.map { (path: $0.target, id: $0.id) })
                         var placed: [FileTreeManifest.Entry] = []
-                        var removedPaths: [String] = []
-                        for move in moves {
+                        var movedFrom: [String] = []
+                        for move in pass.steps.values where move.moveFrom != nil {
                             if let failure = Self.move(directory, from: move.moveFrom!, to: move.target) {
                                 report.failures.append(ExportFailure(id: move.id, file: move.target, reason: "cannot be moved: \(failure)"))
                             } else {
@@ -156,20 +159,21 @@ public struct FileTree: Sendable {
                                 // A file adopted where it is (moveFrom == target) stays listed.
                                 if move.moveFrom != move.target {
                                     report.moved += 1
-                                    removedPaths.append(move.moveFrom!)
+                                    movedFrom.append(move.moveFrom!)
                                 }
                             }
-                            done += 1
-                            progress(done, work)
+                            pass.done += 1
                         }
-                        try manifest?.record(placed: placed, removed: removedPaths, state: nil)
-                        movedFrom = removedPaths
-                        written.reserveCapacity(min(writes.count, Self.recordEvery))
-                        return Set(writes.keys)
+                        try manifest?.record(placed: placed, removed: movedFrom, state: nil)
+                        Self.addFolders(of: movedFrom, to: &pass.vacated)
+                        for step in pass.steps.values where !step.obsolete.isEmpty { pass.obsolete.append((step.id, step.obsolete)) }
+                        progress(pass.done, pass.rows)
+                        return Set(pass.steps.compactMap { $0.value.moveFrom == nil ? $0.key : nil })
                     },
                     write: { chunk in
                         for article in chunk {
-                            guard let step = steps[Array(article.id.utf8)] else { continue }
+                            guard let step = pass.steps[Array(article.id.utf8)] else { continue }
+                            pass.done += 1
                             guard let source = article.source, article.actualHash == article.contentHash else {
                                 report.failures.append(ExportFailure(
                                     id: article.id, file: step.target,
@@ -181,32 +185,41 @@ public struct FileTree: Sendable {
                                 continue
                             }
                             report.written += 1
-                            written.append(FileTreeManifest.Entry(path: step.target, id: step.id, hash: article.contentHash))
+                            pass.written.append(FileTreeManifest.Entry(path: step.target, id: step.id, hash: article.contentHash))
                         }
-                        if written.count >= Self.recordEvery {
-                            try manifest?.record(placed: written, removed: [], state: nil)
-                            written.removeAll(keepingCapacity: true)
+                        if pass.written.count >= Self.recordEvery {
+                            try manifest?.record(placed: pass.written, removed: [], state: nil)
+                            pass.written.removeAll(keepingCapacity: true)
                         }
-                        progress(report.written + report.moved + report.failures.count, work)
+                        progress(pass.done, pass.rows)
+                    },
+                    finish: { nextLiveID in
+                        try findDeleted(manifest: manifest, liveCount: report.total, nextLiveID: nextLiveID, into: &report, pass: &pass)
                     })
             } catch let error as ClientError {
                 throw error
             } catch {
                 throw ClientError.replica(replicaPath, "cannot be read: \(error)")
             }
+            if !restart && pass.withoutSource > 0 {
+                let count = pass.withoutSource
+                report.notices.append(
+                    "\(count == 1 ? "1 article" : "\(count) articles") came without the path it was imported under (a server without the source-path feature, or articles imported before it): written flat, as <id>.txt")
+            }
             if restart || dryRun { continue }
-            try manifest?.record(placed: written, removed: [], state: nil)
+            try manifest?.record(placed: pass.written, removed: [], state: nil)
             // An article planned but gone by the time it was read: its listing stays without a
             // hash, and the next pass removes it.
-            let failedIDs = Set(report.failures.compactMap { $0.id.map { Array($0.utf8) } })
+            let failedIDs = Set(report.failures.compactMap { $0.id.map { ArticleKey($0) } })
             var removed: [String] = []
-            for (key, step) in steps where !failedIDs.contains(key) {
-                for path in step.obsolete { if removeFile(path, id: step.id, into: &report) { removed.append(path) } }
+            for (id, paths) in pass.obsolete where !failedIDs.contains(ArticleKey(id)) {
+                for path in paths { if removeFile(path, id: id, into: &report) { removed.append(path) } }
             }
-            for entry in deletions {
+            for entry in pass.deletions {
                 if removeFile(entry.path, id: entry.id, into: &report) { removed.append(entry.path) }
             }
-            removeEmptyFolders(of: removed + movedFrom)
+            Self.addFolders(of: removed, to: &pass.vacated)
+            removeEmptyFolders(pass.vacated)
             // With `flush`, the files are on disk before the manifest says the tree is exact here.
             let descriptor = flush ? Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
             if descriptor >= 0 {
@@ -224,37 +237,49 @@ public struct FileTree: Sendable {
         return report
     }
 
-    /// Decides, without reading any file, what each changed article needs, and which files go.
-    private func plan(
-        _ snapshot: FileTreeSnapshot, liveIDs: () throws -> [String], manifest: FileTreeManifest?, full: Bool,
-        into report: inout FileTreeReport, steps: inout [[UInt8]: Step], deletions: inout [FileTreeManifest.Entry]
-    ) throws {
-        var listed: [[UInt8]: [FileTreeManifest.Entry]] = [:]
-        if let manifest {
-            if full {
-                for entry in try manifest.entries() { listed[Array(entry.id.utf8), default: []].append(entry) }
-            } else {
-                listed = try manifest.entries(ids: snapshot.rows.map(\.id))
-            }
-        }
-        var withoutSource = 0
+    /// What one pass carries from page to page: the current page's steps, and what is left for
+    /// the end (files to remove, folders they may leave empty). It grows with the work to do, not
+    /// with the tree.
+    struct Pass {
+        var steps: [[UInt8]: Step] = [:]
+        /// Written files not yet recorded in the manifest.
+        var written: [FileTreeManifest.Entry] = []
+        /// Other files of articles now written elsewhere, removed once the pass has placed them.
+        var obsolete: [(id: String, paths: [String])] = []
+        /// Files of deleted articles, and copies of unchanged ones at a place they no longer have.
+        var deletions: [FileTreeManifest.Entry] = []
+        /// Folders a move or removal may have emptied.
+        var vacated = Set<String>()
+        /// Distinct ids the manifest listed when the pass began, and the pass's rows that had none.
+        var listedAtStart = 0
         var newIDs = 0
-        for row in snapshot.rows {
+        var withoutSource = 0
+        var rows = 0
+        var done = 0
+    }
+
+    /// Decides, without reading any file, what each article of a page needs.
+    private func plan(
+        _ rows: [FileTreeRow], manifest: FileTreeManifest?, full: Bool, into report: inout FileTreeReport, pass: inout Pass
+    ) throws {
+        let listed = try manifest?.entries(ids: rows.map(\.id)) ?? [:]
+        for row in rows {
             let key = Array(row.id.utf8)
-            if layout == .source && (row.sourcePath.flatMap { FileTreeLayout.checkedSourcePath($0, id: row.id) } == nil) { withoutSource += 1 }
+            if layout == .source && (row.sourcePath.flatMap { FileTreeLayout.checkedSourcePath($0, id: row.id) } == nil) { pass.withoutSource += 1 }
             let target = layout.path(id: row.id, published: row.published, sourcePath: row.sourcePath)
             let entries = listed[key] ?? []
-            if entries.isEmpty { newIDs += 1 }
+            if entries.isEmpty { pass.newIDs += 1 }
             let obsolete = entries.map(\.path).filter { $0 != target }
             if let same = entries.first(where: { $0.path == target }), same.hash == row.contentHash, !full || exists(target) {
                 // In place already; copies elsewhere (a layout or date this article had) go.
                 report.unchanged += 1
-                for path in obsolete { deletions.append(FileTreeManifest.Entry(path: path, id: row.id, hash: nil)) }
+                for path in obsolete { pass.deletions.append(FileTreeManifest.Entry(path: path, id: row.id, hash: nil)) }
                 continue
             }
             // The same bytes elsewhere in the tree (another layout, another date): moved, not rewritten.
             if let source = entries.first(where: { $0.path != target && $0.hash == row.contentHash }), exists(source.path) {
-                steps[key] = Step(id: row.id, target: target, hash: row.contentHash, moveFrom: source.path, obsolete: obsolete.filter { $0 != source.path })
+                pass.steps[key] = Step(
+                    id: row.id, target: target, hash: row.contentHash, moveFrom: source.path, obsolete: obsolete.filter { $0 != source.path })
                 if dryRun { report.moved += 1 }
                 continue
             }
@@ -263,56 +288,38 @@ public struct FileTree: Sendable {
             if full, entries.isEmpty, let existing = PlainFile.read(directory + "/" + target),
                 StoreDigest.contentHash(of: existing) == row.contentHash
             {
-                steps[key] = Step(id: row.id, target: target, hash: row.contentHash, moveFrom: target, obsolete: [])
+                pass.steps[key] = Step(id: row.id, target: target, hash: row.contentHash, moveFrom: target, obsolete: [])
                 report.unchanged += 1
                 continue
             }
-            steps[key] = Step(id: row.id, target: target, hash: row.contentHash, moveFrom: nil, obsolete: obsolete)
+            pass.steps[key] = Step(id: row.id, target: target, hash: row.contentHash, moveFrom: nil, obsolete: obsolete)
             report.changes.record(entries.isEmpty ? .added : .changed, id: row.id, title: row.title)
-        }
-        if withoutSource > 0 {
-            report.notices.append(
-                "\(withoutSource == 1 ? "1 article" : "\(withoutSource) articles") came without the path it was imported under (a server without the source-path feature, or articles imported before it): written flat, as <id>.txt")
-        }
-        // Deleted articles: listed ids that are no longer live.
-        var gone: [String] = []
-        if full {
-            let live = Set(snapshot.rows.map { ArticleKey($0.id) })
-            for (key, _) in listed where !live.contains(ArticleKey(String(decoding: key, as: UTF8.self))) {
-                gone.append(String(decoding: key, as: UTF8.self))
-            }
-        } else if let manifest {
-            // Every live article is listed once the changed ones are: a count that says so means
-            // nothing was deleted, without listing the replica.
-            let listedIDs = try manifest.idCount() + newIDs
-            if listedIDs != snapshot.liveCount {
-                let live = try liveIDs()
-                let mine = try manifest.ids()
-                gone = Self.missing(mine, from: live)
-            }
-        }
-        if !gone.isEmpty {
-            gone.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            let entries = full ? gone.flatMap { listed[Array($0.utf8)] ?? [] } : try manifest?.entries(forSortedIDs: gone) ?? []
-            if deleteStale {
-                for id in gone { report.changes.record(.deleted, id: id) }
-                deletions.append(contentsOf: entries)
-            } else {
-                report.keptStale = entries.count
-            }
         }
     }
 
-    /// The ids of `mine` not in `live`, both in byte order.
-    static func missing(_ mine: [String], from live: [String]) -> [String] {
+    /// Deleted articles: ids the manifest lists that are no longer live. Every live article is
+    /// listed once the pass's rows are, so a count that says so means nothing was deleted, without
+    /// listing the replica; otherwise the manifest's ids and the replica's live ids are walked
+    /// side by side in byte order, one at a time.
+    private func findDeleted(
+        manifest: FileTreeManifest?, liveCount: Int, nextLiveID: () throws -> String?, into report: inout FileTreeReport, pass: inout Pass
+    ) throws {
+        guard let manifest, pass.listedAtStart + pass.newIDs != liveCount else { return }
         var gone: [String] = []
-        var index = live.startIndex
-        for id in mine {
-            while index < live.endIndex && live[index].utf8.lexicographicallyPrecedes(id.utf8) { index += 1 }
-            if index < live.endIndex && live[index].utf8.elementsEqual(id.utf8) { continue }
+        var live = try nextLiveID()
+        try manifest.forEachID { id in
+            while let current = live, current.utf8.lexicographicallyPrecedes(id.utf8) { live = try nextLiveID() }
+            if let current = live, current.utf8.elementsEqual(id.utf8) { return }
             gone.append(id)
         }
-        return gone
+        guard !gone.isEmpty else { return }
+        let entries = try manifest.entries(forSortedIDs: gone)
+        if deleteStale {
+            for id in gone { report.changes.record(.deleted, id: id) }
+            pass.deletions.append(contentsOf: entries)
+        } else {
+            report.keptStale = entries.count
+        }
     }
 
     private func exists(_ relative: String) -> Bool {
@@ -338,16 +345,19 @@ public struct FileTree: Sendable {
         return true
     }
 
-    /// Folders a removal left empty go too (rmdir never removes one that holds anything).
-    private func removeEmptyFolders(of removed: [String]) {
-        var folders = Set<String>()
-        for path in removed {
+    /// The folders holding `paths` (and their parents), which a move or removal may leave empty.
+    static func addFolders(of paths: [String], to folders: inout Set<String>) {
+        for path in paths {
             var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
             while !parts.isEmpty {
                 folders.insert(parts.joined(separator: "/"))
                 parts = parts.dropLast()
             }
         }
+    }
+
+    /// Folders a move or removal left empty go too (rmdir never removes one that holds anything).
+    private func removeEmptyFolders(_ folders: Set<String>) {
         for folder in folders.sorted(by: { $0.count > $1.count }) { rmdir(directory + "/" + folder) }
     }
 

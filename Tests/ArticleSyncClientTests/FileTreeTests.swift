@@ -47,8 +47,11 @@ struct FileTreeTests {
             try await store.applyBatch(changes, upstreamStoreID: upstream, cursor: max(cursor, revision))
         }
 
-        func sync(_ layout: FileTreeLayout = .flat, delete: Bool = true, dryRun: Bool = false) async throws -> FileTreeReport {
-            try await FileTree(replicaPath: replica, directory: tree, layout: layout, deleteStale: delete, dryRun: dryRun, itemize: true).sync()
+        /// A pass in pages of two rows: every plan, move, write and removal here crosses pages.
+        func sync(_ layout: FileTreeLayout = .flat, delete: Bool = true, dryRun: Bool = false, pageRows: Int = 2) async throws -> FileTreeReport {
+            var fileTree = FileTree(replicaPath: replica, directory: tree, layout: layout, deleteStale: delete, dryRun: dryRun, itemize: true)
+            fileTree.pageRows = pageRows
+            return try await fileTree.sync()
         }
 
         /// Every file under the tree (its own `.articlesync-tree*` left out), relative, with its bytes.
@@ -153,6 +156,30 @@ struct FileTreeTests {
         let redated = try await scratch.sync(.date)
         #expect(scratch.files().keys.sorted() == ["2025/01/cd34.txt", "2025/04/ab12.txt"])
         #expect(redated.changes.items.map(\.line) == ["~ cd34 Zwei"])
+    }
+
+    /// A pass goes a page of rows at a time; over many pages (one row each) it does exactly what
+    /// one page does: the same files, changes, moves and removals, deletions found across pages.
+    @Test func aPassOverManyPagesDoesWhatAPassOverOneDoes() async throws {
+        var trees: [[String: [UInt8]]] = []
+        var reports: [[String]] = []
+        for pageRows in [1, 1_000] {
+            let scratch = try Scratch()
+            try await scratch.apply((1...7).map { ("id\($0)", "Titel \($0)", 2025, $0) }, cursor: 7)
+            _ = try await scratch.sync(.shard, pageRows: pageRows)
+            try await scratch.apply([("id2", "Titel 2, neu", 2025, 2), ("id8", "Acht", 2024, 1)], deleting: ["id1", "id5", "id7"], cursor: 12)
+            let incremental = try await scratch.sync(.shard, pageRows: pageRows)
+            try await scratch.apply([], deleting: ["id3"], cursor: 13)
+            // Another layout: a full pass, which moves the files and finds id3 gone.
+            let relaid = try await scratch.sync(.date, pageRows: pageRows)
+            #expect(relaid.full && relaid.moved == 4 && relaid.written == 0 && relaid.removed == ["id/id3.txt"])
+            trees.append(scratch.files())
+            reports.append(
+                incremental.changes.items.map(\.line) + incremental.removed.sorted() + relaid.changes.items.map(\.line) + ["\(relaid.revision)"])
+        }
+        #expect(trees[0] == trees[1] && reports[0] == reports[1])
+        #expect(trees[0].keys.sorted() == ["2024/01/id8.txt", "2025/02/id2.txt", "2025/04/id4.txt", "2025/06/id6.txt"])
+        #expect(reports[0] == ["~ id2 Titel 2, neu", "+ id8 Acht", "- id1", "- id5", "- id7", "id/id1.txt", "id/id5.txt", "id/id7.txt", "- id3", "13"])
     }
 
     @Test func anExistingPlainExportIsAdoptedWithoutRewritingIt() async throws {
