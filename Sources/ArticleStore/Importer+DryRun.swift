@@ -44,8 +44,9 @@ public struct ImportPlan: Sendable {
 extension Importer {
     /// The plan of importing `paths` into the store at `storePath`, without making it: every file
     /// is read, parsed and hashed as the import would, and compared with the store's live
-    /// articles. The store is opened read-only (no migration, no checkpoint) and the ids seen are
-    /// held in memory rather than in a table, so its file is left byte for byte as it was.
+    /// articles. The store is opened read-only (no migration, no checkpoint) and the ids seen go
+    /// to a TEMP table (SQLite's own temporary file, not the store's), so the store's file is left
+    /// byte for byte as it was and what the plan holds does not grow with the files walked.
     public static func plan(storeAt storePath: String, paths: [String], options: ImportOptions) throws -> ImportPlan {
         var configuration = Configuration()
         configuration.readonly = true
@@ -63,21 +64,28 @@ extension Importer {
     }
 
     private static func plan(_ queue: DatabaseQueue, paths: [String], options: ImportOptions) throws -> ImportPlan {
+        try queue.inDatabase { db in
+            try db.execute(sql: "CREATE TEMP TABLE import_plan_seen (id TEXT PRIMARY KEY, path TEXT NOT NULL)")
+            defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.import_plan_seen") }
+            return try plan(db, paths: paths, options: options)
+        }
+    }
+
+    private static func plan(_ db: Database, paths: [String], options: ImportOptions) throws -> ImportPlan {
         var plan = ImportPlan()
-        var seen: [ArticleKey: String] = [:]
+        let remember = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.import_plan_seen (id, path) VALUES (?, ?)")
+        let firstPath = try db.makeStatement(sql: "SELECT path FROM temp.import_plan_seen WHERE id = ?")
         var walker = FileWalker(roots: paths)
-        plan.liveCount = try queue.read { db in try MetaState.load(db).liveCount }
+        plan.liveCount = try MetaState.load(db).liveCount
         while true {
             var chunk: [FileWalker.Item] = []
             chunk.reserveCapacity(options.chunkSize)
             while chunk.count < options.chunkSize, let item = walker.next() { chunk.append(item) }
             if chunk.isEmpty { break }
             let entries = Parallel.map(chunk, concurrency: options.concurrency) { item in Self.load(item) }
-            let stored: [(live: Bool, hash: [UInt8]?)] = try queue.read { db in
-                try entries.map { entry in
-                    guard let id = entry.id, entry.article != nil, let row = try ExistingRow.fetch(db, id: id) else { return (false, nil) }
-                    return (!row.deleted, row.contentHash)
-                }
+            let stored: [(live: Bool, hash: [UInt8]?)] = try entries.map { entry in
+                guard let id = entry.id, entry.article != nil, let row = try ExistingRow.fetch(db, id: id) else { return (false, nil) }
+                return (!row.deleted, row.contentHash)
             }
             for (entry, existing) in zip(entries, stored) {
                 if entry.skipped, let notice = entry.error {
@@ -86,11 +94,12 @@ extension Importer {
                 }
                 plan.files += 1
                 if let id = entry.id {
-                    if let earlier = seen[ArticleKey(id)] {
+                    try remember.execute(arguments: [id, entry.path])
+                    if db.changesCount == 0 {
+                        let earlier = try String.fetchOne(firstPath, arguments: [id]) ?? "another file"
                         plan.errors.append(ImportFileError(path: entry.path, line: nil, reason: "the id '\(id)' is already taken by \(earlier)"))
                         continue
                     }
-                    seen[ArticleKey(id)] = entry.path
                 }
                 guard let id = entry.id, let article = entry.article, let hash = entry.contentHash else {
                     plan.errors.append(entry.error ?? ImportFileError(path: entry.path, line: nil, reason: "unreadable"))
@@ -108,8 +117,9 @@ extension Importer {
             plan.deletionSkipped = "not deleting missing articles: some paths could not be read"
             return plan
         }
-        let live = try queue.read { db in try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0") }
-        let gone = live.filter { seen[ArticleKey($0)] == nil }.sorted { ArticleKey($0) < ArticleKey($1) }
+        // Byte order, as SQLite compares TEXT.
+        let gone = try String.fetchAll(
+            db, sql: "SELECT id FROM article WHERE deleted = 0 AND id NOT IN (SELECT id FROM temp.import_plan_seen) ORDER BY id")
         plan.items += gone.map { ImportPlanItem(kind: .deleted, id: $0, title: nil, path: nil) }
         if !options.force {
             if plan.files == 0 && plan.liveCount > 0 {

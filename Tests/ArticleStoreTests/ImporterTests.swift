@@ -123,6 +123,35 @@ final class ImporterTests: XCTestCase {
         assertEqual(try await store.article(id: "same")?.article.title, "Erster", "sorted order decides")
     }
 
+    /// A dry run plans what the import does: two files with one id refused as the import refuses
+    /// them, NFC and NFD ids kept apart, vanished articles listed by id; the store's file keeps
+    /// every byte.
+    func testAnImportsPlanRefusesRepeatedIDsListsDeletionsAndLeavesTheStoreAsItWas() async throws {
+        let directory = try TemporaryDirectory()
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        try directory.write("in/\(nfc).txt", Fixture.source(title: "NFC"))
+        try directory.write("in/kept.txt", Fixture.source(title: "Bleibt"))
+        try directory.write("in/gone.txt", Fixture.source(title: "Weg"))
+        let path = directory.file("s.sqlite")
+        let store = try SQLiteCanonicalStore(path: path)
+        _ = try await store.importFiles([directory.file("in")])
+        try store.close()
+        try FileManager.default.removeItem(atPath: directory.file("in/gone.txt"))
+        try FileManager.default.removeItem(atPath: directory.file("in/\(nfc).txt"))
+        try directory.write("in/\(nfd).txt", Fixture.source(title: "NFD"))
+        try directory.write("in/a/same.txt", Fixture.source(title: "Erster"))
+        try directory.write("in/b/same.txt", Fixture.source(title: "Zweiter"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let plan = try Importer.plan(storeAt: path, paths: [directory.file("in")], options: ImportOptions(deleteMissing: true, force: true))
+        XCTAssertEqual(plan.items.map { "\($0.kind) \($0.id)" }, ["added same", "added \(nfd)", "deleted \(nfc)", "deleted gone"])
+        XCTAssertEqual(plan.unchanged, 1)
+        XCTAssertEqual(
+            plan.errors.map(\.description), ["\(directory.file("in/b/same.txt")): the id 'same' is already taken by \(directory.file("in/a/same.txt"))"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+    }
+
     func testTheFirstLargeImportBuildsTheStoreDictionary() async throws {
         let directory = try TemporaryDirectory()
         let prose = "Die Bundesregierung hat am Donnerstag in Berlin neue Gespräche über die Zukunft der Energieversorgung angekündigt."
