@@ -129,13 +129,6 @@ public final class FileTreeManifest: Sendable {
         }
     }
 
-    /// Every listed file, by id then path (byte order).
-    public func entries() throws -> [Entry] {
-        try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT path, id, hash FROM file ORDER BY id, path").map(Self.entry)
-        }
-    }
-
     /// The files listed for each of `ids`.
     public func entries(ids: [String]) throws -> [[UInt8]: [Entry]] {
         try queue.read { db in

@@ -60,8 +60,12 @@ extension ReplicaStore {
                                     db, kept: false, materialize: true, afterRevision: revision, keys: (after: from, through: through),
                                     include: { wanted.contains(Array($0.utf8)) }, write)
                             }
-                            let ids = try Self.liveIDCursor(db)
-                            try finish { try ids.next() }
+                            // Opened only when `finish` asks: most passes learn from counts alone that nothing was deleted.
+                            var ids: DatabaseValueCursor<String>? = nil
+                            try finish {
+                                if ids == nil { ids = try Self.liveIDCursor(db) }
+                                return try ids?.next()
+                            }
                         }
                     }
                 }

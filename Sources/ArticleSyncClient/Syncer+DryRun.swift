@@ -106,6 +106,15 @@ final class PullPreview {
         }
     }
 
+    /// Which of `keys` the replica holds live (none without a replica).
+    private func liveKeys(among keys: some Sequence<ArticleKey>) throws -> Set<ArticleKey> {
+        do {
+            return try store?.liveKeys(among: keys) ?? []
+        } catch {
+            throw ClientError.replica(path, "cannot read its articles: \(error)")
+        }
+    }
+
     private struct Latest {
         var revision: UInt64
         var title: String?
@@ -130,12 +139,7 @@ final class PullPreview {
         case .caughtUp(let head):
             report.head = head
         }
-        let live: Set<ArticleKey>
-        do {
-            live = try store?.liveKeys(among: latest.keys) ?? []
-        } catch {
-            throw ClientError.replica(path, "cannot read its articles: \(error)")
-        }
+        let live = try liveKeys(among: latest.keys)
         report.changes = latest.compactMap { key, change in
             let isLive = live.contains(key)
             if change.title == nil {
@@ -187,12 +191,7 @@ final class PullPreview {
                 guard head >= cursor else {
                     throw ClientError.protocolViolation("CAUGHT_UP at \(head) after a batch up to \(cursor)")
                 }
-                let live: Set<ArticleKey>
-                do {
-                    live = try store?.liveKeys(among: tombstone.keys) ?? []
-                } catch {
-                    throw ClientError.replica(path, "cannot read its articles: \(error)")
-                }
+                let live = try liveKeys(among: tombstone.keys)
                 var counts = (new: 0, changed: 0, deleted: 0)
                 for (key, deleted) in tombstone {
                     switch (deleted, live.contains(key)) {
