@@ -12,6 +12,16 @@ final class ReplicaStoreTests: XCTestCase {
         .put(id: id, revision: revision, article: article, contentHash: StoreDigest.contentHash(of: article.source))
     }
 
+    /// a, b and NFC café live; gone deleted; kept deleted and kept (`--keep-deleted`); cursor 7.
+    func fillWithLiveDeletedAndKeptArticles(_ replica: ReplicaStore) async throws {
+        let article = Fixture.article(title: "Titel")
+        try await replica.applyBatch(
+            [put("a", 1, article), put("b", 2, article), put("caf\u{E9}", 3, article), put("gone", 4, article), put("kept", 5, article)],
+            upstreamStoreID: upstream, cursor: 5)
+        try await replica.applyBatch([.delete(id: "gone", revision: 6)], upstreamStoreID: upstream, cursor: 6)
+        try await replica.applyBatch([.delete(id: "kept", revision: 7)], upstreamStoreID: upstream, cursor: 7, options: ApplyOptions(keepDeletedAt: 1))
+    }
+
     /// A reading replica counts its categories from an index of live articles (no scan of the
     /// documents); a mirror has none; reopening one as the other adds or drops it; counts stay
     /// exact through edits, deletions and kept deletions.
@@ -59,14 +69,9 @@ final class ReplicaStoreTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let old = try ReplicaStore(path: directory.file("old.sqlite"), fullTextIndex: false)
         let new = try ReplicaStore(path: directory.file("new.sqlite"), fullTextIndex: false)
-        let nfc = "caf\u{E9}"
         let nfd = "cafe\u{301}"
         let article = Fixture.article(title: "Titel")
-        try await old.applyBatch(
-            [put("a", 1, article), put("b", 2, article), put(nfc, 3, article), put("gone", 4, article), put("kept", 5, article)],
-            upstreamStoreID: upstream, cursor: 5)
-        try await old.applyBatch([.delete(id: "gone", revision: 6)], upstreamStoreID: upstream, cursor: 6)
-        try await old.applyBatch([.delete(id: "kept", revision: 7)], upstreamStoreID: upstream, cursor: 7, options: ApplyOptions(keepDeletedAt: 1))
+        try await fillWithLiveDeletedAndKeptArticles(old)
         try await new.applyBatch(
             [put("a", 1, article), put(nfd, 2, article), put("b", 3, article), put("only-new", 4, article)], upstreamStoreID: upstream, cursor: 4)
         try await new.applyBatch([.delete(id: "b", revision: 5)], upstreamStoreID: upstream, cursor: 5, options: ApplyOptions(keepDeletedAt: 1))
@@ -87,12 +92,7 @@ final class ReplicaStoreTests: XCTestCase {
         let replica = try ReplicaStore(path: path, fullTextIndex: false)
         let nfc = "caf\u{E9}"
         let nfd = "cafe\u{301}"
-        let article = Fixture.article(title: "Titel")
-        try await replica.applyBatch(
-            [put("a", 1, article), put("b", 2, article), put(nfc, 3, article), put("gone", 4, article), put("kept", 5, article)],
-            upstreamStoreID: upstream, cursor: 5)
-        try await replica.applyBatch([.delete(id: "gone", revision: 6)], upstreamStoreID: upstream, cursor: 6)
-        try await replica.applyBatch([.delete(id: "kept", revision: 7)], upstreamStoreID: upstream, cursor: 7, options: ApplyOptions(keepDeletedAt: 1))
+        try await fillWithLiveDeletedAndKeptArticles(replica)
         try replica.close()
 
         let reader = try ReplicaReader(path: path)
