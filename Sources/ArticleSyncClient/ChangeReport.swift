@@ -51,6 +51,14 @@ public struct ChangeReport: Sendable, Hashable {
         self.itemized = itemized
     }
 
+    /// Counts alone, of changes counted elsewhere (a dry run's table of them).
+    public init(added: Int, changed: Int, deleted: Int) {
+        self.added = added
+        self.changed = changed
+        self.deleted = deleted
+        itemized = false
+    }
+
     public var total: Int { added + changed + deleted }
     public var isEmpty: Bool { total == 0 }
 

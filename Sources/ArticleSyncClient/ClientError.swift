@@ -46,4 +46,10 @@ public struct ClientError: Error, Sendable, CustomStringConvertible, Equatable {
     public static func replica(_ path: String, _ detail: String) -> ClientError {
         ClientError(.ioError, "replica \(path): \(detail)")
     }
+
+    /// The table a dry run keeps the changes it reads in: a file in SQLite's temporary directory,
+    /// so most often that disk is full.
+    public static func temporaryTable(_ detail: String) -> ClientError {
+        ClientError(.ioError, "the dry run's temporary table (in SQLite's temporary directory: $SQLITE_TMPDIR, $TMPDIR, else /var/tmp or /tmp): \(detail)")
+    }
 }

@@ -33,6 +33,9 @@ public struct SyncOptions: Sendable {
     /// A bootstrap first asks the server how many articles it holds (VERIFY at its head), so that a
     /// progress display can count articles to fetch; off unless something displays it.
     public var countArticlesFirst = false
+    /// A dry run looks up in the replica, records and lists the changes it read this many at a time.
+    public var dryRunPageSize = SyncOptions.defaultDryRunPageSize
+    public static let defaultDryRunPageSize = 2_048
 
     public init() {}
 }

@@ -25,8 +25,10 @@ public struct DryRunReport: Sendable {
     /// The replica's cursor (0 when there is no replica) and the server's head.
     public var cursor: UInt64
     public var head: UInt64
-    /// Each article once, with its last change, in revision order.
-    public var changes: [PlannedChange] = []
+    /// How many articles the pull would add, change and delete.
+    public var added = 0
+    public var changed = 0
+    public var deleted = 0
     /// Article bytes as sent (compressed).
     public var bytes = 0
     public var replicaArticles = 0
@@ -35,8 +37,38 @@ public struct DryRunReport: Sendable {
     public var snapshotRequired: SnapshotRequired? = nil
     /// The pull would be refused by the mass-deletion guard (no `--force`).
     public var guardWouldRefuse = false
+    /// The changes, read back a page at a time (none when the replica would be rebuilt).
+    var latest: LatestChanges? = nil
+    var pageSize = SyncOptions.defaultDryRunPageSize
 
-    public func count(_ kind: ArrivalKind) -> Int { changes.count { $0.kind == kind } }
+    public func count(_ kind: ArrivalKind) -> Int {
+        switch kind {
+        case .new: added
+        case .changed: changed
+        case .deleted: deleted
+        }
+    }
+
+    /// Each article once, with its last change, in revision order; only a page of them is held
+    /// at a time.
+    public func forEachChange(_ body: (PlannedChange) throws -> Void) throws {
+        guard let latest else { return }
+        var after: UInt64 = 0
+        while true {
+            let page: [LatestChange]
+            do {
+                page = try latest.page(after: after, limit: pageSize)
+            } catch {
+                throw ClientError.temporaryTable("\(error)")
+            }
+            for change in page {
+                guard let kind = change.kind else { continue }
+                try body(PlannedChange(revision: change.revision, id: change.id, title: change.title, kind: kind))
+            }
+            guard page.count == pageSize, let last = page.last else { return }
+            after = last.revision
+        }
+    }
 }
 
 /// The server's current copy of one article, as `articlesync diff` compares it.
@@ -51,8 +83,9 @@ extension Syncer {
     /// `pull --dry-run`: downloads what a pull would apply, decodes it (every article checked
     /// against its content hash, as a pull does), and reports what it would add, change and
     /// delete. Nothing is written: not the replica (which is not created when missing), not its
-    /// stage, not a dictionary it lacks. Deltas are not asked for, so every title can be read
-    /// without a base.
+    /// stage, not a dictionary it lacks. The last change of each article goes to a table in
+    /// SQLite's temporary file (`LatestChanges`), not to memory: a full pull has one per article.
+    /// Deltas are not asked for, so every title can be read without a base.
     public func dryRun() async throws -> DryRunReport {
         try await SyncConnection.withConnection(configuration) { connection in
             self.onEvent(.connected(connection.welcome))
@@ -121,6 +154,9 @@ final class PullPreview {
         var source: [UInt8]?
     }
 
+    /// A change read by a dry run, not yet recorded.
+    private typealias Pending = (key: ArticleKey, revision: UInt64, title: String?)
+
     private enum Outcome {
         case caughtUp(UInt64)
         case snapshotRequired(SnapshotRequired)
@@ -130,8 +166,22 @@ final class PullPreview {
         let state = try await snapshot()
         var report = DryRunReport(storeID: connection.welcome.storeID, cursor: state?.cursor ?? 0, head: connection.welcome.headRevision)
         report.replicaArticles = Int(state?.articleCount ?? 0)
-        var latest: [ArticleKey: Latest] = [:]
-        let outcome = try await read(on: connection, state: state, only: nil, report: &report) { key, change in latest[key] = change }
+        let pageSize = max(1, syncer.options.dryRunPageSize)
+        report.pageSize = pageSize
+        let latest: LatestChanges
+        do {
+            latest = try LatestChanges()
+        } catch {
+            throw ClientError.temporaryTable("\(error)")
+        }
+        // Nothing is applied, so what the replica holds of an article cannot change meanwhile: each
+        // page is looked up as it is recorded, and listing the table needs the replica no more.
+        var page: [Pending] = []
+        page.reserveCapacity(pageSize)
+        let outcome = try await read(on: connection, state: state, only: nil, report: &report) { key, change in
+            page.append((key, change.revision, change.title))
+            if page.count == pageSize { try record(&page, in: latest) }
+        }
         switch outcome {
         case .snapshotRequired(let snapshot):
             report.snapshotRequired = snapshot
@@ -139,17 +189,28 @@ final class PullPreview {
         case .caughtUp(let head):
             report.head = head
         }
-        let live = try liveKeys(among: latest.keys)
-        report.changes = latest.compactMap { key, change in
-            let isLive = live.contains(key)
-            if change.title == nil {
-                return isLive ? PlannedChange(revision: change.revision, id: key.id, title: nil, kind: .deleted) : nil
-            }
-            return PlannedChange(revision: change.revision, id: key.id, title: change.title, kind: isLive ? .changed : .new)
-        }.sorted { (a: PlannedChange, b: PlannedChange) in a.revision < b.revision }
+        try record(&page, in: latest)
+        do {
+            (report.added, report.changed, report.deleted) = try latest.counts()
+        } catch {
+            throw ClientError.temporaryTable("\(error)")
+        }
+        report.latest = latest
         report.guardWouldRefuse = !syncer.options.force && report.replicaArticles > 0
-            && report.count(.deleted) > syncer.options.deletionLimit(of: report.replicaArticles)
+            && report.deleted > syncer.options.deletionLimit(of: report.replicaArticles)
         return report
+    }
+
+    /// Records `page` with what each change would do to the replica as it is, and empties it.
+    private func record(_ page: inout [Pending], in latest: LatestChanges) throws {
+        guard !page.isEmpty else { return }
+        let live = try liveKeys(among: page.lazy.map(\.key))
+        do {
+            try latest.record(page.map { LatestChange(revision: $0.revision, id: $0.key.id, title: $0.title, live: live.contains($0.key)) })
+        } catch {
+            throw ClientError.temporaryTable("\(error)")
+        }
+        page.removeAll(keepingCapacity: true)
     }
 
     func serverCopy(of id: String, on connection: SyncConnection) async throws -> ServerCopy {
@@ -212,7 +273,7 @@ final class PullPreview {
     /// decoded, in order; `only` decodes and hands on that article alone.
     private func read(
         on connection: SyncConnection, state: ReplicaSnapshot?, only: ArticleKey?, report: inout DryRunReport,
-        _ take: (ArticleKey, Latest) -> Void
+        _ take: (ArticleKey, Latest) throws -> Void
     ) async throws -> Outcome {
         let since = state?.cursor ?? 0
         let storeID = state?.upstreamStoreID ?? .none
@@ -238,7 +299,7 @@ final class PullPreview {
                 for change in decoded {
                     var source: [UInt8]? = nil
                     if case .put(_, _, let article, _, _) = change { source = article.source }
-                    take(ArticleKey(change.id), Latest(revision: change.revision, title: change.title, source: source))
+                    try take(ArticleKey(change.id), Latest(revision: change.revision, title: change.title, source: source))
                 }
             case .caughtUp(let head):
                 guard head >= cursor else {

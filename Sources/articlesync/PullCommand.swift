@@ -119,7 +119,7 @@ struct PullCommand: AsyncParsableCommand {
                     throw error
                 }
                 progress.finish()
-                printer.summarize(report)
+                try printer.summarize(report)
                 return .ok
             }
             if follow {
@@ -231,10 +231,9 @@ struct PullPrinter: Sendable {
         console.emit(ItemJSON(change: item.kind.rawValue, id: item.id, title: item.title, revision: revision))
     }
 
-    func summarize(_ report: DryRunReport) {
-        for change in report.changes { item(change.item, revision: change.revision) }
-        var counts = ChangeReport(itemized: false)
-        for change in report.changes { counts.record(change.item) }
+    func summarize(_ report: DryRunReport) throws {
+        try report.forEachChange { change in item(change.item, revision: change.revision) }
+        let counts = ChangeReport(added: report.added, changed: report.changed, deleted: report.deleted)
         console.emit(DryRunJSON(
             store: report.storeID.description, cursor: report.cursor, head: report.head, counts: counts.counts, bytes: report.bytes,
             rebootstrap: report.snapshotRequired != nil, guardWouldRefuse: report.guardWouldRefuse))

@@ -50,6 +50,7 @@ import Testing
             let objects = json.lines.compactMap(jsonObject)
             let items = objects.filter { $0["event"] as? String == "item" }
             #expect(items.count == 4, "\(json.stdout)")
+            #expect(items.compactMap { $0["revision"] as? Int } == [21, 22, 23, 24], "in revision order: \(json.stdout)")
             #expect(items.contains { $0["change"] as? String == "deleted" && $0["id"] as? String == Corpus.id(5) })
             let summary = try #require(objects.last)
             #expect(summary["event"] as? String == "dryRun")
