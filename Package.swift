@@ -183,6 +183,17 @@ let package = Package(
             name: "ArticleSyncTestSupport",
             path: "Tests/TestSupport"
         ),
+        // A server in the test's own process, for the server's and the client's loopback tests.
+        .target(
+            name: "ArticleSyncServerTestSupport",
+            dependencies: [
+                "ArticleSyncServer",
+                "ArticleStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ServerTestSupport"
+        ),
         // The reader over HTTP on loopback, and end to end in headless Chromium.
         .testTarget(
             name: "ArticleSyncReaderTests",
@@ -215,6 +226,7 @@ let package = Package(
             name: "ArticleSyncServerTests",
             dependencies: [
                 "ArticleSyncTestSupport",
+                "ArticleSyncServerTestSupport",
                 "ArticleSyncServer",
                 "ArticleSyncProtocol",
                 "ArticleStore",
@@ -231,6 +243,7 @@ let package = Package(
             name: "ArticleSyncClientTests",
             dependencies: [
                 "ArticleSyncTestSupport",
+                "ArticleSyncServerTestSupport",
                 "ArticleModel",
                 "ArticleSyncClient",
                 "ArticleSyncServer",

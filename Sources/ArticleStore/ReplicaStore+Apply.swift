@@ -145,24 +145,6 @@ extension ReplicaStore {
         try await file.pool.write { db in _ = try self.file.insertDictionary(db, bytes: bytes) }
     }
 
-    /// Removes every live article whose id is not in `keep` (compared as bytes) in one
-    /// transaction; the cursor is unchanged. Returns how many were removed.
-    @discardableResult
-    public func removeArticles(notIn keep: Set<ArticleKey>) async throws -> Int {
-        return try await file.pool.write { db in
-            var state = try MetaState.load(db)
-            var removed = 0
-            var index = try self.fullTextIndexWrites(db)
-            for id in try String.fetchAll(db, sql: "SELECT id FROM article WHERE deleted = 0") where !keep.contains(ArticleKey(id)) {
-                try self.replicaDelete(db, id: id, keepAt: nil, state: &state, index: &index)
-                removed += 1
-            }
-            try index?.write(db)
-            try state.save(db)
-            return removed
-        }
-    }
-
     /// Returns whether the id was new to the replica or replaced a live article.
     @discardableResult
     func replicaPut(

@@ -249,7 +249,7 @@ final class ReplicaSafetyTests: XCTestCase {
         try await replica.applyBatch([put(nfc, 1, Fixture.article(title: "NFC")), put(nfd, 2, Fixture.article(title: "NFD"))], upstreamStoreID: upstream, cursor: 2)
         assertEqual(try await replica.allKeys().count, 2)
         assertEqual(try await replica.articles(keys: [ArticleKey(nfd)]).values.map(\.article.title), ["NFD"])
-        assertEqual(try await replica.removeArticles(notIn: [ArticleKey(nfc)]), 1)
+        try await replica.applyBatch([.delete(id: nfd, revision: 3)], upstreamStoreID: upstream, cursor: 3)
         assertEqual(try await replica.allKeys(), [ArticleKey(nfc)])
         try replica.close()
     }

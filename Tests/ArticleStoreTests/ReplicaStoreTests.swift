@@ -360,8 +360,8 @@ final class ReplicaStoreTests: XCTestCase {
         try await replica.applyBatch(
             [put("a", 1, Fixture.article(title: "A")), put("b", 2, Fixture.article(title: "B"))], upstreamStoreID: upstream, cursor: 2)
         let other = StoreID(bytes: [UInt8](repeating: 0xCD, count: 16))!
-        try await replica.applyBatch([put("b", 1, Fixture.article(title: "B"))], upstreamStoreID: other, cursor: 1)
-        assertEqual(try await replica.removeArticles(notIn: ["b"]), 1)
+        try await replica.applyBatch(
+            [put("b", 1, Fixture.article(title: "B")), .delete(id: "a", revision: 2)], upstreamStoreID: other, cursor: 2)
         assertEqual(try await replica.allIDs(), ["b"])
         assertEqual(try await replica.article(id: "b")?.revision, 1)
         assertEqual(try await replica.snapshot().digest, try await replica.recomputedDigest())

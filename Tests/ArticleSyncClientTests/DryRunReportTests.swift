@@ -2,6 +2,7 @@ import ArticleModel
 import ArticleStore
 import ArticleSyncClient
 import ArticleSyncProtocol
+import ArticleSyncServerTestSupport
 import Foundation
 import Synchronization
 import Testing

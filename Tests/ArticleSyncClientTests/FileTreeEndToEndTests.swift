@@ -13,7 +13,7 @@ struct FileTreeEndToEndTests {
         while let path = walker.nextObject() as? String {
             if path.hasPrefix(".articlesync-tree") { continue }
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+            guard FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory) else { continue }
             if !isDirectory.boolValue { found[path] = FileManager.default.contents(atPath: root + "/" + path) }
         }
         return found

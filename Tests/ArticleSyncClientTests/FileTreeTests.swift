@@ -61,7 +61,7 @@ struct FileTreeTests {
             while let path = walker.nextObject() as? String {
                 if path.hasPrefix(FileTreeManifest.reservedPrefix) { continue }
                 var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: tree + "/" + path, isDirectory: &isDirectory)
+                guard FileManager.default.fileExists(atPath: tree + "/" + path, isDirectory: &isDirectory) else { continue }
                 if !isDirectory.boolValue { found[path] = FileManager.default.contents(atPath: tree + "/" + path).map { [UInt8]($0) } }
             }
             return found
@@ -102,8 +102,8 @@ struct FileTreeTests {
         try await scratch.apply([("a1", "Eins", 2025, 4), ("b2", "Zwei", 2025, 4)], cursor: 2)
         try FileManager.default.createDirectory(atPath: scratch.tree, withIntermediateDirectories: true)
         let note: [UInt8] = Array("meine Notiz".utf8)
-        FileManager.default.createFile(atPath: scratch.tree + "/mynote.txt", contents: Data(note))
-        FileManager.default.createFile(atPath: scratch.tree + "/zz.txt", contents: Data(note))
+        #expect(FileManager.default.createFile(atPath: scratch.tree + "/mynote.txt", contents: Data(note)))
+        #expect(FileManager.default.createFile(atPath: scratch.tree + "/zz.txt", contents: Data(note)))
         _ = try await scratch.sync()
         try await scratch.apply([], deleting: ["a1", "b2"], cursor: 4)
         let report = try await scratch.sync()
@@ -186,7 +186,7 @@ struct FileTreeTests {
         let scratch = try Scratch()
         try await scratch.apply([("a1", "Eins", 2025, 4)], cursor: 1)
         try FileManager.default.createDirectory(atPath: scratch.tree, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: scratch.tree + "/a1.txt", contents: Data(Scratch.source("Eins")))
+        #expect(FileManager.default.createFile(atPath: scratch.tree + "/a1.txt", contents: Data(Scratch.source("Eins"))))
         let inode = scratch.inode("a1.txt")
         let report = try await scratch.sync()
         #expect(report.written == 0 && report.unchanged == 1 && scratch.inode("a1.txt") == inode)

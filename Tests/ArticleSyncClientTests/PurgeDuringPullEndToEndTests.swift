@@ -2,6 +2,7 @@ import ArticleModel
 import ArticleStore
 import ArticleSyncClient
 import ArticleSyncProtocol
+import ArticleSyncServerTestSupport
 import ArticleSyncServer
 import Foundation
 import Synchronization

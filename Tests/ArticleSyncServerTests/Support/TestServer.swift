@@ -2,6 +2,7 @@ import ArticleModel
 import ArticleStore
 import ArticleSyncProtocol
 @testable import ArticleSyncServer
+import ArticleSyncServerTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -46,31 +47,12 @@ final class TestServer: Sendable {
         }
 
         var configuration = ServerConfiguration()
-        configuration.port = 0
         configuration.authenticator = AnonymousAuthenticator(loopbackRole: .write)
         configuration.externalChangePollInterval = nil
         configure(&configuration)
 
-        let (listening, listened) = AsyncStream.makeStream(of: Int.self)
-        let server = try await ArticleSyncServer(configuration: configuration, store: serving(store), logger: testLogger) { address in
-            listened.yield(address.port ?? 0)
-            listened.finish()
-        }
-        let group = ServiceGroup(configuration: .init(services: [server], logger: testLogger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var ports = listening.makeAsyncIterator()
-            guard let port = await ports.next() else { throw TestFailure("the server did not start listening") }
-            let harness = TestServer(server: server, store: store, port: port, directory: directory, group: group)
-            do {
-                try await body(harness)
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+        try await InProcessServer.with(configuration: configuration, store: serving(store), logger: testLogger) { running in
+            try await body(TestServer(server: running.server, store: store, port: running.port, directory: directory, group: running.group))
         }
     }
 
