@@ -12,39 +12,36 @@ import Darwin
 public struct ExportReport: Sendable, Hashable {
     public var written = 0
     public var unchanged = 0
-    public var removed = 0
     public var total = 0
-    /// Articles (or stale files) the export could not handle; it went on with the others.
+    /// Articles (or files of a tree) the export could not handle; it went on with the others.
     public var failures: [ExportFailure] = []
 }
 
 public struct ExportFailure: Sendable, Hashable {
-    /// The article, or nil for a stale file that could not be removed.
+    /// The article, or nil for a file of the tree that could not be moved or removed.
     public var id: String?
     /// The file, relative to the export directory.
     public var file: String
     public var reason: String
 }
 
-/// Writes every live article as a file holding its exact source (byte-identical to what the server
-/// imported), so a backup host can keep a plain-file mirror too.
+/// Writes every live article (or every kept deleted one) as a file holding its exact source
+/// (byte-identical to what the server imported): a plain folder that `articlesyncd import` restores.
 ///
 /// Each article's bytes are hashed as they are written: one whose bytes no longer match its content
 /// hash (a damaged replica) is refused and named, never exported as if it were the article. Nothing
 /// stops the export part-way: an article that cannot be written is reported and the others go on
-/// (the command exits non-zero at the end), and `deleteStale` still runs.
+/// (the command exits non-zero at the end). It never removes a file: the folder keeps no record of
+/// what it wrote, so it cannot tell its own files from the user's (`FileTree` keeps one, and may).
 public struct Exporter: Sendable {
     public var replicaPath: String
     public var directory: String
-    /// Remove `*.txt` files whose article is not in the export.
-    public var deleteStale: Bool
     /// Export the articles that pulls deleted and `--keep-deleted` kept, instead of the live ones.
     public var kept: Bool
 
-    public init(replicaPath: String, directory: String, deleteStale: Bool, kept: Bool = false) {
+    public init(replicaPath: String, directory: String, kept: Bool = false) {
         self.replicaPath = replicaPath
         self.directory = directory
-        self.deleteStale = deleteStale
         self.kept = kept
     }
 
@@ -79,15 +76,12 @@ public struct Exporter: Sendable {
             throw ClientError(.ioError, "cannot create \(directory): \(error.localizedDescription)")
         }
         var report = ExportReport()
-        // Every file the export owns, by its bytes (a Set<String> would merge NFC and NFD names).
-        var expected = Set<[UInt8]>()
         let ids: [ArticleKey]
         do {
             ids = kept ? try await store.keptArticles().map { ArticleKey($0.summary.id) } : Array(try await store.allKeys())
         } catch {
             throw ClientError.replica(replicaPath, "cannot list its articles: \(error)")
         }
-        for key in ids { expected.insert(Array(Self.fileName(for: key.id).utf8)) }
         report.total = ids.count
         let total = ids.count
         var done = 0
@@ -122,23 +116,6 @@ public struct Exporter: Sendable {
             if kept { try await store.scanKeptArticles(write) } else { try await store.scanArticles(write) }
         } catch {
             throw ClientError.replica(replicaPath, "cannot be read: \(error)")
-        }
-        if deleteStale {
-            for folder in ["", Self.longIDDirectory + "/"] {
-                for name in PlainFile.names(in: directory + "/" + folder) {
-                    let relative = Array(folder.utf8) + name
-                    guard name.first != UInt8(ascii: "."), name.count > 4, name.suffix(4).elementsEqual(".txt".utf8),
-                        !expected.contains(relative)
-                    else { continue }
-                    let path = Array((directory + "/").utf8) + relative
-                    guard PlainFile.isRegularFile(path) else { continue }
-                    if let failure = PlainFile.remove(path) {
-                        report.failures.append(ExportFailure(id: nil, file: String(decoding: relative, as: UTF8.self), reason: "cannot be removed: \(failure)"))
-                    } else {
-                        report.removed += 1
-                    }
-                }
-            }
         }
         return report
     }

@@ -37,7 +37,8 @@ struct ExportCommand: AsyncParsableCommand {
 
             --deleted writes the articles that pulls deleted and --keep-deleted kept (see `list \
             --deleted`) instead of the live ones, as DIR/<id>.txt (not a tree: no record, no \
-            layout): `articlesyncd import` of that folder restores them.
+            layout; it never removes a file, so --delete is refused with it): `articlesyncd import` \
+            of that folder restores them.
             """
     )
 
@@ -65,8 +66,10 @@ struct ExportCommand: AsyncParsableCommand {
     var fsync = false
 
     func validate() throws {
-        if deleted && (layout != nil || dryRun || itemize) {
-            throw ValidationError("--deleted writes a plain folder of kept articles: --layout, --dry-run and --itemize apply to the live tree only")
+        if deleted && (layout != nil || dryRun || itemize || delete) {
+            throw ValidationError(
+                "--deleted writes a plain folder of kept articles: --layout, --dry-run, --itemize and --delete apply to the live tree only "
+                    + "(that folder keeps no record of the files it wrote, so it never removes one)")
         }
     }
 
@@ -89,7 +92,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     private func exportKept(_ console: Console) async throws -> ExitStatus {
         let progress = ProgressBar(enabled: !console.quiet && !console.json && Console.stderrIsTerminal)
-        let exporter = Exporter(replicaPath: options.replicaPath, directory: directory, deleteStale: delete, kept: true)
+        let exporter = Exporter(replicaPath: options.replicaPath, directory: directory, kept: true)
         let report = try await exporter.export { done, total in
             if done == 1 { progress.start(label: "exporting", from: 0, to: UInt64(total), unit: "articles") }
             progress.advance(toRevision: UInt64(done), articles: 0, bytes: 0)
@@ -97,11 +100,11 @@ struct ExportCommand: AsyncParsableCommand {
         progress.finish()
         console.emit(ExportJSON(
             directory: directory, articles: report.total, written: report.written, unchanged: report.unchanged,
-            removed: report.removed, failed: report.failures.map { FailureJSON(id: $0.id, file: $0.file, reason: $0.reason) }))
+            failed: report.failures.map { FailureJSON(id: $0.id, file: $0.file, reason: $0.reason) }))
         for failure in report.failures {
             console.note("\(failure.id.map { "article \($0) (\(failure.file))" } ?? failure.file): \(failure.reason)")
         }
-        console.say("exported \(plural(report.total, "kept deleted article")) to \(directory): \(report.written) written, \(report.unchanged) unchanged, \(report.removed) removed"
+        console.say("exported \(plural(report.total, "kept deleted article")) to \(directory): \(report.written) written, \(report.unchanged) unchanged"
             + (report.failures.isEmpty ? "" : ", \(report.failures.count) failed"))
         return report.failures.isEmpty ? .ok : .ioError
     }
@@ -112,7 +115,6 @@ private struct ExportJSON: Encodable {
     var articles: Int
     var written: Int
     var unchanged: Int
-    var removed: Int
     var failed: [FailureJSON]
 }
 

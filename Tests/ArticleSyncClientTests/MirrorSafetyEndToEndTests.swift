@@ -144,6 +144,18 @@ struct MirrorSafetyEndToEndTests {
                 #expect(FileManager.default.contents(atPath: restore + "/" + name) == FileManager.default.contents(atPath: sandbox.corpus + "/" + name))
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: restore).count == 2)
+            // That folder keeps no record of what it wrote, so it cannot tell a user's file from a
+            // stale one: --delete is refused with it, and nothing in the folder changes.
+            let note = Array("mine\n".utf8)
+            #expect(FileManager.default.createFile(atPath: restore + "/mynote.txt", contents: Data(note)))
+            let refused = try await sandbox.client(["export", "--deleted", "--delete", restore], server: false)
+            #expect(refused.status == 64, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("--delete"), "\(refused.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: restore).count == 3)
+            #expect(FileManager.default.contents(atPath: restore + "/mynote.txt").map { [UInt8]($0) } == note)
+            let again = try await sandbox.client(["export", "--deleted", restore], server: false)
+            #expect(again.status == 0 && again.stdout.contains("0 written, 2 unchanged"), "\(again.stdout)\(again.stderr)")
+            #expect(FileManager.default.contents(atPath: restore + "/mynote.txt").map { [UInt8]($0) } == note)
 
             // A re-bootstrap keeps what it drops (and what was kept): the new store lacks art00005.
             try FileManager.default.removeItem(atPath: sandbox.corpus)
