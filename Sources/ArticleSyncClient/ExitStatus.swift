@@ -4,6 +4,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case ok = 0
     /// Anything not listed below.
     case failure = 1
+    /// `diff`: the two could not be compared (diff(1)'s 2: its 1 says they differ).
+    case diffTrouble = 2
     /// `push`: the server reported conflicts (someone else changed the article first).
     case conflicts = 3
     /// `verify`: the replica differs from the server's store.
@@ -26,7 +28,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     public static var table: String {
         """
           0   success
-          1   general failure
+          1   general failure; diff: the two differ
+          2   diff: the two could not be compared (no such article, no replica, ...)
           3   push: conflicts (pull, then push again, or push --force)
           4   verify: the replica differs from the server
           5   a safety guard refused (a pull or re-bootstrap would delete too much; nothing changed): use --force

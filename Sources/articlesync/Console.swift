@@ -83,23 +83,25 @@ struct Console: Sendable {
         return 80
     }
 
-    /// Runs a command body and turns failures into a message and the documented exit code.
-    func run(_ body: () async throws -> ExitStatus) async throws {
+    /// Runs a command body and turns failures into a message and the documented exit code;
+    /// `generalFailure` stands for 1 where a command gives 1 a meaning of its own (`diff`).
+    func run(generalFailure: ExitStatus = .failure, _ body: () async throws -> ExitStatus) async throws {
         let status: ExitStatus
         do {
             status = try await body()
         } catch let error as ClientError {
-            self.error(error.message, status: error.status)
-            throw ExitCode(error.status.rawValue)
+            let code = error.status == .failure ? generalFailure : error.status
+            self.error(error.message, status: code)
+            throw ExitCode(code.rawValue)
         } catch let error as ValidationError {
             throw error
         } catch let error as ExitCode {
             throw error
         } catch is CancellationError {
-            throw ExitCode(ExitStatus.failure.rawValue)
+            throw ExitCode(generalFailure.rawValue)
         } catch {
-            self.error("\(error)", status: .failure)
-            throw ExitCode(ExitStatus.failure.rawValue)
+            self.error("\(error)", status: generalFailure)
+            throw ExitCode(generalFailure.rawValue)
         }
         if status != .ok { throw ExitCode(status.rawValue) }
     }

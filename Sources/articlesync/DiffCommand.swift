@@ -17,8 +17,10 @@ struct DiffCommand: AsyncParsableCommand {
             The server's copy is read from a pull that applies nothing: the changes since the \
             replica's cursor are downloaded (from the start when there is no replica).
 
-            Exit status: 0 when the two are the same, 1 when they differ (as diff(1)), other codes \
-            as listed in `articlesync --help`.
+            Exit status, as diff(1)'s: 0 when the two are the same, 1 when they differ, 2 when they \
+            could not be compared (no such article, no replica, an unreadable file); the server \
+            unreachable (69) or refusing (77) and a replica that cannot be read (74) keep their codes \
+            of `articlesync --help`.
             """
     )
 
@@ -35,7 +37,7 @@ struct DiffCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = options.console
-        try await console.run {
+        try await console.run(generalFailure: .diffTrouble) {
             let replicaPath = options.replicaPath
             // The replica's copy, and the full id a prefix names.
             var fullID = id
@@ -70,7 +72,7 @@ struct DiffCommand: AsyncParsableCommand {
             let new: Side
             if let file {
                 guard let data = FileManager.default.contents(atPath: file) else {
-                    throw ClientError(.ioError, "cannot read \(file)")
+                    throw ClientError(.diffTrouble, "cannot read \(file): \(Self.whyUnreadable(file))")
                 }
                 old = serverCopy ? serverSide! : replicaSide
                 new = Side(label: file, bytes: [UInt8](data))
@@ -99,6 +101,14 @@ struct DiffCommand: AsyncParsableCommand {
             }
             return .failure
         }
+    }
+
+    /// Why `FileManager` could not read `path`, in the system's words.
+    static func whyUnreadable(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)).lowercased() }
+        close(descriptor)
+        return "not a regular file"
     }
 
     struct Side {

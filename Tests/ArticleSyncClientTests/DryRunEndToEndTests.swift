@@ -235,6 +235,13 @@ import Testing
             let same = try await sandbox.client(["diff", Corpus.id(1), sandbox.corpus + "/\(Corpus.id(1)).txt"], server: false)
             #expect(same.status == 0, "\(same.stdout)")
             #expect(same.stderr.contains("no differences"), "\(same.stderr)")
+            // Trouble is 2, as diff(1)'s, never the 1 that says the two differ.
+            let missingFile = try await sandbox.client(["diff", Corpus.id(1), sandbox.root + "/no-such-file.txt"], server: false)
+            #expect(missingFile.status == 2 && missingFile.stderr.contains("no such file or directory"), "\(missingFile.stderr)")
+            let nowhere = try await sandbox.client(["diff", "no-such-article"])
+            #expect(nowhere.status == 2 && nowhere.stderr.contains("holds the article no-such-article"), "\(nowhere.stderr)")
+            let noReplica = try await sandbox.client(["diff", Corpus.id(1), mine], replica: sandbox.root + "/none.sqlite", server: false)
+            #expect(noReplica.status == 2 && noReplica.stderr.contains("no replica at"), "\(noReplica.stderr)")
         }
     }
 }
