@@ -249,6 +249,7 @@ let package = Package(
                 "ArticleSyncServer",
                 "ArticleStore",
                 "ArticleSyncProtocol",
+                "Zlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -448,6 +448,11 @@ negative("read-frame-over-limit", "ready-read", u32(65537) + u8(0x04) + u8(0), 2
          "a frame of 65,537 bytes on a READ connection, whose limit is MAX_HELLO_FRAME")
 negative("read-inflated-over-limit", "ready-read", raw(0x04, u32(65537) + deflate(bytes(65537)), flags=COMPRESSED), 3, True,
          "a compressed VERIFY claiming 65,537 inflated bytes on a READ connection")
+negative("push-count-over-limit", "ready-write", raw(0x03, u32(10001)), 19, False,
+         "PUSH announcing 10,001 entries and holding none: judged from count alone, before any entry is read")
+negative("hello-layout-before-version", "awaiting-hello",
+         raw(0x01, b"ASYN" + u16(2) + u16(3) + u64(0) + u16(1025) + b"t" * 1025 + str8("x")), 1, True,
+         "HELLO for versions 2-3 with a token of 1,025 bytes: the layout is judged before the versions")
 
 # ---------------------------------------------------------------------------------------------
 

@@ -13,9 +13,9 @@ struct CertCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a self-signed certificate and key, and print the certificate's SHA-256 fingerprint.",
             discussion: """
-                Start the server with --tls-cert and --tls-key pointing at the two files. Clients trust the
-                certificate by its fingerprint: `articlesync ... --tls --pin SHA256:…` once (it is remembered
-                in ~/.local/share/articlesync/known_servers), or by answering "y" at the first-use prompt
+                Start the server with --tls-cert and --tls-key pointing at the two files. Clients trust the \
+                certificate by its fingerprint: `articlesync ... --tls --pin SHA256:…` once (it is remembered \
+                in ~/.local/share/articlesync/known_servers), or by answering "y" at the first-use prompt \
                 after comparing the fingerprint. scripts/make-cert does the same with openssl.
                 """
         )

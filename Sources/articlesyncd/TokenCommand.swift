@@ -7,21 +7,23 @@ struct TokenCommand: ParsableCommand {
         commandName: "token",
         abstract: "Create, revoke and list access tokens.",
         discussion: """
-            The token file keeps only SHA-256 hashes of tokens: a token is printed once, when it is made,
-            and cannot be recovered. The server rereads the file when it changes, so a new or revoked
-            token counts from the next connection, without a restart.
+            The token file keeps only SHA-256 hashes of tokens: a token is printed once, when it is \
+            made, and cannot be recovered. The server rereads the file when it changes, without a \
+            restart: a new token is accepted from the next connection, and a revoked one is refused \
+            from then on and ends the connections that hold it within 5 seconds.
             """,
         subcommands: [Add.self, Revoke.self, List.self]
     )
 
     struct FileOption: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("The token file (created by `token add` if missing, mode 0600).", valueName: "path"))
+        @Option(name: .long, help: ArgumentHelp("The token file (the one `serve --tokens` reads).", valueName: "path"))
         var file: String
     }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a token, store its hash and print the token once."
+            abstract: "Make a token, store its hash and print the token once.",
+            discussion: "The token file is created when missing, readable by its owner only (mode 0600)."
         )
 
         @OptionGroup var file: FileOption
@@ -69,7 +71,7 @@ struct TokenCommand: ParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a token: the server refuses it from the next connection on."
+            abstract: "Remove a token: the server refuses it and ends the connections that hold it within 5 seconds."
         )
 
         @OptionGroup var file: FileOption

@@ -6,6 +6,7 @@ import Crypto
 import Foundation
 import NIOCore
 import Testing
+import Zlib
 
 @Suite("client pieces without a server")
 struct ClientUnitTests {
@@ -18,6 +19,36 @@ struct ClientUnitTests {
         #expect(ServerAddress(parsing: "host:http") == nil)
         #expect(ServerAddress(parsing: "") == nil)
         #expect(ServerAddress(host: "::1", port: 1).description == "[::1]:1")
+    }
+
+    /// The largest change a store can send (§9): a document at its largest that zlib could not
+    /// shrink, with the longest id and source path, alone in a BATCH, plain and in a compressed
+    /// frame. The client's bounds must let it through: they refuse only what no store sends.
+    @Test func theLargestBatchAStoreCanSendPassesTheClientsBounds() throws {
+        var document = [UInt8](repeating: 0, count: ChangeDecoder.largestDocument)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        document.withUnsafeMutableBytes { bytes in
+            for offset in stride(from: 0, to: bytes.count - 7, by: 8) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                bytes.storeBytes(of: state ^ (state >> 29), toByteOffset: offset, as: UInt64.self)
+            }
+        }
+        let zlib = try Zlib.deflate(document, level: 1)
+        #expect(zlib.count > document.count, "random bytes grow under zlib")
+        let change = ArticleChange(
+            revision: 1, id: String(repeating: "i", count: 255), contentHash: SHA256Hash.zero, encoding: .zlib,
+            documentLength: UInt32(document.count), data: ByteBuffer(bytes: zlib),
+            sourcePath: String(repeating: "p", count: Change.maxSourcePathLength))
+        let batch = ServerMessage.batch(Batch(fromRevision: 0, toRevision: 1, changes: [.article(change)]))
+        for compress in [false, true] {
+            var frame = ByteBuffer()
+            batch.encode(into: &frame, compress: compress)
+            #expect(frame.readableBytes - 4 <= SyncConnection.largestServerFrame, "compressed: \(compress)")
+            var decoder = ServerMessageDecoder(
+                maxFrameLength: UInt32(SyncConnection.largestServerFrame), maxInflatedLength: UInt32(SyncConnection.largestServerPayload))
+            let decoded = try decoder.decodeMessage(buffer: &frame)
+            #expect(decoded == batch, "compressed: \(compress)")
+        }
     }
 
     @Test func pushesAreChunkedUnderTheFrameLimit() {
