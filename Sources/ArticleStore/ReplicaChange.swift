@@ -106,3 +106,11 @@ public struct SourcePath: Sendable, Hashable {
         self.path = path
     }
 }
+
+/// One article that differs between two replicas (`ReplicaStore.forEachDifference(to:_:)`).
+public struct ReplicaDifference: Sendable, Hashable {
+    public var kind: ArrivalKind
+    public var id: String
+    /// The other replica's title; nil for a deletion.
+    public var title: String?
+}

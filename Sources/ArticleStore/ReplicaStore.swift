@@ -91,6 +91,12 @@ extension ReplicaStore {
         try await file.liveArticles(missingFrom: otherPath)
     }
 
+    /// How the replica at `otherPath` differs from this one (`StoreFile.forEachDifference`): what
+    /// replacing this replica with that one adds, changes and deletes.
+    public func forEachDifference(to otherPath: String, _ body: (ReplicaDifference) throws -> Void) async throws {
+        try await file.forEachDifference(to: otherPath, body)
+    }
+
     /// A dictionary saved from the server, by its id (Adler-32).
     public func dictionary(id: UInt32) async throws -> [UInt8]? {
         try await file.dictionary(id: id)

@@ -116,6 +116,47 @@ extension StoreFile {
         }
     }
 
+    /// How the replica at `otherPath` differs from this one, article by article: live there and
+    /// not here (`.new`), live in both with another content hash (`.changed`), live here and not
+    /// there (`.deleted`, without a title). Rows are read through a cursor, a page at a time, so
+    /// a million differences cost what one page holds; `body` runs on the reading thread.
+    func forEachDifference(to otherPath: String, _ body: (ReplicaDifference) throws -> Void) async throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        let queries: [(ArrivalKind, String)] = [
+            (.new, """
+                SELECT n.id, n.title FROM other.article n WHERE n.deleted = 0
+                AND NOT EXISTS (SELECT 1 FROM main.article o WHERE o.id = n.id AND o.deleted = 0)
+                """),
+            (.changed, """
+                SELECT n.id, n.title FROM other.article n JOIN main.article o ON o.id = n.id
+                WHERE n.deleted = 0 AND o.deleted = 0 AND o.content_hash IS NOT n.content_hash
+                """),
+            (.deleted, """
+                SELECT o.id, NULL FROM main.article o WHERE o.deleted = 0
+                AND NOT EXISTS (SELECT 1 FROM other.article n WHERE n.id = o.id AND n.deleted = 0)
+                """),
+        ]
+        try await withoutActuallyEscaping(body) { body in
+            // Called only on the queue's thread, row after row, while the caller awaits: nothing
+            // else touches what `body` captures meanwhile.
+            nonisolated(unsafe) let body = body
+            // Without a transaction: SQLite attaches only outside one.
+            try await queue.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [otherPath])
+                defer { try? db.execute(sql: "DETACH DATABASE other") }
+                for (kind, sql) in queries {
+                    let rows = try Row.fetchCursor(db, sql: sql)
+                    while let row = try rows.next() {
+                        try body(ReplicaDifference(kind: kind, id: row[0], title: row[1]))
+                    }
+                }
+            }
+        }
+    }
+
     /// SQLite's `PRAGMA integrity_check`: "ok", or the problems it found.
     func integrityCheck() async throws -> String {
         try await pool.read { db in

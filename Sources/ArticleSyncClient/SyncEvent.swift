@@ -16,6 +16,9 @@ public enum SyncEvent: Sendable {
     case caughtUp(headRevision: UInt64)
     /// The server cannot resume our cursor; a re-bootstrap starts.
     case snapshotRequired(SnapshotRequired)
+    /// One way the re-bootstrapped copy differs from the old replica, before the swap
+    /// (`SyncOptions.listsRebootstrapDifferences`).
+    case rebootstrapDifference(ChangeItem)
     /// The re-bootstrapped replica replaced the old one.
     case rebootstrapped(RebootstrapReport)
     /// An edit came as a delta against a version we do not hold: pulling again without deltas.
@@ -49,6 +52,9 @@ public struct AppliedBatch: Sendable {
     public var changes: [AppliedChange]
     /// Bytes of article data received for this batch (as sent: compressed).
     public var bytes: Int
+    /// Applied to a re-bootstrap's copy, not to the replica: its changes say what the copy
+    /// received, not how the replica changes (`rebootstrapDifference` does).
+    public var rebuilding = false
 
     mutating func noteArrivals(_ arrivals: [Arrival]) {
         let kinds = Dictionary(arrivals.map { ($0.revision, $0.kind) }, uniquingKeysWith: { a, _ in a })
@@ -63,6 +69,10 @@ public struct RebootstrapReport: Sendable, Hashable {
     public var after: Int
     /// Articles of the old replica the new store does not hold.
     public var removed: Int
+    /// Articles the new replica holds and the old one did not, and those it holds another
+    /// version of.
+    public var added = 0
+    public var changed = 0
 }
 
 /// What one `pull` did.

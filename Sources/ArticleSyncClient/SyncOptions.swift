@@ -36,6 +36,10 @@ public struct SyncOptions: Sendable {
     /// A dry run looks up in the replica, records and lists the changes it read this many at a time.
     public var dryRunPageSize = SyncOptions.defaultDryRunPageSize
     public static let defaultDryRunPageSize = 2_048
+    /// A re-bootstrap reports each article its swap adds, changes or deletes against the old
+    /// replica (`SyncEvent.rebootstrapDifference`), read from the two files before the swap;
+    /// off, it counts them only.
+    public var listsRebootstrapDifferences = false
 
     public init() {}
 }

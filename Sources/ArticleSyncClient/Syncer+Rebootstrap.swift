@@ -78,6 +78,19 @@ extension SyncSession {
                 throw ClientError.replica(tempPath, "cannot keep the articles the re-bootstrap removes: \(error)")
             }
         }
+        var differences = ChangeReport(itemized: false)
+        do {
+            let lists = options.listsRebootstrapDifferences
+            let onEvent = syncer.onEvent
+            try await store.forEachDifference(to: tempPath) { difference in
+                let item = ChangeItem(ChangeKind(difference.kind), id: difference.id, title: difference.title)
+                differences.record(item)
+                if lists { onEvent(.rebootstrapDifference(item)) }
+            }
+        } catch {
+            try? temp.close()
+            throw ClientError.replica(path, "cannot compare with its re-bootstrapped copy: \(error)")
+        }
         // The old replica stays searchable while the new one's index is built.
         do {
             try await buildPendingIndex(of: temp, path: tempPath)
@@ -93,7 +106,8 @@ extension SyncSession {
         }
         try Replica.swap(tempPath, into: path)
         store = try Replica.open(at: path, fullTextIndex: fullTextIndex)
-        let result = RebootstrapReport(reason: snapshot.reason, before: before, after: after, removed: removed)
+        let result = RebootstrapReport(
+            reason: snapshot.reason, before: before, after: after, removed: removed, added: differences.added, changed: differences.changed)
         emit(.rebootstrapped(result))
         return result
     }

@@ -729,7 +729,7 @@ final class BatchApplier {
             let toRevision = end == changes.endIndex ? cursorAfter : slice.last!.revision
             let applied = AppliedBatch(
                 fromRevision: fromRevision, toRevision: toRevision, changes: decoded.changes.map(\.summary),
-                bytes: slice.reduce(0) { $0 + $1.dataBytes })
+                bytes: slice.reduce(0) { $0 + $1.dataBytes }, rebuilding: target !== session.store)
             report.applied += decoded.changes.count { if case .delete = $0 { false } else { true } }
             report.deleted += decoded.changes.count { if case .delete = $0 { true } else { false } }
             report.bytes += applied.bytes

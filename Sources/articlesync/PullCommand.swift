@@ -100,6 +100,7 @@ struct PullCommand: AsyncParsableCommand {
             syncOptions.followWaitMillis = UInt32(wait * 1000)
             let progress = ProgressBar(enabled: !follow && !console.quiet && !console.json && Console.stderrIsTerminal)
             syncOptions.countArticlesFirst = progress.enabled && !dryRun
+            syncOptions.listsRebootstrapDifferences = itemize || follow
             let printer = PullPrinter(console: console, progress: progress, follow: follow, keepDeleted: keepDeleted, itemize: itemize && !follow)
             PullInterruption.install(progress: progress, command: follow ? "articlesync pull --follow" : "articlesync pull")
             let syncer = Syncer(
@@ -176,18 +177,18 @@ struct PullPrinter: Sendable {
         case .batchApplied(let batch):
             progress.advance(toRevision: batch.toRevision, articles: batch.changes.count, bytes: batch.bytes)
             console.emit(BatchJSON(from: batch.fromRevision, to: batch.toRevision, changes: batch.changes.count, bytes: batch.bytes))
-            if itemize {
+            if itemize && !batch.rebuilding {
                 for change in batch.changes {
                     guard let line = change.item else { continue }
                     progress.finish()
                     item(line, revision: change.revision)
                 }
             }
-            if follow {
+            if follow && !batch.rebuilding {
                 for change in batch.changes {
                     switch change.kind {
                     case .put(let title):
-                        console.say("r\(change.revision)  updated  \(change.id)  \(title)")
+                        console.say("r\(change.revision)  \(change.arrival == .changed ? "changed" : "added")  \(change.id)  \(title)")
                         console.emit(ChangeJSON(revision: change.revision, id: change.id, op: "put", title: title))
                     case .delete:
                         console.say("r\(change.revision)  deleted  \(change.id)")
@@ -201,6 +202,14 @@ struct PullPrinter: Sendable {
             progress.finish()
             console.note("server: \(snapshot.message.isEmpty ? "snapshot required" : snapshot.message); re-bootstrapping the replica")
             console.emit(SnapshotJSON(reason: "\(snapshot.reason)", message: snapshot.message))
+        case .rebootstrapDifference(let change):
+            progress.finish()
+            if follow {
+                console.say("re-bootstrap  \(change.kind.rawValue)  \(change.id)" + (change.title.map { "  \($0)" } ?? ""))
+                console.emit(ChangeJSON(revision: nil, id: change.id, op: change.kind == .deleted ? "delete" : "put", title: change.title))
+            } else {
+                item(change, revision: nil)
+            }
         case .rebootstrapped(let report):
             progress.finish()
             console.note("re-bootstrapped: the replica now holds \(report.after) articles (\(report.before) before, \(report.removed) removed)")
@@ -226,7 +235,7 @@ struct PullPrinter: Sendable {
     }
 
     /// One itemized line, or its JSON object.
-    func item(_ item: ChangeItem, revision: UInt64) {
+    func item(_ item: ChangeItem, revision: UInt64?) {
         console.say(item.line)
         console.emit(ItemJSON(change: item.kind.rawValue, id: item.id, title: item.title, revision: revision))
     }
@@ -252,8 +261,12 @@ struct PullPrinter: Sendable {
         console.emit(DoneJSON(
             store: report.storeID.description, cursor: report.cursor, startCursor: report.startCursor,
             applied: report.applied, deleted: report.deleted, bytes: report.bytes,
-            rebootstrapped: report.rebootstrap != nil, removed: report.rebootstrap?.removed))
-        if report.applied == 0 && report.deleted == 0 && report.rebootstrap == nil {
+            rebootstrapped: report.rebootstrap != nil, removed: report.rebootstrap?.removed,
+            added: report.rebootstrap?.added, changed: report.rebootstrap?.changed))
+        if let rebootstrap = report.rebootstrap {
+            let counts = ChangeReport(added: rebootstrap.added, changed: rebootstrap.changed, deleted: rebootstrap.removed)
+            console.say("re-bootstrapped: \(counts.summary(dryRun: false)) against the replica before (\(plural(report.applied, "article")) downloaded, \(formatBytes(report.bytes))); the replica is at revision \(report.cursor)")
+        } else if report.applied == 0 && report.deleted == 0 {
             console.say("already up to date at revision \(report.cursor)")
         } else {
             let kept = keepDeleted != nil && report.deleted > 0 ? ", kept (`list --deleted`)" : ""
@@ -270,7 +283,8 @@ private struct ItemJSON: Encodable {
     var change: String
     var id: String
     var title: String?
-    var revision: UInt64
+    /// nil for a re-bootstrap's difference, which compares two replicas rather than applying a change.
+    var revision: UInt64?
 }
 
 private struct DryRunJSON: Encodable {
@@ -294,7 +308,8 @@ private struct BatchJSON: Encodable {
 
 private struct ChangeJSON: Encodable {
     var event = "change"
-    var revision: UInt64
+    /// nil for a re-bootstrap's difference.
+    var revision: UInt64?
     var id: String
     var op: String
     var title: String?
@@ -326,5 +341,8 @@ private struct DoneJSON: Encodable {
     var deleted: Int
     var bytes: Int
     var rebootstrapped: Bool
+    /// A re-bootstrap: how the swapped replica differs from the one before.
     var removed: Int?
+    var added: Int?
+    var changed: Int?
 }

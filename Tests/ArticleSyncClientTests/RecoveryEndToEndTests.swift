@@ -72,6 +72,36 @@ struct RecoveryEndToEndTests {
         }
     }
 
+    @Test func aReBootstrapListsHowTheReplicaChangedNotWhatTheCopyReceived() async throws {
+        try await Sandbox.run(prepare: { try Corpus.write(count: 30, to: $0.corpus) }) { sandbox in
+            #expect(try await sandbox.client(["pull"]).status == 0)
+            // The recreated store: article 1 edited, article 2 gone, article 40 new, the rest the same.
+            try Data(Corpus.article(1, edit: 1).utf8).write(to: URL(fileURLWithPath: sandbox.corpus + "/\(Corpus.id(1)).txt"))
+            try FileManager.default.removeItem(atPath: sandbox.corpus + "/\(Corpus.id(2)).txt")
+            try Data(Corpus.article(40).utf8).write(to: URL(fileURLWithPath: sandbox.corpus + "/\(Corpus.id(40)).txt"))
+            try await sandbox.server.recreate(importDirectory: sandbox.corpus)
+
+            let pull = try await sandbox.client(["pull", "-v"])
+            #expect(pull.status == 0, "\(pull.stderr)")
+            let items = pull.lines.filter { $0.hasPrefix("+ ") || $0.hasPrefix("~ ") || $0.hasPrefix("- ") }
+            #expect(items.count == 3, "\(pull.stdout)")
+            #expect(items.contains { $0.hasPrefix("~ \(Corpus.id(1)) Meldung 1:") }, "\(pull.stdout)")
+            #expect(items.contains("- \(Corpus.id(2))"), "\(pull.stdout)")
+            #expect(items.contains { $0.hasPrefix("+ \(Corpus.id(40)) Meldung 40:") }, "\(pull.stdout)")
+            #expect(pull.stdout.contains("re-bootstrapped: 1 added, 1 changed, 1 deleted against the replica before (30 articles downloaded"), "\(pull.stdout)")
+            #expect(pull.stderr.contains("(30 before, 1 removed)"), "\(pull.stderr)")
+
+            // The same in JSON, and an unchanged re-bootstrap lists nothing.
+            try await sandbox.server.recreate(importDirectory: sandbox.corpus)
+            let again = try await sandbox.client(["pull", "-v", "--json"])
+            #expect(again.status == 0, "\(again.stderr)")
+            let objects = again.lines.compactMap(jsonObject)
+            #expect(!objects.contains { $0["event"] as? String == "item" }, "\(again.stdout)")
+            let done = try #require(objects.last)
+            #expect(done["rebootstrapped"] as? Bool == true && done["added"] as? Int == 0 && done["changed"] as? Int == 0 && done["removed"] as? Int == 0, "\(done)")
+        }
+    }
+
     @Test func theMassDeletionGuardRefusesUntilForced() async throws {
         try await Sandbox.run(prepare: { try Corpus.write(count: 20, to: $0.corpus) }) { sandbox in
             #expect(try await sandbox.client(["pull"]).status == 0)
@@ -171,6 +201,7 @@ final class EventLog: Sendable {
         case .batchApplied: name = "batch"
         case .caughtUp: name = "caughtUp"
         case .snapshotRequired: name = "snapshotRequired"
+        case .rebootstrapDifference: name = "rebootstrapDifference"
         case .rebootstrapped: name = "rebootstrapped"
         case .retryingWithoutDeltas: name = "retryingWithoutDeltas"
         case .reconnecting: name = "reconnecting"
