@@ -63,8 +63,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        if let metricsAddress, MetricsAddress(parsing: metricsAddress) == nil {
-            throw ValidationError("--metrics-address must be PORT (on 127.0.0.1) or HOST:PORT, not '\(metricsAddress)'")
+        if let metricsAddress {
+            guard let metrics = MetricsAddress(parsing: metricsAddress) else {
+                throw ValidationError("--metrics-address must be PORT (on 127.0.0.1) or HOST:PORT, not '\(metricsAddress)'")
+            }
+            if metrics.port != 0 && metrics.port == port {
+                throw ValidationError("--metrics-address and --port both name port \(port): the metrics need a port of their own")
+            }
         }
         try limits.validate()
     }
@@ -78,6 +83,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "articlesyncd")
         let applySecurity = try security.prepare(host: host, anonymousWrite: anonymousWrite, logger: logger)
+        for folder in importFolders where !FileManager.default.fileExists(atPath: folder) {
+            throw CommandFailure("cannot import \(folder): no such file or directory")
+        }
+        let metrics = metricsAddress.flatMap(MetricsAddress.init(parsing:))
+        var listeners = [ListenFailure.Listener(host: host, port: port, flag: "--port")]
+        if let metrics { listeners.append(ListenFailure.Listener(host: metrics.host, port: metrics.port, flag: "--metrics-address")) }
+        try await ListenFailure.probe(listeners)
 
         // One server per store, claimed before the store is opened or imported into; held until exit.
         let lock: StoreLock
@@ -102,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         applySecurity(&configuration)
         limits.apply(to: &configuration)
-        configuration.metricsAddress = metricsAddress.flatMap(MetricsAddress.init(parsing:))
+        configuration.metricsAddress = metrics
 
         let server = try await ArticleSyncServer(configuration: configuration, store: store, logger: logger) { address in
             // The one line a script waits for, written unbuffered: stdout is often a pipe.
@@ -110,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: .init(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await ListenFailure.explained(host: host, port: port) { try await group.run() }
+        try await ListenFailure.explained(listeners[0]) { try await group.run() }
 
         if let statsFile {
             try writeStatistics(server.statistics.snapshot(), to: statsFile)
@@ -120,9 +132,6 @@ struct ServeCommand: AsyncParsableCommand {
     /// Imports before listening, so the first client already sees the folders' articles. Files that
     /// are not in the seed format are logged and skipped; the server starts all the same.
     private func importFolders(into store: SQLiteCanonicalStore, logger: Logger) async throws {
-        for folder in importFolders where !FileManager.default.fileExists(atPath: folder) {
-            throw CommandFailure("cannot import \(folder): no such file or directory")
-        }
         let started = ContinuousClock.now
         let report: ImportReport
         do {

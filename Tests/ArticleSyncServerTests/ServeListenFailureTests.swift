@@ -22,9 +22,24 @@ import Testing
         defer { second.terminate() }
         let status = try await second.wait(timeout: .seconds(60))
         #expect(status != 0)
-        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port): port \(port) is already in use"), "\(second.stderr)")
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port) (--port): port \(port) is already in use"), "\(second.stderr)")
         #expect(second.stderr.contains("choose another port with --port"), "\(second.stderr)")
         #expect(!second.stderr.contains("bind(descriptor"), "\(second.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/second.sqlite"), "nothing is created before the port is known to be free")
+
+        // The metrics on the busy port: that flag is named, not --port.
+        let metrics = try ChildProcess(
+            Binaries.server, ["serve", "--store", root + "/third.sqlite", "--port", "0", "--metrics-address", "\(port)"])
+        defer { metrics.terminate() }
+        #expect(try await metrics.wait(timeout: .seconds(60)) != 0)
+        #expect(metrics.stderr.contains("cannot listen on 127.0.0.1:\(port) (--metrics-address)"), "\(metrics.stderr)")
+        #expect(metrics.stderr.contains("choose another port with --metrics-address"), "\(metrics.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/third.sqlite"))
+
+        let same = try ChildProcess(Binaries.server, ["serve", "--store", root + "/fourth.sqlite", "--port", "7499", "--metrics-address", "7499"])
+        defer { same.terminate() }
+        #expect(try await same.wait(timeout: .seconds(60)) == 64)
+        #expect(same.stderr.contains("--metrics-address and --port both name port 7499"), "\(same.stderr)")
     }
 
     @Test func anAddressThatIsNotThisMachinesIsNamedWithHost() async throws {
