@@ -2,6 +2,11 @@ import ArgumentParser
 import ArticleStore
 import ArticleSyncClient
 import ArticleSyncProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @main
 struct Articlesync: AsyncParsableCommand {
@@ -41,6 +46,40 @@ struct Articlesync: AsyncParsableCommand {
 
     static func main() async {
         Allocator.limitArenas()
-        await main(nil)
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            reportForScripts(error)
+            exit(withError: error)
+        }
+        do {
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch let error as ValidationError {
+            reportForScripts(error)
+            // Thrown while the subcommand ran (a setting it found missing): point to its help, not
+            // to the root's usage line.
+            let name = type(of: command).configuration.commandName.map { "articlesync \($0)" } ?? "articlesync"
+            Console.write("Error: \(message(for: error))\n  See '\(name) --help' for more information.\n", to: STDERR_FILENO)
+            exit(withError: ExitCode(exitCode(for: error).rawValue))
+        } catch {
+            reportForScripts(error)
+            exit(withError: error)
+        }
+    }
+
+    /// With --json, every failure is also a JSON object on stdout, as the commands print theirs:
+    /// a script that reads stdout learns why, not only that, it failed. An `ExitCode` was reported
+    /// by the command already (`Console.run`), and help or --version is no failure.
+    static func reportForScripts(_ error: any Error) {
+        guard !(error is ExitCode), CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") else { return }
+        let code = exitCode(for: error).rawValue
+        guard code != 0 else { return }
+        Console.write(Console.encode(ErrorJSON(error: message(for: error), exitCode: code)) + "\n", to: STDOUT_FILENO)
     }
 }

@@ -50,8 +50,13 @@ struct ReadCommand: AsyncParsableCommand {
             do {
                 try await server.run { port in
                     let address = "http://127.0.0.1:\(port)/"
-                    // The address is the one line on stdout, for scripts; the rest is for people.
-                    Console.write(address + "\n", to: 1)
+                    // The address is the one line on stdout, for scripts (an object with --json); the
+                    // rest is for people.
+                    if console.json {
+                        console.emit(ListeningJSON(url: address))
+                    } else {
+                        Console.write(address + "\n", to: 1)
+                    }
                     console.note("reading \(replicaPath) at \(address) (Ctrl-C stops)")
                     if open { Self.openBrowser(address, console: console) }
                 }
@@ -78,4 +83,9 @@ struct ReadCommand: AsyncParsableCommand {
             console.note("could not open a browser (\(error.localizedDescription)): open \(address) yourself")
         }
     }
+}
+
+private struct ListeningJSON: Encodable {
+    var event = "listening"
+    var url: String
 }

@@ -102,9 +102,11 @@ struct ImportCommand: AsyncParsableCommand {
         } catch let refusal as ImportRefusal {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             FileHandle.standardError.write(Data("articlesyncd: \(refusal)\n".utf8))
+            printFailure("\(refusal)", exitCode: 5)
             throw ExitCode(5)
         } catch {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            printFailure("the import stopped: \(error)", exitCode: 1)
             throw CommandFailure("the import stopped: \(error)")
         }
         if terminal && reporter != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
@@ -141,6 +143,18 @@ struct ImportCommand: AsyncParsableCommand {
         if report.refused > 0 || !report.skipped.isEmpty || report.deletionSkipped != nil {
             throw ExitCode(2)
         }
+    }
+
+    /// With --json, a failure is a JSON object on stdout too, so a script reading stdout learns why.
+    private func printFailure(_ message: String, exitCode: Int32) {
+        guard json else { return }
+        struct Failure: Encodable {
+            var error: String
+            var exitCode: Int32
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(Failure(error: message, exitCode: exitCode)) { print(String(decoding: data, as: UTF8.self)) }
     }
 
     /// The plan of the import, nothing written: see `Importer.plan`.

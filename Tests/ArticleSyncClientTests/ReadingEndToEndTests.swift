@@ -99,4 +99,29 @@ struct MessagesTests {
             #expect(child.stdout.contains(text), "`articlesync \(command.joined(separator: " ")) --help` lacks \(text)")
         }
     }
+
+    /// A script that reads stdout with --json learns why the command failed, whatever failed: a
+    /// flag, a value, a setting the command found missing while it ran.
+    @Test(arguments: [
+        (["pull", "--bogus"], "Unknown option '--bogus'"),
+        (["list", "--since", "notadate"], "notadate"),
+        (["search"], "Missing expected argument"),
+        (["pull"], "no server given"),
+    ])
+    func everyUsageErrorIsAJSONObjectOnStdoutWithJSON(arguments: [String], expected: String) async throws {
+        let sandbox = try Sandbox()
+        defer { try? FileManager.default.removeItem(atPath: sandbox.root) }
+        let environment = ["HOME": sandbox.root, "XDG_CONFIG_HOME": sandbox.root + "/config"]
+        let child = try ChildProcess(Binaries.client, arguments + ["--json", "--replica", sandbox.root + "/r.sqlite"], environment: environment)
+        #expect(try await child.wait() == 64)
+        let object = try #require(jsonObject(child.stdout), "\(child.stdout)")
+        #expect((object["error"] as? String)?.contains(expected) == true, "\(object)")
+        #expect(object["exitCode"] as? Int == 64)
+        #expect(child.stderr.contains("See 'articlesync \(arguments[0]) --help'"), "\(child.stderr)")
+
+        // Without --json, stdout stays empty.
+        let plain = try ChildProcess(Binaries.client, arguments + ["--replica", sandbox.root + "/r.sqlite"], environment: environment)
+        #expect(try await plain.wait() == 64)
+        #expect(plain.stdout.isEmpty, "\(plain.stdout)")
+    }
 }
