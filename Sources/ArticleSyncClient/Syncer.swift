@@ -80,11 +80,27 @@ final class SyncSession {
         self.syncer = syncer
         let path = syncer.replicaPath
         fullTextIndex = try syncer.options.fullTextIndex ?? (Replica.exists(at: path) ? Replica.hasFullTextIndex(at: path) : true)
-        self.store = try Replica.open(at: path, fullTextIndex: fullTextIndex)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try Replica.createPrivateDirectory(directory, for: path) }
+        do {
+            lock = try StoreLock(storeAt: path, for: .pull)
+        } catch {
+            throw ClientError(.failure, "\(error)")
+        }
+        do {
+            self.store = try Replica.open(at: path, fullTextIndex: fullTextIndex)
+        } catch {
+            lock.release()
+            throw error
+        }
     }
+
+    /// One pull at a time into a replica (a re-bootstrap's copy beside it included).
+    private let lock: StoreLock
 
     func close() {
         try? store.close()
+        lock.release()
     }
 
     func emit(_ event: SyncEvent) { syncer.onEvent(event) }

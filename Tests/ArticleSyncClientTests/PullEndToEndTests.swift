@@ -163,6 +163,23 @@ struct PullEndToEndTests {
         }
     }
 
+    @Test func aSecondPullIntoAReplicaBeingPulledIntoIsRefusedAtOnceNamingTheFirst() async throws {
+        try await Sandbox.run(prepare: { try Corpus.write(count: 3, to: $0.corpus) }) { sandbox in
+            let follower = try sandbox.startClient(["pull", "--follow", "--json", "--wait", "60"])
+            _ = try await follower.waitForLine { jsonObject($0)?["event"] as? String == "caughtUp" }
+
+            let started = ContinuousClock.now
+            let second = try await sandbox.client(["pull"])
+            #expect(second.status == 1, "\(second.stderr)")
+            #expect(second.stderr.contains("another articlesync (pid \(follower.pid)) is pulling into the replica \(sandbox.replica): one pull at a time"), "\(second.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(10), "refused without waiting on SQLite's busy timeout")
+
+            follower.terminate()
+            let third = try await sandbox.client(["pull"])
+            #expect(third.status == 0, "the lock goes with its process: \(third.stderr)")
+        }
+    }
+
     @Test func followReconnectsWhenTheServerComesBack() async throws {
         try await Sandbox.run(prepare: { try Corpus.write(count: 3, to: $0.corpus) }) { sandbox in
             let follower = try sandbox.startClient(["pull", "--follow", "--json", "--wait", "60"])

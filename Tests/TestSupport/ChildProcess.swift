@@ -148,6 +148,9 @@ public final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// The child's process id.
+    public var pid: Int32 { process.processIdentifier }
+
     public func kill(_ signal: Int32) {
         if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
     }
