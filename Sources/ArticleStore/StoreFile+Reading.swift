@@ -218,7 +218,7 @@ extension StoreFile {
             if let missing {
                 throw StoreError("stored document names dictionary \(String(missing, radix: 16)), which the store lacks")
             }
-            throw StoreError("stored document is corrupt: \(error)")
+            throw StoreError("stored document is corrupt: \(error)", isDamage: true)
         }
     }
 }

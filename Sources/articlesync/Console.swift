@@ -1,4 +1,5 @@
 import ArgumentParser
+import ArticleStore
 import ArticleSyncClient
 import Foundation
 
@@ -100,6 +101,12 @@ struct Console: Sendable {
         } catch is CancellationError {
             throw ExitCode(generalFailure.rawValue)
         } catch {
+            if let damage = StorageFailure.damage(in: error) {
+                self.error(
+                    "the replica is damaged (\(damage)): `articlesync verify --deep` says what is wrong; a pull into a new --replica FILE copies the archive again",
+                    status: .ioError)
+                throw ExitCode(ExitStatus.ioError.rawValue)
+            }
             self.error("\(error)", status: generalFailure)
             throw ExitCode(generalFailure.rawValue)
         }

@@ -222,6 +222,10 @@ struct MirrorSafetyEndToEndTests {
             #expect(report["deep"] as? Bool == true)
             #expect((report["damaged"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [Corpus.id(9)])
             #expect(try await sandbox.client(["verify", "--no-deep"], replica: mirror).status == 0)
+            // Reading the damaged article is an I/O error on the replica (74), which says what to do.
+            let show = try await sandbox.client(["show", Corpus.id(9)], replica: mirror, server: false)
+            #expect(show.status == ExitStatus.ioError.rawValue, "\(show.stderr)")
+            #expect(show.stderr.contains("the replica is damaged") && show.stderr.contains("verify --deep"), "\(show.stderr)")
 
             // export writes every other article and refuses the damaged one, naming it.
             let directory = sandbox.root + "/export"
