@@ -83,8 +83,11 @@ struct PushCommand: AsyncParsableCommand {
             }
             console.emit(PushJSON(report))
             let count = { (status: PushResult.Status) in report.outcomes.count { $0.status == status } }
+            let notSent = rejected.isEmpty ? "" : "; \(rejected.count) invalid here, not sent"
             if !items.isEmpty {
-                console.say("pushed \(items.count): \(count(.applied)) applied, \(count(.unchanged)) unchanged, \(count(.conflict)) conflicts, \(count(.invalid)) invalid, \(count(.notFound)) not found; server head \(report.headRevision)")
+                console.say("pushed \(items.count): \(count(.applied)) applied, \(count(.unchanged)) unchanged, \(plural(count(.conflict), "conflict")), \(count(.invalid)) invalid, \(count(.notFound)) not found\(notSent); server head \(report.headRevision)")
+            } else {
+                console.say("pushed nothing\(notSent)")
             }
             if count(.conflict) > 0 { return .conflicts }
             if !rejected.isEmpty || count(.invalid) > 0 { return .dataError }
