@@ -123,7 +123,7 @@ public enum SeedFormat {
         return (PublicationTime(year: year, month: month, day: day, hour: hour, minute: minute), category)
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2:
             let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0

@@ -19,7 +19,10 @@ struct DayArgument: ExpressibleByArgument, Sendable {
             guard parts.count == 3, let d = Int(parts[0]), let m = Int(parts[1]), let y = Int(parts[2]) else { return nil }
             (year, month, day) = (y, m, d)
         }
-        guard (1...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return nil }
+        // A day the calendar has: 31.02 or 29.02 of a common year is a typo, not the 28th.
+        guard (1...9999).contains(year), (1...12).contains(month), (1...SeedFormat.daysIn(month: month, year: year)).contains(day) else {
+            return nil
+        }
     }
 
     static var defaultCompletionKind: CompletionKind { .default }

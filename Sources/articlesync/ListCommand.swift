@@ -16,10 +16,10 @@ struct ListCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only this category (case does not matter, e.g. \"welt nachrichten\"; see `categories`).")
     var category: String?
 
-    @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day.", valueName: "date"))
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day (YYYY-MM-DD or DD.MM.YYYY).", valueName: "date"))
     var since: DayArgument?
 
-    @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day.", valueName: "date"))
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day (YYYY-MM-DD or DD.MM.YYYY).", valueName: "date"))
     var until: DayArgument?
 
     @Option(name: [.short, .long], help: "At most this many articles.")

@@ -39,10 +39,10 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only in this category (case does not matter; see `categories`).")
     var category: String?
 
-    @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day.", valueName: "date"))
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or after this day (YYYY-MM-DD or DD.MM.YYYY).", valueName: "date"))
     var since: DayArgument?
 
-    @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day.", valueName: "date"))
+    @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day (YYYY-MM-DD or DD.MM.YYYY).", valueName: "date"))
     var until: DayArgument?
 
     func validate() throws {

@@ -105,6 +105,7 @@ struct MessagesTests {
     @Test(arguments: [
         (["pull", "--bogus"], "Unknown option '--bogus'"),
         (["list", "--since", "notadate"], "notadate"),
+        (["list", "--until", "31.02.2019"], "31.02.2019"),
         (["search"], "Missing expected argument"),
         (["pull"], "no server given"),
     ])
