@@ -49,7 +49,7 @@ extension ReplicaStore {
     }
 
     func searchResult(_ text: String, filter: ListFilter, marks: SnippetMarks, limits: SearchLimits) async throws -> SearchResult {
-        guard fullTextIndex else { throw StoreError("\(path) has no full-text index: open it as a reading replica") }
+        guard fullTextIndex else { throw StoreError("\(path) is a mirror, without a search index: `articlesync pull --no-mirror` makes it a reading replica (it builds the index once)") }
         guard let query = SearchQuery(text) else {
             if SearchQuery.onlyExcludes(text) {
                 throw StoreError("a search needs a word to find, not only words to leave out (NOT, -)")

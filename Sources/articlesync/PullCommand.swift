@@ -131,6 +131,10 @@ struct PullCommand: AsyncParsableCommand {
             let report: PullReport
             do {
                 report = try await syncer.pull()
+            } catch let error as ClientError where error.status == .unavailable && PullInterruption.hasCommitted {
+                // Batches committed before the connection went: say that they are kept.
+                progress.finish()
+                throw ClientError(error.status, error.message + "; " + PullInterruption.message(resumedBy: "articlesync pull"))
             } catch {
                 progress.finish()
                 throw error
@@ -216,7 +220,7 @@ struct PullPrinter: Sendable {
         case .retryingWithoutDeltas(let reason):
             console.note("\(reason); pulling again without deltas")
         case .searchIndexPending:
-            console.note("the search index was not built (an earlier pull stopped before it); building it at the end of this pull")
+            console.note("the search index is not built yet (a mirror becoming a reading replica, or an earlier pull that stopped before it); building it at the end of this pull")
         case .indexing(let done, let total) where progress.coversIndex:
             progress.advanceIndex(done: done, total: total)
         case .indexing(let done, let total):

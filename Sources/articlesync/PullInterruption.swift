@@ -11,6 +11,7 @@ enum PullInterruption {
         /// The revision the replica (or the copy a re-bootstrap builds) has committed.
         var revision: UInt64?
         var rebootstrap = false
+        var committed = false
     }
 
     private static let state = Mutex(State())
@@ -41,6 +42,9 @@ enum PullInterruption {
         return "stopped at revision \(revision); `\(command)` resumes"
     }
 
+    /// Whether a batch has been committed (so that a pull that stops keeps something).
+    static var hasCommitted: Bool { state.withLock { $0.committed } }
+
     /// Follows the committed revision from the sync's events.
     static func observe(_ event: SyncEvent) {
         state.withLock { state in
@@ -50,6 +54,7 @@ enum PullInterruption {
                 state.rebootstrap = rebootstrap
             case .batchApplied(let batch):
                 state.revision = batch.toRevision
+                state.committed = true
             case .caughtUp(let head):
                 state.revision = head
                 state.rebootstrap = false

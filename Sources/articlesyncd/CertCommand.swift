@@ -53,7 +53,13 @@ struct CertCommand: ParsableCommand {
                 throw ValidationError("--host \(error)")
             }
             try write(made.privateKeyPEM, to: keyPath, mode: 0o600)
-            try write(made.certificatePEM, to: certificatePath, mode: 0o644)
+            do {
+                try write(made.certificatePEM, to: certificatePath, mode: 0o644)
+            } catch {
+                // A key without its certificate is of no use, and a key left lying about is a risk.
+                unlink(keyPath)
+                throw error
+            }
             print(
                 """
                 Wrote \(certificatePath) (certificate for \(hosts.joined(separator: ", ")), valid until \(made.notValidAfter.formatted(.iso8601)))

@@ -130,7 +130,7 @@ struct ImportCommand: AsyncParsableCommand {
             for skipped in report.skipped {
                 FileHandle.standardError.write(Data("skipped \(skipped)\n".utf8))
             }
-            var summary = "imported \(report.files) files into \(store) in \(String(format: "%.2f", seconds)) s: "
+            var summary = "imported \(report.files == 1 ? "1 file" : "\(report.files) files") into \(store) in \(String(format: "%.2f", seconds)) s: "
                 + "\(report.added) added, \(report.updated) updated, \(report.unchanged) unchanged, \(report.refused) refused"
                 + (report.skipped.isEmpty ? "" : ", \(report.skipped.count) symbolic links skipped")
             if deleteMissing { summary += ", \(report.deleted) deleted" }

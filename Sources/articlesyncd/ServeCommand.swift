@@ -142,10 +142,11 @@ struct ServeCommand: AsyncParsableCommand {
         for error in report.errors {
             logger.warning("not imported: \(error)")
         }
+        let elapsed = ContinuousClock.now - started
         logger.info("imported", metadata: [
             "files": "\(report.files)", "added": "\(report.added)", "updated": "\(report.updated)",
             "unchanged": "\(report.unchanged)", "refused": "\(report.refused)", "head": "\(report.head)",
-            "seconds": "\(ContinuousClock.now - started)",
+            "seconds": "\(String(format: "%.2f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))",
         ])
     }
 
