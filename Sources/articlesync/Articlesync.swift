@@ -19,7 +19,7 @@ struct Articlesync: AsyncParsableCommand {
 
             CONFIG FILE: ~/.config/articlesync/config ($XDG_CONFIG_HOME/articlesync/config, or \
             --config, $ARTICLESYNC_CONFIG) holds the settings you would repeat: server, tls, pin, \
-            ca-file, token-file, replica, mirror. Flags and the variables below override it; \
+            ca-file, token-file, replica, mirror, files, layout. Flags and the variables below override it; \
             `articlesync config show` prints what is in effect and where it came from.
 
             ENVIRONMENT:

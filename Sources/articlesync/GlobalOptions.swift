@@ -84,11 +84,11 @@ struct ReplicaOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The config file (TOML: server, tls, pin, ca-file, token-file, replica, mirror). Default: $ARTICLESYNC_CONFIG, else $XDG_CONFIG_HOME/articlesync/config or ~/.config/articlesync/config. Flags and environment variables override it; `articlesync config show` shows what is in effect.",
+            "The config file (TOML: server, tls, pin, ca-file, token-file, replica, mirror, files, layout). Default: $ARTICLESYNC_CONFIG, else $XDG_CONFIG_HOME/articlesync/config or ~/.config/articlesync/config. Flags and environment variables override it; `articlesync config show` shows what is in effect.",
             valueName: "path"))
     var config: String?
 
-    @Flag(name: .long, help: "Machine-readable JSON on stdout (pull prints one JSON object per line).")
+    @Flag(name: .long, help: "Machine-readable JSON on stdout: one object, or one per line for commands that stream (pull, export); a failure is {\"error\":…,\"exitCode\":…}.")
     var json = false
 
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
