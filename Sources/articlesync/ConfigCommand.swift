@@ -55,19 +55,27 @@ struct ConfigCommand: ParsableCommand {
             let width = rows.map(\.key.count).max() ?? 0
             for row in rows {
                 let key = row.key.padding(toLength: width, withPad: " ", startingAt: 0)
-                console.say("  \(key)  \(row.value ?? "(not set)")" + (row.origin.map { "    [\($0)]" } ?? ""))
+                let value = row.value.map { value in row.note.map { "\(value) (\($0))" } ?? value } ?? "(not set)"
+                console.say("  \(key)  \(value)" + (row.origin.map { "    [\($0)]" } ?? ""))
             }
         }
 
         struct Row: Encodable {
             var key: String
+            /// As the config file would spell it (JSON prints this alone).
             var value: String?
             var origin: String?
+            /// What the value means, for a person reading the text.
+            var note: String? = nil
+
+            enum CodingKeys: String, CodingKey { case key, value, origin }
         }
 
         static func rows(_ settings: ClientSettings) -> [Row] {
-            func row<Value>(_ key: String, _ setting: Setting<Value>?, _ text: (Value) -> String) -> Row {
-                Row(key: key, value: setting.map { text($0.value) }, origin: setting.map { "\($0.origin)" })
+            func row<Value>(_ key: String, _ setting: Setting<Value>?, note: ((Value) -> String)? = nil, _ text: (Value) -> String) -> Row {
+                Row(
+                    key: key, value: setting.map { text($0.value) }, origin: setting.map { "\($0.origin)" },
+                    note: setting.flatMap { setting in note.map { $0(setting.value) } })
             }
             let token: Row
             if let source = settings.token {
@@ -86,9 +94,9 @@ struct ConfigCommand: ParsableCommand {
                 row("ca-file", settings.caFile) { $0 },
                 token,
                 row("replica", settings.replica) { $0 },
-                row("mirror", settings.mirror) { $0 ? "true (pull keeps a mirror)" : "false (pull keeps a reading replica)" },
-                row("files", settings.files) { "\($0) (the plain-file tree pull keeps)" },
-                row("layout", settings.layout) { "\($0) (the plain-file tree's layout)" },
+                row("mirror", settings.mirror, note: { $0 ? "pull keeps a mirror" : "pull keeps a reading replica" }) { $0 ? "true" : "false" },
+                row("files", settings.files, note: { _ in "the plain-file tree pull keeps" }) { $0 },
+                row("layout", settings.layout, note: { _ in "the plain-file tree's layout" }) { "\($0)" },
                 Row(key: "known_servers", value: settings.knownServersPath, origin: settings.knownServersPath.map { _ in "default" }),
             ]
         }
