@@ -57,6 +57,10 @@ public enum Replica {
         guard exists(at: path) else {
             throw ClientError(.failure, "no replica at \(path): run `articlesync pull` first (or pass --replica PATH)")
         }
+        // An empty file would be given a replica's empty tables and read as a replica with no article.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw ClientError(.failure, "\(path) is an empty file, not a replica: `articlesync pull --replica \(path)` makes one")
+        }
         return try open(at: path, fullTextIndex: nil)
     }
 

@@ -100,6 +100,17 @@ struct MessagesTests {
         }
     }
 
+    @Test func anEmptyFileIsNotReadAsAReplicaWithNoArticle() async throws {
+        let sandbox = try Sandbox()
+        defer { try? FileManager.default.removeItem(atPath: sandbox.root) }
+        let empty = sandbox.root + "/empty.sqlite"
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        let child = try ChildProcess(Binaries.client, ["list", "--replica", empty])
+        #expect(try await child.wait() == 1)
+        #expect(child.stderr.contains("is an empty file, not a replica"), "\(child.stderr)")
+        #expect((try FileManager.default.attributesOfItem(atPath: empty)[.size] as? Int) == 0, "nothing was written into it")
+    }
+
     /// A script that reads stdout with --json learns why the command failed, whatever failed: a
     /// flag, a value, a setting the command found missing while it ran.
     @Test(arguments: [

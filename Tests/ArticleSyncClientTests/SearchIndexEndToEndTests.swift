@@ -47,7 +47,7 @@ struct SearchIndexEndToEndTests {
 
             let pull = try await sandbox.client(["pull"])
             #expect(pull.status == 0, "\(pull.stderr)")
-            #expect(pull.stderr.contains("the search index was not built"), "\(pull.stderr)")
+            #expect(pull.stderr.contains("the search index is not built yet"), "\(pull.stderr)")
             let store = try Replica.openExisting(at: sandbox.replica)
             #expect(try await !store.isFullTextIndexPending())
             try store.close()
