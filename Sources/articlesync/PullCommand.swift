@@ -8,7 +8,9 @@ struct PullCommand: AsyncParsableCommand {
         abstract: "Pull every change since the replica's cursor (creates the replica on first use).",
         discussion: """
             Each batch is applied together with the cursor in one transaction: interrupt the pull at \
-            any moment and the next one resumes where it stopped.
+            any moment and the next one resumes where it stopped. One pull at a time writes a \
+            replica: a second (a timer's while --follow runs) is refused at once, naming the first \
+            (lock file REPLICA.lock).
 
             MASS-DELETION GUARD: a pull that would delete more than --max-delete-percent of the \
             replica's articles (a server that lost its files, or sends a tombstone for each) stops \
@@ -17,7 +19,8 @@ struct PullCommand: AsyncParsableCommand {
             first, so the guard sees every deletion before anything is applied; the downloaded pull \
             is kept, and `pull --force` applies it without downloading it again. When the server \
             cannot resume the replica (its store was recreated, or the replica is older than its \
-            horizon), the replica is rebuilt beside the old one and swapped in, under the same guard.
+            horizon), the replica is rebuilt beside the old one and swapped in, under the same guard; \
+            -v then lists how the swap changes the replica (+, ~, -), not what the copy received.
 
             --keep-deleted DAYS keeps what pulls delete, the way rsync's --backup-dir does: the \
             articles leave the replica's live set (verify, list, search, export) but stay in the \
