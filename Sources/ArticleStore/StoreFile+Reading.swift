@@ -99,20 +99,8 @@ extension StoreFile {
     /// bytes (SQLite's BINARY collation, as `ArticleKey`). Counted by SQLite through the other
     /// file's id index, on a read-only connection of its own: a million ids are never held.
     func liveArticles(missingFrom otherPath: String) async throws -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        // Without a transaction: SQLite attaches only outside one.
-        return try await queue.writeWithoutTransaction { db in
-            try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [otherPath])
-            defer { try? db.execute(sql: "DETACH DATABASE other") }
-            return try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM main.article o WHERE o.deleted = 0
-                    AND NOT EXISTS (SELECT 1 FROM other.article n WHERE n.id = o.id AND n.deleted = 0)
-                    """) ?? 0
+        try await withAttached(otherPath) { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) " + Self.liveHereNotThere) ?? 0
         }
     }
 
@@ -121,10 +109,6 @@ extension StoreFile {
     /// there (`.deleted`, without a title). Rows are read through a cursor, a page at a time, so
     /// a million differences cost what one page holds; `body` runs on the reading thread.
     func forEachDifference(to otherPath: String, _ body: (ReplicaDifference) throws -> Void) async throws {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
         let queries: [(ArrivalKind, String)] = [
             (.new, """
                 SELECT n.id, n.title FROM other.article n WHERE n.deleted = 0
@@ -134,19 +118,13 @@ extension StoreFile {
                 SELECT n.id, n.title FROM other.article n JOIN main.article o ON o.id = n.id
                 WHERE n.deleted = 0 AND o.deleted = 0 AND o.content_hash IS NOT n.content_hash
                 """),
-            (.deleted, """
-                SELECT o.id, NULL FROM main.article o WHERE o.deleted = 0
-                AND NOT EXISTS (SELECT 1 FROM other.article n WHERE n.id = o.id AND n.deleted = 0)
-                """),
+            (.deleted, "SELECT o.id, NULL " + Self.liveHereNotThere),
         ]
         try await withoutActuallyEscaping(body) { body in
             // Called only on the queue's thread, row after row, while the caller awaits: nothing
             // else touches what `body` captures meanwhile.
             nonisolated(unsafe) let body = body
-            // Without a transaction: SQLite attaches only outside one.
-            try await queue.writeWithoutTransaction { db in
-                try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [otherPath])
-                defer { try? db.execute(sql: "DETACH DATABASE other") }
+            try await withAttached(otherPath) { db in
                 for (kind, sql) in queries {
                     let rows = try Row.fetchCursor(db, sql: sql)
                     while let row = try rows.next() {
@@ -154,6 +132,27 @@ extension StoreFile {
                     }
                 }
             }
+        }
+    }
+
+    /// The live articles of this file (`o`) that the attached one (`other`) does not hold live.
+    private static let liveHereNotThere = """
+        FROM main.article o WHERE o.deleted = 0
+        AND NOT EXISTS (SELECT 1 FROM other.article n WHERE n.id = o.id AND n.deleted = 0)
+        """
+
+    /// `body` on a read-only connection of its own to this file, with the file at `otherPath`
+    /// attached as `other`.
+    private func withAttached<T: Sendable>(_ otherPath: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        // Without a transaction: SQLite attaches only outside one.
+        return try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [otherPath])
+            defer { try? db.execute(sql: "DETACH DATABASE other") }
+            return try body(db)
         }
     }
 

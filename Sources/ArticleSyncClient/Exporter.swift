@@ -25,8 +25,9 @@ public struct ExportFailure: Sendable, Hashable {
     public var reason: String
 }
 
-/// Writes every live article (or every kept deleted one) as a file holding its exact source
+/// Writes every kept deleted article (`pull --keep-deleted`) as a file holding its exact source
 /// (byte-identical to what the server imported): a plain folder that `articlesyncd import` restores.
+/// The live articles' plain-file tree is `FileTree`'s.
 ///
 /// Each article's bytes are hashed as they are written: one whose bytes no longer match its content
 /// hash (a damaged replica) is refused and named, never exported as if it were the article. Nothing
@@ -36,13 +37,10 @@ public struct ExportFailure: Sendable, Hashable {
 public struct Exporter: Sendable {
     public var replicaPath: String
     public var directory: String
-    /// Export the articles that pulls deleted and `--keep-deleted` kept, instead of the live ones.
-    public var kept: Bool
 
-    public init(replicaPath: String, directory: String, kept: Bool = false) {
+    public init(replicaPath: String, directory: String) {
         self.replicaPath = replicaPath
         self.directory = directory
-        self.kept = kept
     }
 
     /// Where long ids go (see `fileName(for:)`): no article file can be named so (they all end in .txt).
@@ -76,14 +74,13 @@ public struct Exporter: Sendable {
             throw ClientError(.ioError, "cannot create \(directory): \(error.localizedDescription)")
         }
         var report = ExportReport()
-        let ids: [ArticleKey]
+        let total: Int
         do {
-            ids = kept ? try await store.keptArticles().map { ArticleKey($0.summary.id) } : Array(try await store.allKeys())
+            total = try await store.keptArticles().count
         } catch {
             throw ClientError.replica(replicaPath, "cannot list its articles: \(error)")
         }
-        report.total = ids.count
-        let total = ids.count
+        report.total = total
         var done = 0
         let directory = self.directory
         let write: ([ScannedArticle]) throws -> Void = { chunk in
@@ -113,7 +110,7 @@ public struct Exporter: Sendable {
             }
         }
         do {
-            if kept { try await store.scanKeptArticles(write) } else { try await store.scanArticles(write) }
+            try await store.scanKeptArticles(write)
         } catch {
             throw ClientError.replica(replicaPath, "cannot be read: \(error)")
         }

@@ -92,7 +92,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     private func exportKept(_ console: Console) async throws -> ExitStatus {
         let progress = ProgressBar(enabled: !console.quiet && !console.json && Console.stderrIsTerminal)
-        let exporter = Exporter(replicaPath: options.replicaPath, directory: directory, kept: true)
+        let exporter = Exporter(replicaPath: options.replicaPath, directory: directory)
         let report = try await exporter.export { done, total in
             if done == 1 { progress.start(label: "exporting", from: 0, to: UInt64(total), unit: "articles") }
             progress.advance(toRevision: UInt64(done), articles: 0, bytes: 0)
