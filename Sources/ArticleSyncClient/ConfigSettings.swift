@@ -187,6 +187,13 @@ public struct ClientSettings: Sendable {
         return try AccessTokenSource.load(tokenFile: token.value, environment: [:])
     }
 
+    /// The configured token file's permission warning (`AccessTokenSource.permissionWarning`).
+    public var tokenFileWarning: String? {
+        guard let token else { return nil }
+        if case .environment = token.origin { return nil }
+        return AccessTokenSource.permissionWarning(tokenFile: token.value)
+    }
+
     /// TLS as configured, or nil for plain TCP.
     public func tlsOptions(prompt: any TrustPrompt) -> ClientTLSOptions? {
         guard tls.value else { return nil }

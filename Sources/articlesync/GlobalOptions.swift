@@ -60,7 +60,10 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func clientConfigurationIfConfigured() throws -> ClientConfiguration? {
-        try settings().clientConfiguration(environment: environment, prompt: TerminalTrustPrompt())
+        let settings = try settings()
+        let configuration = try settings.clientConfiguration(environment: environment, prompt: TerminalTrustPrompt())
+        if configuration != nil, let warning = settings.tokenFileWarning { console.note("warning: \(warning)") }
+        return configuration
     }
 
     /// The config file's `mirror`, for `pull` when neither --mirror nor --no-mirror is given.

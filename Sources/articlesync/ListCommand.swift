@@ -22,7 +22,7 @@ struct ListCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only articles published on or before this day (YYYY-MM-DD or DD.MM.YYYY).", valueName: "date"))
     var until: DayArgument?
 
-    @Option(name: [.short, .long], help: "At most this many articles.")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "At most this many articles.")
     var limit: Int?
 
     @Flag(name: .long, help: "List the deleted articles that `pull --keep-deleted` kept (most recently deleted first), instead of the live ones; `export --deleted` writes them back.")

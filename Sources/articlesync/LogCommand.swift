@@ -24,7 +24,7 @@ struct LogCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only what arrived after this revision, or at or after this local time.", valueName: "date|revision"))
     var since: LogSince?
 
-    @Option(name: [.short, .long], help: "At most this many changes.")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "At most this many changes.")
     var limit: Int = 50
 
     func validate() throws {
@@ -93,8 +93,8 @@ private struct ArrivalJSON: Encodable {
     var revision: UInt64
     var id: String
     var title: String?
-    /// new, changed or deleted.
-    var kind: String
+    /// added, changed or deleted: the words of `pull --json`'s items.
+    var change: String
     /// ISO 8601, UTC.
     var arrivedAt: String
     var arrivedAtUnix: Double
@@ -103,7 +103,7 @@ private struct ArrivalJSON: Encodable {
         revision = arrival.revision
         id = arrival.id
         title = arrival.title
-        kind = arrival.kind.rawValue
+        change = ChangeKind(arrival.kind).rawValue
         arrivedAt = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: arrival.arrivedAt))
         arrivedAtUnix = arrival.arrivedAt
     }

@@ -50,6 +50,7 @@ struct PullCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        parsing: .unconditional,
         help: ArgumentHelp("Keep the articles this pull deletes, readable (`list --deleted`, `export --deleted`), for this many days.", valueName: "days"))
     var keepDeleted: Int? = nil
 
@@ -58,13 +59,13 @@ struct PullCommand: AsyncParsableCommand {
         help: "Keep a mirror replica: articles stay compressed as sent, no full-text index (faster, a third of the size; no `search`), or with --no-mirror a reading replica with it. Default: a new replica reads, an existing one stays what it is.")
     var mirror: Bool? = nil
 
-    @Option(name: .long, help: ArgumentHelp("The mass-deletion guard's limit, in percent of the replica's articles.", valueName: "percent"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("The mass-deletion guard's limit, in percent of the replica's articles.", valueName: "percent"))
     var maxDeletePercent: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp("Target batch size in bytes (0 = the server's default).", valueName: "bytes"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Target batch size in bytes (0 = the server's default).", valueName: "bytes"))
     var budget: UInt32 = SyncOptions.defaultBudget
 
-    @Option(name: .long, help: ArgumentHelp("--follow: how long each long-poll waits on the server, in seconds.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("--follow: how long each long-poll waits on the server, in seconds.", valueName: "seconds"))
     var wait: Int = 30
 
     @Flag(name: [.customShort("n"), .long], help: "Show what the pull would add, change and delete, and change nothing.")

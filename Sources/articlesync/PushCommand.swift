@@ -16,7 +16,7 @@ struct PushCommand: AsyncParsableCommand {
             0 when unknown), and the server refuses it as a CONFLICT when someone changed it since: \
             `articlesync diff ID FILE --server-copy` shows what they changed; pull, merge and push again \
             (--force overwrites without looking). Conflicts are listed and exit with 3; invalid \
-            files exit with 65.
+            files exit with 65; an id to delete that names no live article exits with 1.
             """
     )
 
@@ -91,6 +91,8 @@ struct PushCommand: AsyncParsableCommand {
             }
             if count(.conflict) > 0 { return .conflicts }
             if !rejected.isEmpty || count(.invalid) > 0 { return .dataError }
+            // Nothing was deleted for it: a script must not read that as done.
+            if count(.notFound) > 0 { return .failure }
             return .ok
         }
     }

@@ -23,7 +23,7 @@ struct ReadCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ReplicaOptions
 
-    @Option(name: .long, help: "The port on 127.0.0.1 (0: any free port, printed at start).")
+    @Option(name: .long, parsing: .unconditional, help: "The port on 127.0.0.1 (0: any free port, printed at start).")
     var port: Int = 0
 
     @Flag(name: .long, help: "Open the address in the default browser (xdg-open, or open on macOS).")
@@ -61,7 +61,7 @@ struct ReadCommand: AsyncParsableCommand {
                     if open { Self.openBrowser(address, console: console) }
                 }
             } catch let error as ReaderError {
-                throw ClientError(.unavailable, error.description)
+                throw ClientError(.failure, error.description)
             }
             return .ok
         }

@@ -33,7 +33,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Argument(help: "The words to look for (see QUERY SYNTAX).")
     var text: [String]
 
-    @Option(name: [.short, .long], help: "At most this many results.")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "At most this many results.")
     var limit: Int = 20
 
     @Option(name: .long, help: "Only in this category (case does not matter; see `categories`).")

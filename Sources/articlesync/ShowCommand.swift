@@ -37,6 +37,10 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print to the terminal directly, without $PAGER.")
     var noPager = false
 
+    func validate() throws {
+        if id.isEmpty { throw ValidationError("give an article id, or a prefix of one (`articlesync list` shows them)") }
+    }
+
     func run() async throws {
         let console = options.console
         try await console.run {

@@ -33,7 +33,7 @@ struct CertCommand: ParsableCommand {
         )
         var hosts: [String]
 
-        @Option(help: "How long the certificate is valid, in days.")
+        @Option(parsing: .unconditional, help: "How long the certificate is valid, in days.")
         var days: Int = 3650
 
         @Flag(help: "Overwrite existing files.")

@@ -46,7 +46,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Turn articles whose file is gone into deletions (mirror the given directories).")
     var deleteMissing = false
 
-    @Option(name: .long, help: ArgumentHelp("--delete-missing deletes at most this share of the store's articles.", valueName: "percent"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("--delete-missing deletes at most this share of the store's articles.", valueName: "percent"))
     var maxDeletePercent: Double = 10
 
     @Flag(name: .long, help: "--delete-missing: delete even more than --max-delete-percent, or everything when no file was found.")
@@ -119,7 +119,7 @@ struct ImportCommand: AsyncParsableCommand {
                 var report: ImportReport
             }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(Output(store: store, seconds: (seconds * 1000).rounded() / 1000, report: report))
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -196,7 +196,7 @@ struct ImportCommand: AsyncParsableCommand {
                 unchanged: plan.unchanged, refused: plan.errors.count, refusal: plan.refusal ?? plan.deletionSkipped,
                 items: plan.items.map { Item(change: $0.kind.rawValue, id: $0.id, title: $0.title, path: $0.path) })
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
         } else {
             for item in plan.items { print(Self.line(item)) }

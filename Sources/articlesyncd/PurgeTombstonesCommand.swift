@@ -19,7 +19,7 @@ struct PurgeTombstonesCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The server's store file.", valueName: "path"))
     var store: String
 
-    @Option(name: .long, help: ArgumentHelp("Purge tombstones with a revision below this one.", valueName: "revision"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Purge tombstones with a revision below this one.", valueName: "revision"))
     var olderThan: UInt64
 
     func validate() throws {

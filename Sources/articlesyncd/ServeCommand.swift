@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The address to listen on.")
     var host: String = "127.0.0.1"
 
-    @Option(name: .long, help: "The TCP port; 0 picks a free one.")
+    @Option(name: .long, parsing: .unconditional, help: "The TCP port; 0 picks a free one.")
     var port: Int = ProtocolLimits.defaultPort
 
     @Option(name: [.customLong("import")], help: ArgumentHelp("A folder of seed-format articles to import before listening (repeatable).", valueName: "dir"))

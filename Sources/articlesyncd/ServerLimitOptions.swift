@@ -4,34 +4,34 @@ import ArticleSyncServer
 
 /// The server's limits as flags; every default is `ServerConfiguration`'s.
 struct ServerLimitOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Largest frame accepted after the handshake, in bytes (at most 16777216).", valueName: "bytes"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Largest frame accepted after the handshake, in bytes (at most 16777216).", valueName: "bytes"))
     var maxFrameLength: UInt32 = ServerConfiguration().maxFrameLength
 
-    @Option(name: .long, help: "Connections served at once; more are refused with TOO_MANY_CONNECTIONS. The server raises its open-file limit to the hard limit at start and serves fewer when descriptors run out first.")
+    @Option(name: .long, parsing: .unconditional, help: "Connections served at once; more are refused with TOO_MANY_CONNECTIONS. The server raises its open-file limit to the hard limit at start and serves fewer when descriptors run out first.")
     var maxConnections: Int = ServerConfiguration().maxConnections
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to send its HELLO.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds a new connection has to send its HELLO.", valueName: "seconds"))
     var handshakeTimeout: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp("Seconds an idle connection may wait before its next request.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds an idle connection may wait before its next request.", valueName: "seconds"))
     var idleTimeout: Double = 120
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a peer may go without reading any of a response before it is closed.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds a peer may go without reading any of a response before it is closed.", valueName: "seconds"))
     var stallTimeout: Double = 120
 
-    @Option(name: .long, help: ArgumentHelp("Batch size for pulls that ask for the server's default, in bytes.", valueName: "bytes"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Batch size for pulls that ask for the server's default, in bytes.", valueName: "bytes"))
     var batchBudget: UInt32 = ServerConfiguration().defaultBatchBudget
 
-    @Option(name: .long, help: ArgumentHelp("Largest batch size a pull may ask for, in bytes (4096 to 8388608).", valueName: "bytes"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Largest batch size a pull may ask for, in bytes (4096 to 8388608).", valueName: "bytes"))
     var maxBatchBudget: UInt32 = ServerConfiguration().maxBatchBudget
 
-    @Option(name: .long, help: ArgumentHelp("Longest long poll honoured, in seconds (at most 300).", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Longest long poll honoured, in seconds (at most 300).", valueName: "seconds"))
     var maxLongPoll: Double = 300
 
-    @Option(name: .long, help: "Most entries accepted in one push.")
+    @Option(name: .long, parsing: .unconditional, help: "Most entries accepted in one push.")
     var maxPushEntries: Int = ServerConfiguration().maxPushEntries
 
-    @Option(name: .long, help: ArgumentHelp("Seconds running responses get to finish on SIGTERM or SIGINT.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds running responses get to finish on SIGTERM or SIGINT.", valueName: "seconds"))
     var shutdownGrace: Double = 10
 
     func validate() throws {

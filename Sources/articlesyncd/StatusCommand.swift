@@ -21,7 +21,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The store file, read when no endpoint is given.", valueName: "path"))
     var store: String?
 
-    @Option(name: .long, help: "Lagging clients listed, the furthest behind first.")
+    @Option(name: .long, parsing: .unconditional, help: "Lagging clients listed, the furthest behind first.")
     var clients: Int = 10
 
     func validate() throws {

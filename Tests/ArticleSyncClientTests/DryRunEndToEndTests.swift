@@ -67,7 +67,7 @@ import Testing
             #expect(log.status == 0, "\(log.stderr)")
             let arrivals = try #require((try? JSONSerialization.jsonObject(with: Data(log.stdout.utf8))) as? [[String: Any]])
             #expect(arrivals.map { $0["revision"] as? Int } == [24, 23, 22, 21], "newest first: \(log.stdout)")
-            #expect(arrivals.map { $0["kind"] as? String } == ["deleted", "new", "changed", "changed"])
+            #expect(arrivals.map { $0["change"] as? String } == ["deleted", "added", "changed", "changed"])
             #expect(arrivals[1]["title"] as? String == Self.title(40))
             let since = try await sandbox.client(["log", "--since", "22"], server: false)
             #expect(since.lines.count == 2, "\(since.stdout)")
@@ -200,6 +200,28 @@ import Testing
             let deleted = try await sandbox.client(["push", "--delete", Corpus.id(60)])
             #expect(deleted.status == 0, "\(deleted.stdout)")
             #expect(deleted.stdout.contains("deleted    \(Corpus.id(60))"), "\(deleted.stdout)")
+            // Deleting it again deletes nothing: a script must not take that for done.
+            let again = try await sandbox.client(["push", "--delete", Corpus.id(60)])
+            #expect(again.status == 1, "\(again.stdout)\(again.stderr)")
+            #expect(again.stdout.contains("not found  \(Corpus.id(60)): no live article with this id"), "\(again.stdout)")
+        }
+    }
+
+    @Test func aNegativeNumberOrAnEmptyIdIsAUsageErrorThatSaysWhatIsAllowed() async throws {
+        try await Sandbox.run { sandbox in
+            for (arguments, expected) in [
+                (["list", "--limit", "-5"], "--limit must be at least 1"),
+                (["log", "-l", "-1"], "--limit must be at least 1"),
+                (["search", "x", "--limit", "-2"], "--limit must be at least 1"),
+                (["pull", "--keep-deleted", "-3"], "--keep-deleted must be between 1 and 36500 days"),
+                (["pull", "--budget", "-1"], "'-1' is invalid for '--budget"),
+                (["show", ""], "give an article id"),
+            ] {
+                let run = try await sandbox.client(arguments, server: false)
+                #expect(run.status == 64, "\(arguments): \(run.stderr)")
+                #expect(run.stderr.contains(expected), "\(arguments): \(run.stderr)")
+                #expect(!run.stderr.contains("Missing value"), "\(arguments): \(run.stderr)")
+            }
         }
     }
 

@@ -37,6 +37,21 @@ final class SecurityClientTokenTests: XCTestCase {
         }
     }
 
+    func testATokenFileOthersCanReadIsNamedWithTheFix() throws {
+        let file = directory + "/token"
+        try "asy_shared\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        XCTAssertNil(AccessTokenSource.permissionWarning(tokenFile: file))
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file)
+        let group = try XCTUnwrap(AccessTokenSource.permissionWarning(tokenFile: file))
+        XCTAssertTrue(group.contains("readable by its group (mode 640)") && group.contains("chmod 600 \(file)"), group)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        let everyone = try XCTUnwrap(AccessTokenSource.permissionWarning(tokenFile: file))
+        XCTAssertTrue(everyone.contains("readable by every user of this machine (mode 644)"), everyone)
+        // The token is still used: a mounted secret is often world-readable.
+        XCTAssertEqual(try AccessTokenSource.load(tokenFile: file, environment: [:]), "asy_shared")
+    }
+
     func testATokenIsNeverSentInClearTextOffLoopback() {
         let remote = ServerAddress(host: "192.0.2.7", port: 7420)
         XCTAssertThrowsError(try TokenTransportPolicy.check(tokenPresent: true, tlsEnabled: false, address: remote)) { error in

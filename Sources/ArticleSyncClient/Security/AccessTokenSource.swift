@@ -23,6 +23,19 @@ public enum AccessTokenSource {
         return ""
     }
 
+    /// A warning when `tokenFile` can be read by users other than its owner, who could then
+    /// connect as this client (ssh refuses such a key; a mounted secret is often 0444, so this
+    /// warns instead). Nil when it is private or cannot be examined.
+    public static func permissionWarning(tokenFile: String) -> String? {
+        var status = stat()
+        guard stat(tokenFile, &status) == 0 else { return nil }
+        let shared = status.st_mode & (S_IRGRP | S_IROTH)
+        guard shared != 0 else { return nil }
+        let mode = String(status.st_mode & 0o777, radix: 8)
+        let who = status.st_mode & S_IROTH != 0 ? "every user of this machine" : "its group"
+        return "the token file \(tokenFile) is readable by \(who) (mode \(mode)); anyone who reads it can connect as you: chmod 600 \(tokenFile)"
+    }
+
     private static func validated(_ raw: String, origin: String) throws(ClientError) -> String {
         let token = String(raw.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         guard !token.isEmpty else {
