@@ -66,10 +66,25 @@ public struct Importer: Sendable {
             while chunk.count < options.chunkSize, let item = walker.next() { chunk.append(item) }
             if chunk.isEmpty { break }
 
-            var entries = Parallel.map(chunk, concurrency: options.concurrency) { item in Self.load(item) }
-            try markUnchanged(&entries)
+            // What the store holds of these ids, read first: then each file is read, hashed and
+            // (when it changed) compressed in one pass, and a chunk never holds all its text at
+            // once. Only the first chunk of a store without a dictionary waits to be compressed
+            // with the dictionary built from it.
+            let stored = try storedHashes(of: chunk)
+            let buildsDictionary = isFirstChunk && deflater == nil
+            isFirstChunk = false
+            let chunkDeflater = deflater
+            var entries = Parallel.map(Array(zip(chunk, stored)), concurrency: options.concurrency) { item, storedHash in
+                var entry = Self.load(item)
+                if let storedHash, entry.article != nil {
+                    entry.replacesLiveArticle = true
+                    if storedHash == entry.contentHash { entry.needsWrite = false }
+                }
+                if !buildsDictionary { Self.prepare(&entry, deflater: chunkDeflater) }
+                return entry
+            }
 
-            if isFirstChunk && deflater == nil {
+            if buildsDictionary {
                 let fresh = entries.compactMap { $0.needsWrite ? $0.article : nil }
                 if fresh.count >= options.dictionaryThreshold {
                     let samples = fresh.map { ArticleDocument.encode($0) }
@@ -80,17 +95,14 @@ public struct Importer: Sendable {
                     deflater = primed
                     shared.report.withLock { $0.builtDictionaryID = id }
                 }
-            }
-            isFirstChunk = false
-
-            let chunkDeflater = deflater
-            let prepared = Parallel.map(entries, concurrency: options.concurrency) { entry -> Entry in
-                var entry = entry
-                if entry.needsWrite, let article = entry.article, let hash = entry.contentHash {
-                    entry.prepared = PreparedArticle(article: article, contentHash: hash, deflater: chunkDeflater)
+                let firstDeflater = deflater
+                entries = Parallel.map(entries, concurrency: options.concurrency) { entry in
+                    var entry = entry
+                    Self.prepare(&entry, deflater: firstDeflater)
+                    return entry
                 }
-                return entry
             }
+            let prepared = entries
 
             slots.wait()
             writer.async {
@@ -137,6 +149,9 @@ public struct Importer: Sendable {
         var contentHash: [UInt8]?
         var error: ImportFileError?
         var needsWrite = true
+        /// The store held a live version of it when the chunk was read (an edit, whose document
+        /// is kept for the delta against it).
+        var replacesLiveArticle = false
         var prepared: PreparedArticle?
         /// A symbolic link out of the folder: reported, not read, and its id not seen.
         var skipped = false
@@ -172,20 +187,28 @@ public struct Importer: Sendable {
         }
     }
 
-    /// Clears `needsWrite` for files whose live article already has their content hash, so an
-    /// idempotent re-import compresses nothing. The write re-checks under its transaction.
-    private func markUnchanged(_ entries: inout [Entry]) throws {
-        let ids = entries.map { $0.article == nil ? nil : $0.id }
-        let stored: [[UInt8]?] = try store.file.pool.read { db in
+    /// The content hash of each file's live article in the store (nil: none, or not a file), so
+    /// that an idempotent re-import compresses nothing. The write re-checks under its transaction.
+    private func storedHashes(of chunk: [FileWalker.Item]) throws -> [[UInt8]?] {
+        let ids = chunk.map { item -> String? in
+            guard case .file(let path, _) = item else { return nil }
+            return FileWalker.articleID(of: path)
+        }
+        return try store.file.pool.read { db in
             let statement = try db.cachedStatement(sql: "SELECT content_hash FROM article WHERE id = ? AND deleted = 0")
             return try ids.map { id in
                 guard let id else { return nil }
                 return try Data.fetchOne(statement, arguments: [id]).map { [UInt8]($0) }
             }
         }
-        for index in entries.indices where stored[index] != nil && stored[index] == entries[index].contentHash {
-            entries[index].needsWrite = false
-        }
+    }
+
+    /// Hashed, encoded and compressed outside the write transaction; the text is let go, so a
+    /// chunk waits for the writer holding only what its rows need.
+    private static func prepare(_ entry: inout Entry, deflater: PresetDeflater?) {
+        guard entry.needsWrite, let article = entry.article, let hash = entry.contentHash else { return }
+        entry.prepared = PreparedArticle(article: article, contentHash: hash, deflater: deflater, keepsDocument: entry.replacesLiveArticle)
+        entry.article = nil
     }
 
     /// Writes one chunk in one transaction.
@@ -214,7 +237,7 @@ public struct Importer: Sendable {
                         continue
                     }
                 }
-                guard let id = entry.id, let article = entry.article, let hash = entry.contentHash else {
+                guard let id = entry.id, entry.prepared != nil || entry.article != nil, let hash = entry.contentHash else {
                     counts.refused += 1
                     counts.errors.append(entry.error ?? ImportFileError(path: entry.path, line: nil, reason: "unreadable"))
                     continue
@@ -229,13 +252,15 @@ public struct Importer: Sendable {
                     counts.unchanged += 1
                     continue
                 }
-                let prepared = entry.prepared ?? PreparedArticle(article: article, contentHash: hash, deflater: deflater)
+                // Unchanged when the chunk was read, changed since: prepared here.
+                guard let prepared = entry.prepared ?? entry.article.map({ PreparedArticle(article: $0, contentHash: hash, deflater: deflater) })
+                else { continue }
                 _ = try store.canonicalPut(db, id: id, prepared: prepared, existing: existing, state: &state)
                 try recordPath.execute(arguments: [relative, id, relative])
                 if let existing, !existing.deleted { counts.updated += 1 } else { counts.added += 1 }
                 if self.options.itemize {
                     let kind: ImportPlanItem.Kind = existing.map { !$0.deleted } ?? false ? .changed : .added
-                    counts.items.append(ImportPlanItem(kind: kind, id: id, title: article.title, path: entry.path))
+                    counts.items.append(ImportPlanItem(kind: kind, id: id, title: prepared.title, path: entry.path))
                 }
             }
             try state.save(db)

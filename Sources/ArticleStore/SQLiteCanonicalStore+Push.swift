@@ -10,9 +10,9 @@ extension SQLiteCanonicalStore {
             if let problem = write.problem { return .failure(Refusal(reason: problem)) }
             guard case .put(let article) = write.operation else { return .success(nil) }
             let prepared = PreparedArticle(article: article, contentHash: StoreDigest.contentHash(of: article.source), deflater: deflater)
-            guard prepared.document.count <= ArticleCompression.maxDocumentLength else {
+            guard prepared.documentLength <= ArticleCompression.maxDocumentLength else {
                 return .failure(Refusal(
-                    reason: "its document would be \(prepared.document.count) bytes, above the limit of \(ArticleCompression.maxDocumentLength)"))
+                    reason: "its document would be \(prepared.documentLength) bytes, above the limit of \(ArticleCompression.maxDocumentLength)"))
             }
             return .success(prepared)
         }

@@ -17,8 +17,8 @@ extension SQLiteCanonicalStore {
                 state.digest.subtract(StoreDigest.element(id: id, contentHash: oldHash))
                 // An edit: compress it once more with the previous source as dictionary (§7.4); kept
                 // only when smaller than the full document, else the server would never send it.
-                if let baseSource = try canonicalSource(db, rowid: existing.rowid) {
-                    let bytes = ArticleCompression.compressDelta(prepared.document, baseSource: baseSource)
+                if let document = prepared.document, let baseSource = try canonicalSource(db, rowid: existing.rowid) {
+                    let bytes = ArticleCompression.compressDelta(document, baseSource: baseSource)
                     if bytes.count < prepared.compressed.count {
                         delta = (existing.revision, oldHash, bytes)
                     }
@@ -29,11 +29,10 @@ extension SQLiteCanonicalStore {
         }
         state.digest.add(StoreDigest.element(id: id, contentHash: prepared.contentHash))
 
-        let article = prepared.article
         let arguments: StatementArguments = [
             // Listing columns as their exact bytes (ExactText); the document is the article.
-            Int64(revision), article.published.sortKey, ExactText.argument(article.category), ExactText.argument(article.title),
-            Data(prepared.contentHash), Data(prepared.compressed), prepared.document.count,
+            Int64(revision), prepared.published.sortKey, ExactText.argument(prepared.category), ExactText.argument(prepared.title),
+            Data(prepared.contentHash), Data(prepared.compressed), prepared.documentLength,
             delta.map { Int64($0.baseRevision) }, delta.map { Data($0.baseHash) }, delta.map { Data($0.bytes) },
         ]
         if let existing {

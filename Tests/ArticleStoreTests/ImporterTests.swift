@@ -88,6 +88,34 @@ final class ImporterTests: XCTestCase {
         assertEqual(try await store.article(id: "a3")?.article.body, "Geändert.")
     }
 
+    func testAnEditedFileIsStoredWithADeltaAgainstItsPreviousVersion() async throws {
+        let directory = try TemporaryDirectory()
+        let long = (1...12).map { "Absatz \($0): Die Gespräche über die diplomatische Präsenz in Istanbul gingen weiter." }
+            .joined(separator: "\n\n")
+        try directory.write("in/new.txt", Fixture.source(title: "Neu", body: long))
+        try directory.write("in/edit.txt", Fixture.source(title: "Bearbeitet", body: long))
+        let store = try SQLiteCanonicalStore(path: directory.file("s.sqlite"))
+        _ = try await store.importFiles([directory.file("in")])
+        try directory.write("in/edit.txt", Fixture.source(title: "Bearbeitet", body: long + "\n\nEin neuer Absatz am Ende."))
+        try directory.write("in/later.txt", Fixture.source(title: "Später", body: long))
+        let report = try await store.importFiles([directory.file("in")])
+        XCTAssertEqual([report.added, report.updated, report.unchanged], [1, 1, 1])
+
+        let changes = try await store.changes(after: 2, limit: 10, tombstonesAfter: 0).changes
+        let byID = Dictionary(uniqueKeysWithValues: changes.map { ($0.id, $0) })
+        guard case .article(let edit)? = byID["edit"]?.kind, case .article(let later)? = byID["later"]?.kind else {
+            return XCTFail("expected the edit and the new article: \(changes.map(\.id))")
+        }
+        // The importer let go of a new article's text before the write; an edit kept its document.
+        XCTAssertNil(later.delta)
+        let delta = try XCTUnwrap(edit.delta, "an edit is compressed against its previous version")
+        let base = Array(Fixture.source(title: "Bearbeitet", body: long).utf8)
+        let inflated = try ArticleCompression.inflateDelta(delta.compressed, documentLength: edit.documentLength, baseSource: base)
+        XCTAssertEqual(try ArticleDocument.decode(inflated).title, "Bearbeitet")
+        let laterDocument = try await store.inflateDocument(later)
+        XCTAssertEqual(try ArticleDocument.decode(laterDocument).title, "Später")
+    }
+
     func testDeleteMissingTurnsVanishedFilesIntoTombstones() async throws {
         let directory = try TemporaryDirectory()
         for index in 0..<4 { try directory.write("in/a\(index).txt", Fixture.source(title: "Artikel \(index)")) }
