@@ -155,6 +155,14 @@ public struct Importer: Sendable {
         var prepared: PreparedArticle?
         /// A symbolic link out of the folder: reported, not read, and its id not seen.
         var skipped = false
+
+        enum Content {
+            case prepared(PreparedArticle)
+            case article(Article)
+        }
+
+        /// What the write stores: the prepared article, else the article (nil: the file was refused).
+        var content: Content? { prepared.map(Content.prepared) ?? article.map(Content.article) }
     }
 
     static func load(_ item: FileWalker.Item) -> Entry {
@@ -237,7 +245,7 @@ public struct Importer: Sendable {
                         continue
                     }
                 }
-                guard let id = entry.id, entry.prepared != nil || entry.article != nil, let hash = entry.contentHash else {
+                guard let id = entry.id, let content = entry.content, let hash = entry.contentHash else {
                     counts.refused += 1
                     counts.errors.append(entry.error ?? ImportFileError(path: entry.path, line: nil, reason: "unreadable"))
                     continue
@@ -252,9 +260,12 @@ public struct Importer: Sendable {
                     counts.unchanged += 1
                     continue
                 }
+                let prepared: PreparedArticle
+                switch content {
+                case .prepared(let ready): prepared = ready
                 // Unchanged when the chunk was read, changed since: prepared here.
-                guard let prepared = entry.prepared ?? entry.article.map({ PreparedArticle(article: $0, contentHash: hash, deflater: deflater) })
-                else { continue }
+                case .article(let article): prepared = PreparedArticle(article: article, contentHash: hash, deflater: deflater)
+                }
                 _ = try store.canonicalPut(db, id: id, prepared: prepared, existing: existing, state: &state)
                 try recordPath.execute(arguments: [relative, id, relative])
                 if let existing, !existing.deleted { counts.updated += 1 } else { counts.added += 1 }

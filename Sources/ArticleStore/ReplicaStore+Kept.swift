@@ -28,6 +28,13 @@ extension ReplicaStore {
         }
     }
 
+    /// How many articles are kept (what `keptArticles()` lists, without reading them).
+    public func keptCount() async throws -> Int {
+        try await file.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM article WHERE deleted = 1 AND deleted_at IS NOT NULL") ?? 0
+        }
+    }
+
     /// Forgets the kept articles deleted before `cutoff` (Unix seconds); returns how many.
     @discardableResult
     public func expireKept(deletedBefore cutoff: Int64) async throws -> Int {

@@ -76,7 +76,7 @@ public struct Exporter: Sendable {
         var report = ExportReport()
         let total: Int
         do {
-            total = try await store.keptArticles().count
+            total = try await store.keptCount()
         } catch {
             throw ClientError.replica(replicaPath, "cannot list its articles: \(error)")
         }

@@ -59,6 +59,7 @@ final class ReplicaSafetyTests: XCTestCase {
         assertEqual(snapshot.digest, StoreDigest.of([("a", StoreDigest.contentHash(of: a.source))]).value)
         assertEqual(try await replica.keptArticles().map(\.summary.id), ["b"])
         assertEqual(try await replica.keptArticles().first?.deletedAt, 1_000)
+        assertEqual(try await replica.keptCount(), 1)
         var kept: [ScannedArticle] = []
         try await replica.scanKeptArticles { kept += $0 }
         assertEqual(kept.map(\.source), [b.source])
@@ -67,6 +68,7 @@ final class ReplicaSafetyTests: XCTestCase {
         try await replica.applyBatch([put("b", 4, b)], upstreamStoreID: upstream, cursor: 4)
         assertEqual(try await replica.allIDs(), ["a", "b"])
         assertEqual(try await replica.keptArticles().count, 0)
+        assertEqual(try await replica.keptCount(), 0)
         assertEqual(try await replica.search("Zeitenwende", limit: 5).map(\.summary.id), ["b"])
 
         // Kept again, then expired.
