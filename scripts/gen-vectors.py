@@ -453,6 +453,10 @@ negative("push-count-over-limit", "ready-write", raw(0x03, u32(10001)), 19, Fals
 negative("hello-layout-before-version", "awaiting-hello",
          raw(0x01, b"ASYN" + u16(2) + u16(3) + u64(0) + u16(1025) + b"t" * 1025 + str8("x")), 1, True,
          "HELLO for versions 2-3 with a token of 1,025 bytes: the layout is judged before the versions")
+negative("bad-magic-before-layout", "awaiting-hello", raw(0x01, b"ASYX" + u16(1)), 7, True,
+         "HELLO with the magic ASYX and nothing whole after it: the magic is judged first, on the bytes there")
+negative("magic-cut-short", "awaiting-hello", raw(0x01, b"ASY"), 1, True,
+         "HELLO of three bytes that begin the magic: a truncated layout, not a bad magic")
 
 # ---------------------------------------------------------------------------------------------
 

@@ -257,6 +257,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 inputHeld = needed
             case .waiting(let id):
                 inputWait = id
+                apply(machine.inputHeldBack(true))
             }
         }
     }
@@ -267,6 +268,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             connection.server.input.release(bytes)
             return
         }
+        apply(machine.inputHeldBack(false))
         inputHeld += bytes
         accountInput()
         resumeReading()

@@ -129,6 +129,8 @@ public struct ConnectionStateMachine: Sendable {
     /// Armed while writes are pending; re-armed whenever one completes.
     public private(set) var stallDeadline: Deadline?
     private var pendingBacklogCheck: DeadlineID?
+    /// WELCOME has reached the socket: the session's frame rules are in force.
+    private var welcomed = false
     private var writesPending = false
     private var isShuttingDown = false
     private var generation: UInt64 = 0
@@ -155,6 +157,10 @@ public struct ConnectionStateMachine: Sendable {
         case .awaitingHello:
             return .handshake(refusesTLSRecord: !configuration.isTLS)
         case .authenticating, .closed:
+            return .handshake(refusesTLSRecord: false)
+        case .busy where !welcomed:
+            // §3: nothing compressed, nothing over the HELLO limit, until WELCOME is out; a frame
+            // sent that early is judged as it would be during authentication, whatever the timing.
             return .handshake(refusesTLSRecord: false)
         case .ready(let session), .busy(let session):
             return session.frameRules
@@ -227,6 +233,7 @@ public struct ConnectionStateMachine: Sendable {
 
         case .busy:
             if frame.type == .error { return closeSilently(.peerSentError) }
+            guard welcomed else { return fail(.unexpectedMessage, "\(frame.type.name) sent before WELCOME") }
             return fail(.unexpectedMessage, "\(frame.type.name) sent while a request is still being answered; requests are strictly sequential")
 
         case .closed:
@@ -330,6 +337,7 @@ public struct ConnectionStateMachine: Sendable {
             if let error {
                 return error.isFatal ? fail(error) : .respond(.error(error))
             }
+            welcomed = true
             if isShuttingDown { return fail(.shuttingDown, "the server is shutting down") }
             state = .ready(session)
             conversationDeadline = arm(.idle, after: configuration.idleTimeout)
@@ -397,6 +405,19 @@ public struct ConnectionStateMachine: Sendable {
             return .read
         }
         return fail(.idleTimeout, "no request arrived within the idle timeout")
+    }
+
+    /// The connection stopped reading to wait for room in the server's input budget (`waiting`), or
+    /// reads again. In READY the idle time is the peer's: it does not run while the server holds the
+    /// peer's request back, and starts afresh when it reads again (§4.3).
+    public mutating func inputHeldBack(_ waiting: Bool) -> Action {
+        guard case .ready = state else { return .read }
+        if waiting {
+            disarmIdle()
+        } else if conversationDeadline == nil {
+            conversationDeadline = arm(.idle, after: configuration.idleTimeout)
+        }
+        return .read
     }
 
     // MARK: The server

@@ -4,7 +4,7 @@ import ArticleSyncServer
 
 /// The server's limits as flags; every default is `ServerConfiguration`'s.
 struct ServerLimitOptions: ParsableArguments {
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Largest frame accepted after the handshake, in bytes (at most 16777216).", valueName: "bytes"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Largest frame a WRITE connection may send, in bytes (65536 to 16777216; READ connections: 65536).", valueName: "bytes"))
     var maxFrameLength: UInt32 = ServerConfiguration().maxFrameLength
 
     @Option(name: .long, parsing: .unconditional, help: "Connections served at once; more are refused with TOO_MANY_CONNECTIONS. The server raises its open-file limit to the hard limit at start and serves fewer when descriptors run out first.")
@@ -35,8 +35,9 @@ struct ServerLimitOptions: ParsableArguments {
     var shutdownGrace: Double = 10
 
     func validate() throws {
-        guard (6...ProtocolLimits.maxFrameLength).contains(maxFrameLength) else {
-            throw ValidationError("--max-frame-length must be between 6 and \(ProtocolLimits.maxFrameLength)")
+        // Below a HELLO's limit, READ connections could not send their requests (§4.1).
+        guard (ProtocolLimits.maxHelloFrameLength...ProtocolLimits.maxFrameLength).contains(maxFrameLength) else {
+            throw ValidationError("--max-frame-length must be between \(ProtocolLimits.maxHelloFrameLength) and \(ProtocolLimits.maxFrameLength)")
         }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         for (name, value) in [("--handshake-timeout", handshakeTimeout), ("--idle-timeout", idleTimeout), ("--stall-timeout", stallTimeout), ("--max-long-poll", maxLongPoll)] {

@@ -59,6 +59,15 @@ final class SeedFormatTests: XCTestCase {
         }
     }
 
+    func testACRWithoutLFIsACharacterOfItsLineExceptAtTheVeryEndOfTheSource() throws {
+        // A CRLF file whose final LF is missing ends in a CR: it ends the last line (§7.1).
+        let crlfCutShort = Self.canonical.replacingOccurrences(of: "\n", with: "\r\n") + "\r"
+        let cutShort = try SeedFormat.parse(Array(crlfCutShort.utf8))
+        XCTAssertEqual(cutShort.body, try SeedFormat.parse(Array(Self.canonical.utf8)).body)
+        let inside = try SeedFormat.parse(Array(Self.canonical.replacingOccurrences(of: "Zweiter Absatz\n", with: "Zweiter\rAbsatz\n").utf8))
+        XCTAssertEqual(inside.body, "Erster Absatz mit Gesprächen.\n\nZweiter\rAbsatz\nmit zwei Zeilen.")
+    }
+
     func testMalformedSourcesAreRefusedWithLineAndReason() {
         let expected = "expected 'Veröffentlichungsdatum: DD.MM.YYYY HH:MM / Category'"
         let cases: [(String, [UInt8], Int, String)] = [

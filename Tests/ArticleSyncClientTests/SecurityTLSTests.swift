@@ -1,7 +1,10 @@
+import ArticleStore
 import ArticleSyncClient
 import ArticleSyncProtocol
 import ArticleSyncServer
+import ArticleSyncServerTestSupport
 import Foundation
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -278,9 +281,48 @@ final class SecurityTLSTests: XCTestCase {
         let server = try await serve(nil)
         let attempt = try ClientTLS(trust: .certificateAuthorities(caFile: nil), address: server.address).makeAttempt()
         await assertThrows(try await securityExchange(attempt, address: server.address))
-        guard case .handshake = attempt.failure else { return XCTFail("got \(String(describing: attempt.failure))") }
-        let message = TrustedConnector.describe(attempt.failure!, trust: attempt.tls.trust, address: server.address, presented: nil).message
-        XCTAssertTrue(message.contains("does the server speak TLS"), message)
+        // The plain server's own refusal of the handshake record, read before TLS could misread it.
+        guard case .refusedInPlain(let refusal)? = attempt.failure, refusal.code == .malformedFrame else {
+            return XCTFail("got \(String(describing: attempt.failure))")
+        }
+        let error = TrustedConnector.describe(attempt.failure!, trust: attempt.tls.trust, address: server.address, presented: nil)
+        XCTAssertEqual(error.status, .unavailable)
+        XCTAssertTrue(error.message.contains("does not speak TLS"), error.message)
+        XCTAssertTrue(error.message.contains("does the server speak TLS"), error.message)
+    }
+
+    func testATLSServerAtItsConnectionLimitRefusesInPlainTextAndTheClientShowsWhy() async throws {
+        let leaf = try pki.makeLeaf(issuer: nil)
+        let store = try SQLiteCanonicalStore(path: pki.directory + "/server.sqlite")
+        defer { try? store.close() }
+        var configuration = ServerConfiguration()
+        configuration.externalChangePollInterval = nil
+        configuration.maxConnections = 1
+        configuration.tlsContext = try ServerTLS.makeContext(certificatePath: leaf.certificatePath, keyPath: leaf.keyPath)
+        let logger = Logger(label: "tls-limit", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await InProcessServer.with(configuration: configuration, store: store, logger: logger) { running in
+            let address = ServerAddress(host: "127.0.0.1", port: running.port)
+            // The one slot, held by a peer that says nothing yet.
+            let holder = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: address.host, port: address.port).get()
+            defer { holder.close(promise: nil) }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while running.server.statistics.snapshot().activeConnections < 1 {
+                guard ContinuousClock.now < deadline else { return XCTFail("the first connection was never served") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            // Refused at accept, before TLS: the ERROR comes in plain text, and is what the user sees.
+            let attempt = try ClientTLS(trust: .pinned(fingerprint(leaf), source: .commandLine), address: address).makeAttempt()
+            await assertThrows(try await securityExchange(attempt, address: address))
+            guard case .refusedInPlain(let refusal)? = attempt.failure else {
+                return XCTFail("got \(String(describing: attempt.failure))")
+            }
+            XCTAssertEqual(refusal.code, .tooManyConnections)
+            let error = TrustedConnector.describe(attempt.failure!, trust: attempt.tls.trust, address: address, presented: nil)
+            XCTAssertEqual(error.status, .unavailable)
+            XCTAssertTrue(error.message.hasPrefix("server refused: "), error.message)
+            XCTAssertTrue(error.message.hasSuffix(" (in plain text, before TLS)"), error.message)
+        }
     }
 
     func testTheTLSSnifferInstallsTheTLSHandlerOnlyForAHandshakeRecord() throws {

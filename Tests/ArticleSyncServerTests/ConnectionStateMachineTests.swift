@@ -118,6 +118,17 @@ struct ConnectionStateMachineTests {
         #expect(machine.frameArrived(Self.frame(.ping(nonce: 1))).errorCode == .unexpectedMessage)
     }
 
+    @Test func aFrameAfterTheGrantButBeforeWelcomeIsAnsweredAsDuringAuthentication() {
+        var machine = Self.machine()
+        _ = Self.receive(.hello(Self.hello), &machine)
+        _ = machine.authenticated(.granted(.write, tokenName: nil))
+        guard case .closeWithError(let error) = machine.frameArrived(Self.frame(.ping(nonce: 1))) else {
+            Issue.record("expected a fatal ERROR")
+            return
+        }
+        #expect(error.code == .unexpectedMessage && error.message == "PING sent before WELCOME")
+    }
+
     @Test func aSecondHelloIsUnexpected() {
         var machine = Self.ready()
         #expect(machine.frameArrived(Self.frame(.hello(Self.hello))).errorCode == .unexpectedMessage)
@@ -133,7 +144,10 @@ struct ConnectionStateMachineTests {
         #expect(!machine.frameRules.acceptsCompressed)
         #expect(!machine.frameRules.refusesTLSRecord, "only the first byte of the connection can be a TLS record")
         _ = machine.authenticated(.granted(.write, tokenName: nil))
-        // From WELCOME on: the session's rules (WELCOME is written under them).
+        // Granted, WELCOME on its way: a frame sent this early is judged as during authentication.
+        #expect(machine.frameRules == .handshake(refusesTLSRecord: false))
+        #expect(machine.requestFinished(error: nil) == .read)
+        // WELCOME is out: the session's rules, the limit it announced.
         #expect(machine.frameRules == .writeSession(maxFrameLength: 1 << 20))
     }
 
@@ -299,6 +313,22 @@ struct ConnectionStateMachineTests {
         _ = machine.requestFinished(error: nil)
         #expect(machine.conversationDeadline?.id.kind == .idle)
         #expect(machine.conversationDeadline?.id != idle.id)
+    }
+
+    @Test func theIdleTimeDoesNotRunWhileTheServerHoldsTheRequestBackForItsInputBudget() throws {
+        var machine = Self.ready()
+        let armed = try #require(machine.conversationDeadline)
+        #expect(machine.inputHeldBack(true) == .read)
+        #expect(machine.conversationDeadline == nil)
+        // A deadline armed before the wait is stale now.
+        #expect(machine.deadlinePassed(armed.id) == .read)
+        #expect(machine.inputHeldBack(false) == .read)
+        let afresh = try #require(machine.conversationDeadline)
+        #expect(afresh.id.kind == .idle && afresh.delay == .seconds(120) && afresh.id != armed.id)
+        // Outside READY the wait changes nothing: a busy connection has no idle time to pause.
+        _ = Self.receive(.ping(nonce: 1), &machine)
+        #expect(machine.inputHeldBack(false) == .read)
+        #expect(machine.conversationDeadline == nil)
     }
 
     @Test func theIdleTimeoutWaitsWhileThePeerIsStillReceivingTheLastResponse() throws {

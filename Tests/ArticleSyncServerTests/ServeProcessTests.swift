@@ -80,6 +80,13 @@ struct ServeProcessTests {
         }
     }
 
+    @Test func aFrameLimitBelowWhatAReadRequestNeedsIsAUsageError() async throws {
+        let server = try ChildProcess(Binaries.server, ["serve", "--store", "/nonexistent/s.sqlite", "--max-frame-length", "6"])
+        defer { server.terminate() }
+        #expect(try await server.wait(timeout: .seconds(30)) == 64)
+        #expect(server.stderr.contains("--max-frame-length must be between 65536 and 16777216"), "\(server.stderr)")
+    }
+
     @Test func serveRefusesAnImportFolderThatDoesNotExist() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("articlesyncd-process-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -89,6 +89,7 @@ public final class TLSAttempt: Sendable {
             handler = try NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname)
         }
         try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+        try channel.pipeline.syncOperations.addHandler(PlainRefusalSniffer(record: recorded), position: .first)
         try channel.pipeline.syncOperations.addHandler(
             TLSFailureRecorder(record: recorded),
             position: .after(handler)

@@ -1,3 +1,5 @@
+import ArticleSyncProtocol
+
 /// Why a TLS connection attempt failed, as seen from inside the handshake. Recorded by the handlers
 /// of `TLSAttempt`, so that the cause survives however the connection code wraps the error.
 public enum TLSFailure: Sendable, Hashable {
@@ -12,4 +14,6 @@ public enum TLSFailure: Sendable, Hashable {
     case untrusted(detail: String)
     /// The server does not speak TLS, or the handshake broke for another reason.
     case handshake(detail: String)
+    /// The server refused the connection before TLS began, with a plain-text ERROR (§10).
+    case refusedInPlain(ErrorMessage)
 }

@@ -79,7 +79,7 @@ public enum TrustedConnector {
         switch failure {
         case .untrusted, .hostnameMismatch:
             return try? await CertificateProbe.fetch(address)
-        case .pinMismatch, .expired, .notYetValid, .handshake:
+        case .pinMismatch, .expired, .notYetValid, .handshake, .refusedInPlain:
             return nil
         }
     }
@@ -160,6 +160,18 @@ public enum TrustedConnector {
                   --pin \(presented.fingerprint)
                 """
             )
+        case .refusedInPlain(let error) where error.code == .malformedFrame:
+            // A plain server's answer to the TLS handshake record (§10).
+            let said = TerminalText.escaped(error.message, keepingLineBreaks: false)
+            return ClientError(
+                .unavailable,
+                "the TLS handshake with \(address) failed: the server answered in plain text (\(said)); does the server speak TLS? (it does only when started with --tls-cert and --tls-key)"
+            )
+        case .refusedInPlain(let error):
+            var refusal = ClientError.refused(error)
+            // Sent before TLS: anyone on the way could have written it, so it is shown, never acted on.
+            refusal.message += " (in plain text, before TLS)"
+            return refusal
         case .handshake(let detail):
             return ClientError(
                 .unavailable,
