@@ -132,11 +132,11 @@ extension StoreFile {
                 after = row[0]
                 fetched += 1
                 if let include, !include(row[1]) { continue }
-                func bytesAt(_ index: Int) -> [UInt8]? { row.dataNoCopy(atIndex: index).map { [UInt8]($0) } }
+                func bytesAt(_ index: Int) throws -> [UInt8]? { try row.withUnsafeData(atIndex: index) { $0.map { [UInt8]($0) } } }
                 let raw = RawRow(
-                    id: row[1], revision: UInt64(clamping: row[2] as Int64), contentHash: bytesAt(3) ?? [],
-                    published: row[4] ?? 0, category: bytesAt(5) ?? [], title: bytesAt(6) ?? [], body: bytesAt(7),
-                    source: bytesAt(8), document: bytesAt(9), documentLength: row[10] ?? 0, deletedAt: row[11])
+                    id: row[1], revision: UInt64(clamping: row[2] as Int64), contentHash: try bytesAt(3) ?? [],
+                    published: row[4] ?? 0, category: try bytesAt(5) ?? [], title: try bytesAt(6) ?? [], body: try bytesAt(7),
+                    source: try bytesAt(8), document: try bytesAt(9), documentLength: row[10] ?? 0, deletedAt: row[11])
                 bytes += (raw.body?.count ?? 0) + (raw.source?.count ?? 0) + raw.documentLength
                 rows.append(raw)
                 if bytes >= Self.scanBytes { break }

@@ -61,9 +61,14 @@ extension ReplicaStore {
     /// `progress(done, total)` follows the articles of a rebuild.
     public func buildFullTextIndex(progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws {
         guard fullTextIndex else { return }
+        let pending = try await isFullTextIndexPending()
+        // What a download freed (its batches, decoded slices) goes back to the system before the
+        // build's hashes are allocated: otherwise they come on top of it, and the build is a
+        // reading pull's peak.
+        if pending { Allocator.releaseFreeMemory() }
         // Half the rows on a second core when there is one; what it leaves undone (too few rows,
         // the scratch file taken, the move refused) is rebuilt on the writer below.
-        if Self.buildsOnTwoConnections, try await isFullTextIndexPending() {
+        if Self.buildsOnTwoConnections, pending {
             try await rebuildOnTwoConnections(progress: progress)
         }
         try await file.pool.write { db in
