@@ -71,11 +71,12 @@ extension ReplicaStore {
                 else { return .commit }
                 let fingerprint = try IndexBuildFingerprint.read(db)
                 try db.execute(sql: "INSERT INTO article_fts(article_fts) VALUES ('delete-all')")
-                try Self.configureForBulkBuild(db)
+                let hashSize = Self.twoConnectionHashSize(rows: total)
+                try Self.configureForBulkBuild(db, hashSize: hashSize)
                 let rows = IndexProgress(total: total, report: progress)
                 progress(0, total)
 
-                let side = SideIndexer(scratch: scratch, source: mainPath, documentText: documentText)
+                let side = SideIndexer(scratch: scratch, source: mainPath, documentText: documentText, hashSize: hashSize)
                 let sideResult = SideResult()
                 let thread = Thread {
                     sideResult.finish(Result { try indexSide(side, split, rows) })
@@ -182,7 +183,7 @@ extension ReplicaStore {
     /// less CPU per article for a few MB per connection (bounded: the client's peak memory is a
     /// goal). No incremental merging either: one merge at the end. `buildFullTextIndex` sets both
     /// back.
-    static func configureForBulkBuild(_ db: Database, hashSize: Int = bulkBuildHashSize) throws {
+    static func configureForBulkBuild(_ db: Database, hashSize: Int) throws {
         try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('automerge', 0)")
         try db.execute(sql: "INSERT INTO article_fts(article_fts, rank) VALUES ('hashsize', \(hashSize))")
     }
@@ -192,7 +193,17 @@ extension ReplicaStore {
 
     /// The bulk build's `hashsize`: each segment FTS5 writes repeats the common words' terms, so
     /// fewer, larger segments mean less to sort, write and merge, for a few MB held while building.
-    static let bulkBuildHashSize = 4 << 20
+    /// Two connections hold one each, on top of what a download leaves, and the client's peak
+    /// memory is a goal: below `largeBuildRows` a larger hash raised the peak and saved no time.
+    static let bulkBuildHashSize = 3 << 20
+
+    /// A build on two connections from `largeBuildRows` on: there the segments of smaller hashes
+    /// are merged over more levels, which costs more time than the MB it spares.
+    static let largeTwoConnectionHashSize = 4 << 20
+
+    static func twoConnectionHashSize(rows: Int) -> Int {
+        rows >= largeBuildRows ? largeTwoConnectionHashSize : bulkBuildHashSize
+    }
 
     /// Twice the hash for a large build, where it pays: FTS5 merges every 16 segments of a level
     /// into the next, so the segments of hundreds of thousands of articles are rewritten over and
@@ -237,6 +248,8 @@ struct SideIndexer: Sendable {
     let scratch: String
     let source: String
     let documentText: StoredDocumentText
+    /// The FTS5 `hashsize` of its half, as the writer's.
+    let hashSize: Int
 
     /// SQLite's page cache per file, in KiB.
     static let cacheKiB = 256
@@ -262,7 +275,7 @@ struct SideIndexer: Sendable {
             try db.execute(sql: "PRAGMA main.cache_size = -\(Self.cacheKiB)")
             try db.execute(sql: "PRAGMA replica.cache_size = -\(Self.cacheKiB)")
             try db.execute(sql: StoreFile.fullTextIndexDefinition)
-            try ReplicaStore.configureForBulkBuild(db)
+            try ReplicaStore.configureForBulkBuild(db, hashSize: hashSize)
             var rows = 0
             // Deferred: an immediate transaction would claim the attached replica's write lock too.
             try db.inTransaction(.deferred) {
