@@ -136,9 +136,11 @@ def concurrent_pulls(bins, server, replicas, mirror, log_dir, timeout=3600):
         procs = []
         for i, replica in enumerate(replicas):
             log = open(os.path.join(log_dir, "client-%02d.log" % i), "wb")
-            argv = [bins.client, "pull", "--server", server.address, "--replica", replica,
-                    "--mirror" if mirror else "--no-mirror"]
-            procs.append((subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT), log))
+            argv, report = proc.timed([bins.client, "pull", "--server", server.address, "--replica", replica,
+                                       "--mirror" if mirror else "--no-mirror"])
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            p.peak_report = report
+            procs.append((p, log))
         deadline = t0 + timeout
         failures = []
         peak_client = 0.0
@@ -149,7 +151,7 @@ def concurrent_pulls(bins, server, replicas, mirror, log_dir, timeout=3600):
         except BaseException:
             for p, log in procs:
                 if p.returncode is None:
-                    p.kill()
+                    proc._kill_quietly(p.pid)
                     p.wait()
                 log.close()
             raise
@@ -174,7 +176,7 @@ def _reap(p, log, deadline, failures, cpu, peak_client):
         with open(log.name, encoding="utf-8", errors="replace") as f:
             last = (f.read().strip().splitlines() or ["(no output)"])[-1]
         failures.append((log.name, code, last))
-    return cpu + usage.ru_utime + usage.ru_stime, max(peak_client, usage.ru_maxrss / 1024.0)
+    return cpu + usage.ru_utime + usage.ru_stime, max(peak_client, proc.peak_kb(p.peak_report) / 1024.0)
 
 
 def _wait4_timeout(p, timeout):

@@ -5,6 +5,8 @@ import re
 import select
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 
@@ -22,11 +24,52 @@ class Measured:
         self.peak_mb = maxrss_kb / 1024.0
 
 
+GNU_TIME = "/usr/bin/time"
+
+
+def ensure_gnu_time():
+    """GNU time (Debian's `time`), installed when missing: see `timed`."""
+    if os.access(GNU_TIME, os.X_OK):
+        return
+    print("bench: installing time (apt), to measure peak memory", file=sys.stderr, flush=True)
+    sudo = [] if os.getuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "time"], check=True, env=env)
+    if not os.access(GNU_TIME, os.X_OK):
+        sys.exit("bench: %s is still missing after apt-get install time" % GNU_TIME)
+
+
+def timed(argv):
+    """argv under GNU time, and the file it writes the peak RSS (KiB) to. A child this Python
+    process starts directly inherits its high-water mark: exec carries the peak RSS of the memory
+    it replaces (this process's, under vfork) into the child's, so every figure would be at least
+    this harness's own size. GNU time forks the command from its own small process instead."""
+    ensure_gnu_time()
+    fd, report = tempfile.mkstemp(prefix="bench-rss-")
+    os.close(fd)
+    return [GNU_TIME, "-f", "%M", "-o", report] + list(argv), report
+
+
+def peak_kb(report):
+    """The peak RSS GNU time wrote (its last line; a line before it names a failure), then the
+    file is removed."""
+    try:
+        with open(report) as f:
+            lines = f.read().split()
+        return int(lines[-1]) if lines and lines[-1].isdigit() else 0
+    finally:
+        os.unlink(report)
+
+
 def run_measured(argv, stdout=None, stderr=None, timeout=3600, env=None, cwd=None):
-    """Run argv to its end; wall time, and CPU and peak RSS from wait4 (they include the
-    descendants the child waited for, as rsync's receiver/generator pair)."""
+    """Run argv to its end; wall time, CPU from wait4 and peak RSS from GNU time (both include the
+    descendants the command waited for, as rsync's receiver/generator pair)."""
+    command, report = timed(argv)
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+    # Its own session: a timeout or an interrupt kills the command with GNU time.
+    p = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
     timer = threading.Timer(timeout, _kill_quietly, (p.pid,))
     timer.start()
     try:
@@ -35,19 +78,24 @@ def run_measured(argv, stdout=None, stderr=None, timeout=3600, env=None, cwd=Non
         # Interrupted (Ctrl-C, SIGTERM): leave no client behind.
         _kill_quietly(p.pid)
         p.wait()
+        peak_kb(report)
         raise
     finally:
         timer.cancel()
     wall = time.monotonic() - t0
     p.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait for it again
-    return Measured(argv, p.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    return Measured(argv, p.returncode, wall, usage.ru_utime + usage.ru_stime, peak_kb(report))
 
 
 def _kill_quietly(pid):
+    """Kills the session `pid` leads (GNU time and its command), or `pid` alone."""
     try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def cpu_seconds(pid, children=False):
