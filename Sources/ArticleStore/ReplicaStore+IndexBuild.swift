@@ -193,16 +193,16 @@ extension ReplicaStore {
 
     /// The bulk build's `hashsize`: each segment FTS5 writes repeats the common words' terms, so
     /// fewer, larger segments mean less to sort, write and merge, for a few MB held while building.
-    /// Two connections hold one each, on top of what a download leaves, and the client's peak
-    /// memory is a goal: below `largeBuildRows` a larger hash raised the peak and saved no time.
-    static let bulkBuildHashSize = 3 << 20
+    static let bulkBuildHashSize = 4 << 20
 
-    /// A build on two connections from `largeBuildRows` on: there the segments of smaller hashes
-    /// are merged over more levels, which costs more time than the MB it spares.
-    static let largeTwoConnectionHashSize = 4 << 20
+    /// Each connection's hash in a smaller build on two: two are held at once, on top of what a
+    /// download leaves, and the client's peak memory is a goal; below `largeBuildRows` the larger
+    /// hash raised the peak and saved no time. From there the segments of smaller hashes are
+    /// merged over more levels, which costs more time than the MB it spares.
+    static let smallTwoConnectionHashSize = 3 << 20
 
     static func twoConnectionHashSize(rows: Int) -> Int {
-        rows >= largeBuildRows ? largeTwoConnectionHashSize : bulkBuildHashSize
+        rows >= largeBuildRows ? bulkBuildHashSize : smallTwoConnectionHashSize
     }
 
     /// Twice the hash for a large build, where it pays: FTS5 merges every 16 segments of a level
