@@ -151,8 +151,9 @@ def concurrent_pulls(bins, server, replicas, mirror, log_dir, timeout=3600):
         except BaseException:
             for p, log in procs:
                 if p.returncode is None:
-                    proc._kill_quietly(p.pid)
+                    proc.kill_quietly(p.pid)
                     p.wait()
+                    proc.peak_kb(p.peak_report)  # removes GNU time's report
                 log.close()
             raise
         return {"wall": time.monotonic() - t0, "failures": failures, "client_cpu": cpu, "client_mb": peak_client}

@@ -3,6 +3,7 @@
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,17 +28,24 @@ class Measured:
 GNU_TIME = "/usr/bin/time"
 
 
-def ensure_gnu_time():
-    """GNU time (Debian's `time`), installed when missing: see `timed`."""
-    if os.access(GNU_TIME, os.X_OK):
+def apt_install(package, program, why):
+    """Installs Debian's `package` unless `program` (a path, or a name on PATH) is there already."""
+    def present():
+        return os.access(program, os.X_OK) if os.sep in program else shutil.which(program) is not None
+    if present():
         return
-    print("bench: installing time (apt), to measure peak memory", file=sys.stderr, flush=True)
+    print("bench: installing %s (apt), %s" % (package, why), file=sys.stderr, flush=True)
     sudo = [] if os.getuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "time"], check=True, env=env)
-    if not os.access(GNU_TIME, os.X_OK):
-        sys.exit("bench: %s is still missing after apt-get install time" % GNU_TIME)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", package], check=True, env=env)
+    if not present():
+        sys.exit("bench: %s is still missing after apt-get install %s" % (program, package))
+
+
+def ensure_gnu_time():
+    """GNU time (Debian's `time`), installed when missing: see `timed`."""
+    apt_install("time", GNU_TIME, "to measure peak memory")
 
 
 def timed(argv):
@@ -70,13 +78,13 @@ def run_measured(argv, stdout=None, stderr=None, timeout=3600, env=None, cwd=Non
     # Its own session: a timeout or an interrupt kills the command with GNU time.
     p = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                          start_new_session=True)
-    timer = threading.Timer(timeout, _kill_quietly, (p.pid,))
+    timer = threading.Timer(timeout, kill_quietly, (p.pid,))
     timer.start()
     try:
         _, status, usage = os.wait4(p.pid, 0)
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM): leave no client behind.
-        _kill_quietly(p.pid)
+        kill_quietly(p.pid)
         p.wait()
         peak_kb(report)
         raise
@@ -87,7 +95,7 @@ def run_measured(argv, stdout=None, stderr=None, timeout=3600, env=None, cwd=Non
     return Measured(argv, p.returncode, wall, usage.ru_utime + usage.ru_stime, peak_kb(report))
 
 
-def _kill_quietly(pid):
+def kill_quietly(pid):
     """Kills the session `pid` leads (GNU time and its command), or `pid` alone."""
     try:
         os.killpg(pid, signal.SIGKILL)
